@@ -1,0 +1,204 @@
+"""The fixed patch grid: where every 48 px patch is, independent of any run or model.
+
+Each patch lives in the UTM zone that its region part falls in, expressed in that zone's
+*northern* definition (EPSG:326zz) for both hemispheres, so the grid has no seam at the
+equator (southern northings are simply negative). Patch (row, col) covers
+x ∈ [col·240, col·240 + 480] m and y ∈ [row·240, row·240 + 480] m: 48 × 48 pixels of 10 m,
+stride 24 px. Its id, ``"32718" style EPSG + row + col``, is therefore the same in every run.
+
+Tiles are blocks of TILE × TILE patch positions. A tile's raster is the pixel block that all
+its patches need (TILE·24 + 24 px square), so a patch is read from exactly one tile: none is
+lost or duplicated at tile borders.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import shapely
+from affine import Affine
+from pyproj import CRS, Transformer
+from shapely.geometry import box
+from shapely.geometry.base import BaseGeometry
+
+from .errors import RegionError
+from .region import reproject
+
+PIXEL_M = 10
+PATCH_PX = 48
+STRIDE_PX = 24
+PATCH_M = PATCH_PX * PIXEL_M  # 480 m
+STRIDE_M = STRIDE_PX * PIXEL_M  # 240 m
+TILE = 32  # patch positions per tile side
+TILE_PX = TILE * STRIDE_PX + (PATCH_PX - STRIDE_PX)  # 792 px
+
+
+def utm_zone(lon: float) -> int:
+    """UTM zone number (1–60) of a longitude; the Norway/Svalbard exceptions are ignored."""
+    return min(max(int(math.floor((lon + 180.0) / 6.0)) + 1, 1), 60)
+
+
+def zone_epsg(zone: int) -> int:
+    """The grid CRS of a zone: WGS 84 / UTM zone N (used for both hemispheres)."""
+    return 32600 + zone
+
+
+@lru_cache(maxsize=128)
+def _to_utm(epsg: int) -> Transformer:
+    return Transformer.from_crs("EPSG:4326", CRS.from_epsg(epsg), always_xy=True)
+
+
+@lru_cache(maxsize=128)
+def _to_lonlat(epsg: int) -> Transformer:
+    return Transformer.from_crs(CRS.from_epsg(epsg), "EPSG:4326", always_xy=True)
+
+
+def patch_id(epsg: int, row: int, col: int) -> str:
+    """Stable id of a patch: grid CRS, row and column."""
+    return f"{epsg}_{row}_{col}"
+
+
+def parse_patch_id(pid: str) -> tuple[int, int, int]:
+    """Inverse of :func:`patch_id`."""
+    epsg, row, col = pid.split("_")
+    return int(epsg), int(row), int(col)
+
+
+@dataclass(frozen=True, order=True)
+class Tile:
+    """A block of TILE × TILE patch positions in one zone's grid."""
+
+    epsg: int
+    trow: int
+    tcol: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.epsg}_{self.trow}_{self.tcol}"
+
+    @property
+    def transform(self) -> Affine:
+        """Affine transform of the tile raster (north-up, 10 m pixels)."""
+        x0 = self.tcol * TILE * STRIDE_M
+        ytop = self.trow * TILE * STRIDE_M + TILE_PX * PIXEL_M
+        return Affine(PIXEL_M, 0, x0, 0, -PIXEL_M, ytop)
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(minx, miny, maxx, maxy) of the tile raster in the grid CRS."""
+        x0 = self.tcol * TILE * STRIDE_M
+        y0 = self.trow * TILE * STRIDE_M
+        return x0, y0, x0 + TILE_PX * PIXEL_M, y0 + TILE_PX * PIXEL_M
+
+    @property
+    def crs(self) -> str:
+        return f"EPSG:{self.epsg}"
+
+    def pixel_offsets(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Top-left pixel (row, col) in the tile raster of each patch (global rows/cols)."""
+        lr = np.asarray(rows) - self.trow * TILE
+        lc = np.asarray(cols) - self.tcol * TILE
+        return (TILE - 1 - lr) * STRIDE_PX, lc * STRIDE_PX
+
+    def all_patches(self) -> tuple[np.ndarray, np.ndarray]:
+        """Global (rows, cols) of every patch position in the tile."""
+        lr, lc = np.meshgrid(np.arange(TILE), np.arange(TILE), indexing="ij")
+        return (lr.ravel() + self.trow * TILE), (lc.ravel() + self.tcol * TILE)
+
+
+def patch_boxes_utm(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Patch squares in the grid CRS (shapely array)."""
+    x0 = np.asarray(cols, dtype=float) * STRIDE_M
+    y0 = np.asarray(rows, dtype=float) * STRIDE_M
+    return shapely.box(x0, y0, x0 + PATCH_M, y0 + PATCH_M)
+
+
+def patch_polygons(epsg: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Patch squares in EPSG:4326 (their four corners transformed exactly)."""
+    t = _to_lonlat(epsg)
+    return shapely.transform(
+        patch_boxes_utm(rows, cols), lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1]))
+    )
+
+
+def patch_centers_lonlat(epsg: int, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centre of each patch in lon/lat."""
+    x = np.asarray(cols, dtype=float) * STRIDE_M + PATCH_M / 2
+    y = np.asarray(rows, dtype=float) * STRIDE_M + PATCH_M / 2
+    return _to_lonlat(epsg).transform(x, y)
+
+
+@dataclass
+class ZonePatches:
+    """The patches of one zone's grid that a region touches."""
+
+    epsg: int
+    rows: np.ndarray
+    cols: np.ndarray
+
+    def by_tile(self) -> dict[Tile, np.ndarray]:
+        """Indices into rows/cols grouped by tile."""
+        trow = np.floor_divide(self.rows, TILE)
+        tcol = np.floor_divide(self.cols, TILE)
+        keys = np.stack([trow, tcol], axis=1)
+        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        order = np.argsort(inverse, kind="stable")
+        splits = np.split(order, np.cumsum(np.bincount(inverse, minlength=len(uniq)))[:-1])
+        return {Tile(self.epsg, int(tr), int(tc)): idx for (tr, tc), idx in zip(uniq, splits)}
+
+
+def zone_parts(region: BaseGeometry) -> dict[int, BaseGeometry]:
+    """Split a lon/lat region into the parts lying in each UTM zone strip."""
+    minx, _, maxx, _ = region.bounds
+    if maxx - minx > 180:
+        raise RegionError("The region crosses the antimeridian (180°). Split it at 180° and run each half.")
+    parts = {}
+    for zone in range(utm_zone(minx), utm_zone(maxx) + 1):
+        strip = box(-180 + 6 * (zone - 1), -90, -180 + 6 * zone, 90)
+        part = region.intersection(strip)
+        if not part.is_empty and part.area > 0:
+            parts[zone] = part
+    return parts
+
+
+def patches_for_region(region: BaseGeometry) -> list[ZonePatches]:
+    """Every grid patch that intersects the region, per UTM zone.
+
+    A region across a zone border gets patches of both zones' grids, each covering its
+    own side; within a grid every patch appears once.
+    """
+    out = []
+    for zone, part in zone_parts(region).items():
+        epsg = zone_epsg(zone)
+        local = reproject(part, _to_utm(epsg))
+        minx, miny, maxx, maxy = local.bounds
+        c0 = math.floor((minx - PATCH_M) / STRIDE_M)
+        c1 = math.ceil(maxx / STRIDE_M)
+        r0 = math.floor((miny - PATCH_M) / STRIDE_M)
+        r1 = math.ceil(maxy / STRIDE_M)
+        rr, cc = np.meshgrid(np.arange(r0, r1 + 1), np.arange(c0, c1 + 1), indexing="ij")
+        rr, cc = rr.ravel(), cc.ravel()
+        boxes = patch_boxes_utm(rr, cc)
+        shapely.prepare(local)
+        # Touching along an edge only is not overlap: drop patches sharing no area.
+        hit = shapely.intersects(local, boxes) & ~shapely.touches(local, boxes)
+        if hit.any():
+            out.append(ZonePatches(epsg, rr[hit], cc[hit]))
+    return out
+
+
+def tiles_for_region(region: BaseGeometry) -> dict[Tile, tuple[np.ndarray, np.ndarray]]:
+    """Tiles a region needs, each with the (rows, cols) of its patches inside the region."""
+    tiles: dict[Tile, tuple[np.ndarray, np.ndarray]] = {}
+    for zp in patches_for_region(region):
+        for tile, idx in zp.by_tile().items():
+            tiles[tile] = (zp.rows[idx], zp.cols[idx])
+    return dict(sorted(tiles.items()))
+
+
+def region_bounds_in(region: BaseGeometry, epsg: int) -> tuple[float, float, float, float]:
+    """Bounds of a lon/lat region in a grid CRS."""
+    return reproject(region, _to_utm(epsg)).bounds

@@ -1,0 +1,299 @@
+"""The model registry, safe model loading, and batched scoring.
+
+Published models are named in ``models/registry.toml`` with their checksum, band order and
+recommended threshold. A user's own model may be given by path; since a Keras file can carry
+Python code (Lambda layers, custom objects) that runs on load, such files are refused before
+TensorFlow ever sees them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import tomllib
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import PROJECT_ROOT
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before any TensorFlow import: keep the CLI readable
+from .errors import ModelError
+from .fetch import local_copy, published_file
+
+REGISTRY_FILE = PROJECT_ROOT / "models" / "registry.toml"
+SCALE = 10000.0
+BANDS_12 = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8A", "B8", "B9", "B11", "B12")
+BANDS_13 = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8A", "B8", "B9", "B10", "B11", "B12")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the pipeline must know about a model before loading it."""
+
+    name: str
+    bands: tuple[str, ...]
+    patch_size: int = 48
+    ensemble: int = 1
+    threshold: float = 0.5
+    description: str = ""
+    provenance: str = ""
+    licence: str = ""
+    file: str = ""  # path in the published repository (and the mirror)
+    url: str = ""
+    sha256: str = ""
+    local_path: str = ""  # set for a user's own model file
+
+    @property
+    def published(self) -> bool:
+        return not self.local_path
+
+    def available(self) -> bool:
+        """Whether the file is here without a download."""
+        return Path(self.local_path).is_file() if self.local_path else local_copy(self.file) is not None
+
+    def path(self) -> Path:
+        """The verified model file, fetched on first use."""
+        if self.local_path:
+            return Path(self.local_path)
+        return published_file(self.file, self.url, self.sha256)
+
+
+@lru_cache(maxsize=1)
+def registry() -> dict[str, ModelSpec]:
+    """Registered models by name, default first."""
+    data = tomllib.loads(REGISTRY_FILE.read_text())
+    common = data["common"]
+    specs = {}
+    for name, m in data["models"].items():
+        specs[name] = ModelSpec(
+            name=name,
+            bands=tuple(common[m["bands"]]),
+            patch_size=m["patch_size"],
+            ensemble=m["ensemble"],
+            threshold=m["threshold"],
+            description=m["description"],
+            provenance=m["provenance"],
+            licence=common["licence"],
+            file=m["file"],
+            url=common["base_url"] + m["file"],
+            sha256=m["sha256"],
+        )
+    default = data["default"]
+    return {default: specs.pop(default), **specs}
+
+
+def default_model() -> str:
+    return next(iter(registry()))
+
+
+# ---------------------------------------------------------------- safety of local files
+
+def _walk_layers(cfg: Any) -> Iterator[dict]:
+    """Every dict with a class_name anywhere in a Keras config."""
+    if isinstance(cfg, dict):
+        if "class_name" in cfg:
+            yield cfg
+        for v in cfg.values():
+            yield from _walk_layers(v)
+    elif isinstance(cfg, list):
+        for v in cfg:
+            yield from _walk_layers(v)
+
+
+def _read_config(path: Path) -> dict:
+    if path.suffix == ".h5":
+        import h5py
+
+        try:
+            with h5py.File(path, "r") as h5:
+                raw = h5.attrs.get("model_config")
+        except OSError as exc:
+            raise ModelError(f"{path} is not a readable HDF5 Keras model ({exc}).") from None
+        if raw is None:
+            raise ModelError(f"{path} holds weights only, no model architecture. Save the whole model (model.save).")
+        return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+    if path.suffix == ".keras":
+        try:
+            with zipfile.ZipFile(path) as zf:
+                return json.loads(zf.read("config.json"))
+        except (zipfile.BadZipFile, KeyError) as exc:
+            raise ModelError(f"{path} is not a valid .keras model file ({exc}).") from None
+    raise ModelError(f"{path}: only Keras .h5 and .keras model files can be used.")
+
+
+_BUILTIN_MODULES = ("keras", "tf_keras")
+_CONTAINERS = {"Functional", "Sequential", "Model", "Policy", "DTypePolicy", "TFOpLambda", "SlicingOpLambda"}
+
+
+@lru_cache(maxsize=1)
+def _builtin_names() -> frozenset[str]:
+    """Class names Keras itself provides (layers, initializers, regularizers, constraints)."""
+    import tf_keras
+
+    names = set(_CONTAINERS)
+    for mod in (tf_keras.layers, tf_keras.initializers, tf_keras.regularizers, tf_keras.constraints):
+        names |= set(dir(mod))
+    return frozenset(names)
+
+
+def check_safe(path: Path) -> None:
+    """Refuse model files whose loading could run code: Lambda layers or custom objects."""
+    for node in _walk_layers(_read_config(path)):
+        cls = node["class_name"]
+        if cls == "Lambda":
+            raise ModelError(
+                f"{path.name} contains a Lambda layer, which runs arbitrary Python code when loaded; "
+                "it is refused. Rebuild the model with built-in layers only."
+            )
+        module = node.get("module")
+        custom = (str(module).split(".")[0] not in _BUILTIN_MODULES) if module else cls not in _builtin_names()
+        if custom:
+            raise ModelError(
+                f"{path.name} uses the custom object {cls!r}, whose code would run when loaded; it is refused. "
+                "Use built-in Keras layers only."
+            )
+
+
+def _sidecar(path: Path) -> dict:
+    """Optional metadata beside a local model: NAME.toml (bands, threshold, …)."""
+    side = path.with_suffix(".toml")
+    return tomllib.loads(side.read_text()) if side.is_file() else {}
+
+
+def local_spec(path: str | Path) -> ModelSpec:
+    """Spec of a user's own model file, from its sidecar or its input shape."""
+    p = Path(path).expanduser().resolve()
+    if not p.is_file():
+        raise ModelError(f"No model file at {p}. Give a registered model name ({', '.join(registry())}) or a path.")
+    check_safe(p)
+    meta = _sidecar(p)
+    bands = tuple(meta["bands"]) if "bands" in meta else ()
+    if not bands:
+        channels = _input_shape(_read_config(p))[-1]
+        bands = {12: BANDS_12, 13: BANDS_13}.get(channels, ())
+        if not bands:
+            raise ModelError(
+                f"{p.name} takes {channels} input channels, and no band list is known for that. "
+                f"Write {p.with_suffix('.toml').name} beside it with bands = [\"B1\", …] in input order."
+            )
+    from .fetch import sha256_of
+
+    digest = sha256_of(p)
+    return ModelSpec(
+        name=meta.get("name", f"{p.stem}-{digest[:8]}"),
+        bands=bands,
+        patch_size=int(meta.get("patch_size", 48)),
+        ensemble=int(meta.get("ensemble", 1)),
+        threshold=float(meta.get("threshold", 0.5)),
+        description=meta.get("description", f"Local model {p.name}"),
+        provenance=meta.get("provenance", str(p)),
+        licence=meta.get("licence", ""),
+        sha256=digest,
+        local_path=str(p),
+    )
+
+
+def _input_shape(cfg: dict) -> tuple:
+    for layer in _walk_layers(cfg):
+        c = layer.get("config")
+        if isinstance(c, dict):
+            shape = c.get("batch_input_shape") or c.get("batch_shape")
+            if shape:
+                return tuple(shape)
+    raise ModelError("The model's input shape cannot be read from its configuration.")
+
+
+def resolve(model: str | Path | None) -> ModelSpec:
+    """A registered name, or a path to a .h5/.keras file; None means the default model."""
+    if model is None:
+        return registry()[default_model()]
+    if str(model) in registry():
+        return registry()[str(model)]
+    if str(model).endswith((".h5", ".keras")) or Path(str(model)).exists():
+        return local_spec(model)
+    raise ModelError(f"Unknown model {model!r}. Registered models: {', '.join(registry())}; or give a .h5/.keras path.")
+
+
+# ---------------------------------------------------------------- loading and scoring
+
+def _quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def describe_device() -> str:
+    """The device TensorFlow will run on: the GPU's name, or the CPU."""
+    _quiet_tensorflow()
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return f"GPU: {details.get('device_name', gpus[0].name)}" + (f" (+{len(gpus) - 1})" if len(gpus) > 1 else "")
+    return f"CPU ({os.cpu_count()} cores)"
+
+
+@dataclass
+class Scorer:
+    """A loaded model with its spec; scores batches of raw DN patches."""
+
+    spec: ModelSpec
+    model: Any
+    batch_size: int = 512
+    patches_scored: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def members(self) -> int:
+        return int(self.model.output_shape[-1])
+
+    def score(self, windows: np.ndarray) -> np.ndarray:
+        """Member scores (N, M) for patches (N, P, P, bands) in reflectance DN, model band order."""
+        n = len(windows)
+        out = np.empty((n, self.members), dtype=np.float32)
+        with self._lock:  # Keras models are not safe to call from several threads at once
+            for i in range(0, n, self.batch_size):
+                batch = np.clip(np.asarray(windows[i : i + self.batch_size], dtype=np.float32) / SCALE, 0.0, 1.0)
+                out[i : i + len(batch)] = np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
+            self.patches_scored += n
+        return out
+
+
+def load(spec: ModelSpec) -> Scorer:
+    """Load a model (legacy .h5 with tf_keras, .keras with Keras 3), never compiling it."""
+    path = spec.path()
+    if spec.local_path:
+        check_safe(path)
+    _quiet_tensorflow()
+    try:
+        if path.suffix == ".h5":
+            import tf_keras
+
+            model = tf_keras.models.load_model(path, compile=False)
+        else:
+            import keras
+
+            model = keras.models.load_model(path, compile=False, safe_mode=True)
+    except ModelError:
+        raise
+    except Exception as exc:
+        raise ModelError(f"Could not load {path.name}: {type(exc).__name__}: {exc}") from None
+    want = (spec.patch_size, spec.patch_size, len(spec.bands))
+    got = tuple(model.input_shape[1:])
+    if got != want:
+        raise ModelError(
+            f"Model {spec.name} takes input {got}, but its metadata says {want} "
+            f"({spec.patch_size} px patches of the {len(spec.bands)} bands {', '.join(spec.bands)}). "
+            "Use a model of 48×48 patches with those bands, or correct the band list in its .toml."
+        )
+    return Scorer(spec, model)
+
+
+def ensemble_mean(members: np.ndarray) -> np.ndarray:
+    """The published ensemble score: the mean of the member outputs."""
+    return members.mean(axis=1)

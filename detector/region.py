@@ -1,0 +1,133 @@
+"""Read and check the region a user wants scored.
+
+A region arrives as a GeoJSON file, a GeoJSON string or a mapping (FeatureCollection,
+Feature or bare geometry) in EPSG:4326. Everything that would make a run fail late or
+silently do the wrong thing is refused here, before any imagery or model work starts.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from pyproj import Transformer
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from .config import max_area_km2
+from .errors import RegionError
+
+#: Files larger than this are refused before parsing: they are almost never a region.
+MAX_GEOJSON_BYTES = 50 * 1024 * 1024
+
+_TO_EQUAL_AREA = Transformer.from_crs("EPSG:4326", "EPSG:6933", always_xy=True)
+
+
+def area_km2(geom: BaseGeometry) -> float:
+    """Area of a lon/lat geometry in km², measured in the equal-area EPSG:6933."""
+    return reproject(geom, _TO_EQUAL_AREA).area / 1e6
+
+
+def reproject(geom: BaseGeometry, transformer: Transformer) -> BaseGeometry:
+    """Apply a pyproj transformer (built with always_xy=True) to a shapely geometry."""
+    return shapely.transform(geom, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+
+
+def read_geojson(source: str | Path | Mapping[str, Any]) -> dict:
+    """Parse GeoJSON from a path, a JSON string or a mapping, with a clear error."""
+    if isinstance(source, Mapping):
+        return dict(source)
+    text: str
+    path = Path(source) if not str(source).lstrip().startswith("{") else None
+    if path is not None:
+        if not path.exists():
+            raise RegionError(f"Region file {path} does not exist. Give the path of a GeoJSON file.")
+        if path.stat().st_size > MAX_GEOJSON_BYTES:
+            raise RegionError(
+                f"Region file {path} is {path.stat().st_size / 1e6:.0f} MB, more than the "
+                f"{MAX_GEOJSON_BYTES / 1e6:.0f} MB a region may be. Simplify it (e.g. "
+                "`ogr2ogr -simplify 0.001`) or draw the outline you need."
+            )
+        text = path.read_text(encoding="utf-8", errors="replace")
+    else:
+        text = str(source)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f" in {path}" if path else ""
+        raise RegionError(
+            f"The region{where} is not valid GeoJSON ({exc.msg} at line {exc.lineno}, "
+            f"column {exc.colno}). Save it again from your GIS, or check it at geojson.io."
+        ) from None
+    if not isinstance(data, dict):
+        raise RegionError("The region is not a GeoJSON object. Give a FeatureCollection, Feature or Polygon.")
+    return data
+
+
+def geometry_from_geojson(data: Mapping[str, Any]) -> BaseGeometry:
+    """Union of every polygon in a GeoJSON object (lines and points are ignored)."""
+    kind = data.get("type")
+    if kind == "FeatureCollection":
+        geoms = [f.get("geometry") for f in data.get("features") or [] if isinstance(f, Mapping)]
+    elif kind == "Feature":
+        geoms = [data.get("geometry")]
+    elif kind in {"Polygon", "MultiPolygon", "GeometryCollection"}:
+        geoms = [data]
+    else:
+        raise RegionError(
+            f"GeoJSON of type {kind!r} cannot be a region. Give a FeatureCollection, Feature, "
+            "Polygon or MultiPolygon."
+        )
+    polys = []
+    for g in geoms:
+        if not g:
+            continue
+        try:
+            geom = shape(g)
+        except Exception as exc:  # shapely raises several types for malformed coordinates
+            raise RegionError(f"The region has a malformed geometry ({exc}). Fix or redraw it.") from None
+        if not geom.is_valid:
+            geom = shapely.make_valid(geom)
+        polys.extend(p for p in getattr(geom, "geoms", [geom]) if p.geom_type in {"Polygon", "MultiPolygon"})
+    if not polys:
+        raise RegionError("The region has no polygon in it. Draw or upload an area, not points or lines.")
+    return shapely.union_all(polys)
+
+
+def check_region(geom: BaseGeometry, limit_km2: float | None = None) -> float:
+    """Refuse empty, out-of-range, antimeridian-crossing or too large regions; return km²."""
+    if geom.is_empty:
+        raise RegionError("The region is empty. Draw or upload an area to score.")
+    minx, miny, maxx, maxy = geom.bounds
+    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+        raise RegionError(
+            "The region's coordinates are outside longitude −180…180 / latitude −90…90. "
+            "Is it in EPSG:4326 (longitude, latitude order)? A region across the antimeridian "
+            "must be split at 180° into two regions."
+        )
+    if maxx - minx > 180:
+        raise RegionError(
+            "The region crosses the antimeridian (180°), which the patch grid cannot span. "
+            "Split it at 180° and run each half separately."
+        )
+    km2 = area_km2(geom)
+    if km2 <= 0:
+        raise RegionError("The region has zero area. Draw or upload a polygon that encloses an area.")
+    limit = max_area_km2() if limit_km2 is None else limit_km2
+    if km2 > limit:
+        raise RegionError(
+            f"The region covers {km2:,.0f} km², more than the on-demand limit of {limit:,.0f} km². "
+            "Run it from the command line with a higher limit (`python -m detector detect ... "
+            f"--max-area {km2:.0f}` or DETECTOR_MAX_AREA_KM2), or split it into smaller regions."
+        )
+    return km2
+
+
+def load_region(source: str | Path | Mapping[str, Any], limit_km2: float | None = None) -> BaseGeometry:
+    """Read, validate and size-check a region; the single entry point callers use."""
+    geom = geometry_from_geojson(read_geojson(source))
+    check_region(geom, limit_km2)
+    return geom

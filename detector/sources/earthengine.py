@@ -1,0 +1,349 @@
+"""Sentinel-2 yearly composites from Google Earth Engine, with the user's own credentials.
+
+The composite is the one the published models were trained on (see the AMW notes): Sentinel-2
+L1C (``COPERNICUS/S2_HARMONIZED``) over a calendar year, each image masked where Cloud Score+
+``cs_cdf`` is below a threshold (0.6), then the per-pixel median. A tile is fetched with a
+single ``ee.data.computePixels`` call on exactly the tile's grid (CRS, 10 m, north-up,
+792 × 792 px), so no resampling happens on our side and a patch is read once.
+
+Earth Engine is a shared service: requests are rate limited per project and now and then fail
+for reasons that go away on their own. Those are retried with exponential backoff; everything
+else fails at once with the server's message, because retrying it only wastes the user's time.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from shapely.geometry.base import BaseGeometry
+
+from ..errors import CredentialsError, ImageryError
+from ..grid import PIXEL_M, TILE_PX, Tile
+from .base import TilePixels
+
+S2_COLLECTION = "COPERNICUS/S2_HARMONIZED"
+CS_COLLECTION = "GOOGLE/CLOUD_SCORE_PLUS/V1/S2_HARMONIZED"
+CS_BAND = "cs_cdf"
+#: Every band of Sentinel-2 L1C; B10 (cirrus) exists in L1C only.
+S2_BANDS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B10", "B11", "B12")
+#: Cloud Score+ is available for the whole archive, but the product serves composites from
+#: 2017 on: Sentinel-2B joined in 2017, and before that a year has too few clear looks for a
+#: median the models were trained on (the published runs start in 2018).
+FIRST_YEAR = 2017
+HIGH_VOLUME_URL = "https://earthengine-highvolume.googleapis.com"
+#: computePixels refuses responses over 48 MB; a float32 tile of all 13 bands is ~32.6 MB.
+_MAX_REQUEST_BYTES = 48 * 1024 * 1024
+_MAX_BACKOFF_S = 60.0
+
+_AUTH_STEPS = (
+    "To use Earth Engine:\n"
+    "  1. run `earthengine authenticate` once (or set EE_SERVICE_ACCOUNT_KEY to the path of "
+    "a service-account JSON key file);\n"
+    "  2. set EE_PROJECT to the id of a Google Cloud project registered for Earth Engine "
+    "(https://code.earthengine.google.com/register), e.g. `export EE_PROJECT=my-project`."
+)
+
+# Messages that mean "try again later". Rate limits (HTTP 429, per-minute quotas, too many
+# concurrent requests) and server-side hiccups (5xx, internal errors, deadlines).
+_TRANSIENT = re.compile(
+    r"\b429\b|too many (requests|concurrent)|rate limit|quota exceeded.*per.?minute|per.?minute.*quota"
+    r"|\b50[0234]\b|capacity exceeded|internal error|backend error|service unavailable|temporarily unavailable"
+    r"|timed out|timeout|deadline|connection (reset|aborted|refused)|remote end closed",
+    re.IGNORECASE,
+)
+# Messages that look transient but are not: the same request would fail the same way.
+_PERMANENT = re.compile(
+    r"memory limit exceeded|permission|denied|not found|invalid|bad request|payload size"
+    r"|daily quota|not registered|has not been used in project",
+    re.IGNORECASE,
+)
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """Whether an error from Earth Engine or the HTTP layer is worth retrying."""
+    message = str(exc)
+    if _PERMANENT.search(message):
+        return False
+    if _TRANSIENT.search(message):
+        return True
+    # Network failures below the EE client (sockets, TLS, httplib2) carry no HTTP status.
+    return isinstance(exc, (ConnectionError, TimeoutError))
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+class EarthEngineSource:
+    """Cloud-masked yearly median composites of Sentinel-2 L1C, fetched tile by tile.
+
+    ``ee_module`` replaces the ``ee`` package (tests pass a fake). Credentials and project are
+    read on first use, not at construction, so building a source never touches the network.
+    """
+
+    cacheable = True
+
+    def __init__(
+        self,
+        ee_module: ModuleType | Any | None = None,
+        project: str | None = None,
+        max_concurrency: int = 8,
+        max_retries: int = 6,
+        backoff_s: float = 1.0,
+        cs_threshold: float = 0.6,
+        **_: Any,
+    ):
+        self._ee_module = ee_module
+        self._project = project
+        self.max_concurrency = int(max_concurrency)
+        self.max_retries = int(max_retries)
+        self.backoff_s = float(backoff_s)
+        self.cs_threshold = float(cs_threshold)
+        self.key = f"ee-s2l1c-csplus{self.cs_threshold:g}"
+        #: The pixel cache keeps every band, so 12- and 13-band models share one fetch.
+        self.cache_bands = S2_BANDS
+        self._sleep: Callable[[float], Any] = time.sleep
+        self._random = random.Random()
+        self._init_lock = threading.Lock()
+        self._initialized = False
+        self._build_lock = threading.Lock()
+
+    # -- public API -------------------------------------------------------------------------
+
+    def check(self, region: BaseGeometry, bands: Sequence[str], year: int) -> None:
+        """Fail before any work: unknown bands, a year without composites, no credentials."""
+        _check_request(bands, year)
+        self._ensure_initialized()
+
+    def read(self, tile: Tile, bands: Sequence[str], year: int) -> TilePixels:
+        """The composite on the tile's grid: (H, W, bands) float32 DN and a validity mask.
+
+        Pixels without a single clear observation in the year are 0 in every band (or NaN)
+        and marked invalid.
+        """
+        bands = tuple(bands)
+        _check_request(bands, year)
+        self._ensure_initialized()
+        ee = self._ee()
+        request = {
+            "expression": self._composite(tile, bands, year),
+            "fileFormat": "NUMPY_NDARRAY",
+            "bandIds": list(bands),
+            "grid": _grid(tile),
+        }
+        raw = self._compute_with_retries(ee, request, tile)
+        return _to_tile_pixels(raw, bands, tile)
+
+    # -- initialisation ---------------------------------------------------------------------
+
+    def _ee(self) -> Any:
+        if self._ee_module is None:
+            try:
+                import ee  # noqa: PLC0415 — optional dependency, only needed for this source
+            except ImportError as exc:
+                raise ImageryError(
+                    "The Earth Engine source needs the earthengine-api package: "
+                    "`pip install earthengine-api`, or run on a local GeoTIFF instead."
+                ) from exc
+            self._ee_module = ee
+        return self._ee_module
+
+    def _ensure_initialized(self) -> None:
+        """Initialise Earth Engine once per source, even when many threads ask at once."""
+        if self._initialized:
+            return
+        with self._init_lock:
+            if self._initialized:
+                return
+            self._initialize(self._ee())
+            self._initialized = True
+
+    def _initialize(self, ee: Any) -> None:
+        project = self._project or os.environ.get("EE_PROJECT") or os.environ.get("GOOGLE_CLOUD_PROJECT")
+        kwargs: dict[str, Any] = {}
+        key_file = os.environ.get("EE_SERVICE_ACCOUNT_KEY")
+        if key_file:
+            email, key_project = _read_key_file(key_file)
+            try:
+                kwargs["credentials"] = ee.ServiceAccountCredentials(email, key_file)
+            except Exception as exc:
+                raise CredentialsError(
+                    f"The service-account key {key_file} (EE_SERVICE_ACCOUNT_KEY) was rejected: {exc}\n"
+                    f"Create a new JSON key for {email} in the Cloud console, or unset "
+                    f"EE_SERVICE_ACCOUNT_KEY to use your own account.\n{_AUTH_STEPS}"
+                ) from exc
+            project = project or key_project
+        if not project:
+            raise CredentialsError(f"No Earth Engine project is set (EE_PROJECT).\n{_AUTH_STEPS}")
+        if _truthy(os.environ.get("EE_HIGH_VOLUME")):
+            kwargs["url"] = HIGH_VOLUME_URL
+        try:
+            ee.Initialize(project=project, **kwargs)
+        except Exception as exc:
+            raise CredentialsError(
+                f"Earth Engine could not be initialised for project {project!r}: {exc}\n{_AUTH_STEPS}"
+            ) from exc
+
+    # -- the composite ----------------------------------------------------------------------
+
+    def _mask_clouds(self, image: Any) -> Any:
+        """Hide the pixels of one scene that Cloud Score+ does not call clear."""
+        return image.updateMask(image.select(CS_BAND).gte(self.cs_threshold))
+
+    def _composite(self, tile: Tile, bands: tuple[str, ...], year: int) -> Any:
+        """The median composite for one tile.
+
+        The collections are filtered to the tile before the median so the server only
+        considers the few dozen scenes over it, not the year's whole archive. Building the
+        expression is client-side and costs microseconds; the lock keeps the ee client's
+        object construction single-threaded.
+        """
+        ee = self._ee()
+        start, end = f"{year}-01-01", f"{year + 1}-01-01"
+        with self._build_lock:
+            area = ee.Geometry.Rectangle(list(tile.bounds), tile.crs, False)
+            scores = ee.ImageCollection(CS_COLLECTION).filterDate(start, end).filterBounds(area)
+            images = (
+                ee.ImageCollection(S2_COLLECTION)
+                .filterDate(start, end)
+                .filterBounds(area)
+                .linkCollection(scores, [CS_BAND])
+                .map(self._mask_clouds)
+            )
+            # unmask(0): a pixel with no clear look must read as 0 in every band, whatever
+            # computePixels does with masked pixels; sameFootprint=False covers the whole grid.
+            return images.median().select(list(bands)).unmask(0, False).toFloat()
+
+    # -- fetching ---------------------------------------------------------------------------
+
+    def _compute_with_retries(self, ee: Any, request: dict[str, Any], tile: Tile) -> Any:
+        ee_error = getattr(getattr(ee, "ee_exception", None), "EEException", Exception)
+        last: BaseException | None = None
+        for attempt in range(self.max_retries + 1):
+            try:
+                return ee.data.computePixels(request)
+            except Exception as exc:  # EEException, or whatever the HTTP layer raised
+                if not _is_transient(exc):
+                    kind = "Earth Engine" if isinstance(exc, ee_error) else type(exc).__name__
+                    raise ImageryError(
+                        f"Earth Engine refused tile {tile.key}: {kind}: {exc}\n"
+                        "Retrying would fail the same way. If it names a permission or a project, "
+                        "check that EE_PROJECT is registered for Earth Engine and your account "
+                        "may use it."
+                    ) from exc
+                last = exc
+                if attempt < self.max_retries:
+                    self._sleep(self._delay(attempt))
+        raise ImageryError(
+            f"Earth Engine kept failing for tile {tile.key} after {self.max_retries + 1} attempts; "
+            f"last error: {last}\n"
+            "The project is probably over its request rate. Run again with a lower concurrency "
+            f"(now {self.max_concurrency}), or set EE_HIGH_VOLUME=1 to use the high-volume "
+            "endpoint; tiles already fetched are cached and will not be fetched again."
+        ) from last
+
+    def _delay(self, attempt: int) -> float:
+        """Exponential backoff with full jitter, so parallel threads do not retry in step."""
+        base = min(_MAX_BACKOFF_S, self.backoff_s * (2**attempt))
+        return base / 2 + self._random.uniform(0, base / 2)
+
+
+def _check_request(bands: Sequence[str], year: int) -> None:
+    if isinstance(bands, str):
+        raise ImageryError(f"Bands must be a list of names such as ['B2', 'B3'], not the string {bands!r}.")
+    unknown = [b for b in bands if b not in S2_BANDS]
+    if unknown:
+        raise ImageryError(
+            f"Unknown Sentinel-2 band(s) {unknown}; the bands are {', '.join(S2_BANDS)}. "
+            "Check the model's band list."
+        )
+    if not bands:
+        raise ImageryError("No bands asked for; the model's metadata should list its input bands.")
+    if len(set(bands)) != len(bands):
+        raise ImageryError(f"Band list {list(bands)} names a band twice; list each band once.")
+    this_year = _dt.date.today().year
+    if not isinstance(year, (int, np.integer)) or isinstance(year, bool):
+        raise ImageryError(f"The year must be a whole number such as 2023, not {year!r}.")
+    if year < FIRST_YEAR:
+        raise ImageryError(
+            f"No Earth Engine composites before {FIRST_YEAR} (asked for {year}). Sentinel-2 L1C "
+            "starts in mid-2015, but the detector serves yearly composites from 2017 on, when "
+            f"both Sentinel-2 satellites fly; pick a year from {FIRST_YEAR} to {this_year}, or "
+            "bring your own GeoTIFF."
+        )
+    if year > this_year:
+        raise ImageryError(f"{year} has no imagery yet; pick a year from {FIRST_YEAR} to {this_year}.")
+    if TILE_PX * TILE_PX * len(bands) * 4 > _MAX_REQUEST_BYTES:  # cannot happen with ≤ 13 bands
+        raise ImageryError("Too many bands for one Earth Engine request.")
+
+
+def _grid(tile: Tile) -> dict[str, Any]:
+    """The tile's pixel grid as computePixels wants it (same affine as ``tile.transform``)."""
+    t = tile.transform
+    return {
+        "dimensions": {"width": TILE_PX, "height": TILE_PX},
+        "affineTransform": {
+            "scaleX": t.a,
+            "shearX": t.b,
+            "translateX": t.c,
+            "shearY": t.d,
+            "scaleY": t.e,
+            "translateY": t.f,
+        },
+        "crsCode": tile.crs,
+    }
+
+
+def _to_tile_pixels(raw: Any, bands: tuple[str, ...], tile: Tile) -> TilePixels:
+    """Turn the structured array (one field per band) into (H, W, B) float32 and a mask."""
+    arr = np.asarray(raw)
+    if arr.dtype.names:
+        missing = [b for b in bands if b not in arr.dtype.names]
+        if missing:
+            raise ImageryError(
+                f"Earth Engine returned tile {tile.key} without band(s) {missing} "
+                f"(got {list(arr.dtype.names)}); try again, or report it if it persists."
+            )
+        pixels = np.stack([arr[b] for b in bands], axis=-1).astype(np.float32, copy=False)
+    elif arr.ndim == 3 and arr.shape[-1] == len(bands):
+        pixels = arr.astype(np.float32, copy=False)
+    else:
+        raise ImageryError(f"Earth Engine returned an unexpected array for tile {tile.key}: {arr.dtype} {arr.shape}.")
+    if pixels.shape[:2] != (TILE_PX, TILE_PX):
+        raise ImageryError(
+            f"Earth Engine returned {pixels.shape[1]}×{pixels.shape[0]} px for tile {tile.key}, "
+            f"expected {TILE_PX}×{TILE_PX} at {PIXEL_M} m; try again, or report it if it persists."
+        )
+    finite = np.isfinite(pixels)
+    valid = finite.all(axis=-1) & (pixels != 0).any(axis=-1)
+    if not finite.all():
+        pixels = np.where(finite, pixels, np.float32(0))
+    return TilePixels(np.ascontiguousarray(pixels), valid, bands)
+
+
+def _read_key_file(path: str) -> tuple[str, str | None]:
+    """The service account's email and its project, from a JSON key file."""
+    try:
+        with open(os.path.expanduser(path), encoding="utf-8") as fh:
+            key = json.load(fh)
+        return str(key["client_email"]), key.get("project_id")
+    except FileNotFoundError as exc:
+        raise CredentialsError(
+            f"EE_SERVICE_ACCOUNT_KEY names {path}, which does not exist. Point it at the "
+            f"service account's JSON key file, or unset it.\n{_AUTH_STEPS}"
+        ) from exc
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CredentialsError(
+            f"EE_SERVICE_ACCOUNT_KEY names {path}, which is not a service-account JSON key "
+            f"(it needs a client_email): {exc}. Download a JSON key from the Cloud console "
+            f"(IAM → Service accounts → Keys).\n{_AUTH_STEPS}"
+        ) from exc

@@ -1,0 +1,187 @@
+"""A user's own Sentinel-2 GeoTIFF (or a folder of them) as the imagery source.
+
+Bands are matched by their descriptions (B1 … B12, also B01 … B12), so a file in any band
+order works; each tile is read into the patch grid with rasterio. When the file is already
+on the grid's 10 m pixel lattice in the same UTM zone (e.g. a Sentinel-2 L1C tile, in either
+hemisphere's EPSG), pixels are copied exactly; otherwise they are reprojected (bilinear).
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from pyproj import CRS
+from rasterio.enums import Resampling
+from rasterio.vrt import WarpedVRT
+from rasterio.warp import transform_bounds
+from rasterio.windows import Window
+from shapely.geometry import box
+from shapely.geometry.base import BaseGeometry
+
+from ..errors import ImageryError
+from ..grid import PIXEL_M, TILE_PX, Tile
+from .base import TilePixels
+
+_BAND_RE = re.compile(r"^B0?(\d{1,2}A?)\b")
+SOUTH_FALSE_NORTHING = 10_000_000.0
+
+
+def band_name(description: str | None) -> str | None:
+    """Normalise a band description ('B02', 'b8a', 'B4 (red)') to 'B2', 'B8A', 'B4'."""
+    if not description:
+        return None
+    m = _BAND_RE.match(description.strip().upper())
+    return f"B{m.group(1)}" if m else None
+
+
+@dataclass
+class _File:
+    path: Path
+    bands: dict[str, int]  # band name -> 1-based index
+    footprint: BaseGeometry  # lon/lat
+    nodata: float
+
+
+def _utm_zone_of(crs) -> tuple[int, bool] | None:
+    """(zone, is_south) for a WGS 84 UTM CRS, else None."""
+    try:
+        z = CRS.from_user_input(crs).utm_zone
+    except Exception:
+        return None
+    return (int(z[:-1]), z[-1].upper() == "S") if z else None
+
+
+class GeoTiffSource:
+    """Pixels from local GeoTIFF files; see the module docstring."""
+
+    cacheable = False  # local reads are as fast as the cache would be
+    max_concurrency = 2
+
+    def __init__(self, path: str | Path, bands: Sequence[str] | None = None, **_):
+        root = Path(path).expanduser()
+        if root.is_dir():
+            paths = sorted(p for p in root.rglob("*") if p.suffix.lower() in {".tif", ".tiff"})
+            if not paths:
+                raise ImageryError(f"The folder {root} has no .tif/.tiff files. Give a Sentinel-2 GeoTIFF or a folder of them.")
+        elif root.is_file():
+            paths = [root]
+        else:
+            raise ImageryError(f"No GeoTIFF at {root}. Give the path of a Sentinel-2 GeoTIFF file or folder.")
+        self.files = [self._inspect(p, bands) for p in paths]
+        digest = hashlib.sha1()
+        for f in self.files:
+            st = f.path.stat()
+            digest.update(f"{f.path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
+        self.key = f"tif-{digest.hexdigest()[:12]}"
+
+    @staticmethod
+    def _inspect(path: Path, override: Sequence[str] | None) -> _File:
+        try:
+            src = rasterio.open(path)
+        except rasterio.errors.RasterioIOError as exc:
+            raise ImageryError(f"{path.name} is not a readable GeoTIFF ({exc}).") from None
+        with src:
+            if src.crs is None:
+                raise ImageryError(f"{path.name} has no coordinate reference system. Save it with its CRS (georeferenced).")
+            if override:
+                if len(override) != src.count:
+                    raise ImageryError(f"--bands lists {len(override)} bands but {path.name} has {src.count}.")
+                names = [band_name(b) for b in override]
+            else:
+                names = [band_name(d) for d in src.descriptions]
+            if not any(names):
+                raise ImageryError(
+                    f"{path.name} does not name its bands. Set band descriptions to B1 … B12 (e.g. with "
+                    "rasterio's `set_band_description`), or pass the order with --bands B1,B2,…"
+                )
+            bands = {n: i + 1 for i, n in enumerate(names) if n}
+            west, south, east, north = transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21)
+            nodata = src.nodata if src.nodata is not None else 0.0
+            return _File(path, bands, box(west, south, east, north), float(nodata))
+
+    def check(self, region: BaseGeometry, bands: Sequence[str], year: int) -> None:
+        """Refuse before any work when bands are missing or no file touches the region."""
+        for f in self.files:
+            missing = [b for b in bands if b not in f.bands]
+            if missing:
+                raise ImageryError(
+                    f"{f.path.name} lacks the band(s) {', '.join(missing)} that the model needs "
+                    f"(it needs {', '.join(bands)}; the file has {', '.join(f.bands) or 'no named bands'}). "
+                    "Export the missing bands too, or choose a model that uses the bands you have."
+                )
+        if not any(f.footprint.intersects(region) for f in self.files):
+            w, s, e, n = self.files[0].footprint.bounds
+            raise ImageryError(
+                f"The GeoTIFF covers lon {w:.3f}…{e:.3f}, lat {s:.3f}…{n:.3f}, which does not overlap the region. "
+                "Choose a region inside the image, or an image of the region."
+            )
+
+    def footprint(self) -> BaseGeometry:
+        """Lon/lat outline of all files (their bounding boxes)."""
+        from shapely import union_all
+
+        return union_all([f.footprint for f in self.files])
+
+    def read(self, tile: Tile, bands: Sequence[str], year: int) -> TilePixels:
+        """The tile's pixels; files later in the folder fill what earlier ones left empty."""
+        out = np.zeros((TILE_PX, TILE_PX, len(bands)), dtype=np.float32)
+        valid = np.zeros((TILE_PX, TILE_PX), dtype=bool)
+        tile_ll = box(*transform_bounds(tile.crs, "EPSG:4326", *tile.bounds, densify_pts=21))
+        for f in self.files:
+            if not f.footprint.intersects(tile_ll) or valid.all():
+                continue
+            data, ok = self._read_file(f, tile, bands)
+            fill = ok & ~valid
+            out[fill] = data[fill]
+            valid |= fill
+        return TilePixels(out, valid, tuple(bands))
+
+    def _read_file(self, f: _File, tile: Tile, bands: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        idx = [f.bands[b] for b in bands]
+        with rasterio.open(f.path) as src:
+            offset = self._lattice_offset(src, tile)
+            if offset is not None:
+                data = self._read_aligned(src, idx, offset)
+            else:
+                with WarpedVRT(
+                    src, crs=tile.crs, transform=tile.transform, width=TILE_PX, height=TILE_PX,
+                    resampling=Resampling.bilinear, src_nodata=f.nodata, nodata=f.nodata,
+                ) as vrt:
+                    data = vrt.read(idx).astype(np.float32)
+        data = np.moveaxis(data, 0, -1)
+        ok = np.all((data != f.nodata) & np.isfinite(data), axis=-1)
+        return data, ok
+
+    @staticmethod
+    def _lattice_offset(src, tile: Tile) -> tuple[int, int] | None:
+        """(row, col) of the tile's top-left pixel in the file, when the file is on the grid's lattice."""
+        t = src.transform
+        if (t.a, t.b, t.d, t.e) != (PIXEL_M, 0, 0, -PIXEL_M):
+            return None
+        src_zone, dst_zone = _utm_zone_of(src.crs), _utm_zone_of(tile.crs)
+        if src_zone is None or dst_zone is None or src_zone[0] != dst_zone[0]:
+            return None
+        dy = SOUTH_FALSE_NORTHING if src_zone[1] and not dst_zone[1] else 0.0
+        col = (tile.transform.c - t.c) / PIXEL_M
+        row = (t.f - dy - tile.transform.f) / PIXEL_M
+        if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6:
+            return None
+        return int(round(row)), int(round(col))
+
+    @staticmethod
+    def _read_aligned(src, idx: list[int], offset: tuple[int, int]) -> np.ndarray:
+        """Exact copy of the overlapping window; the rest stays nodata (filled with src nodata)."""
+        row, col = offset
+        fill = src.nodata if src.nodata is not None else 0
+        out = np.full((len(idx), TILE_PX, TILE_PX), fill, dtype=np.float32)
+        r0, c0 = max(row, 0), max(col, 0)
+        r1, c1 = min(row + TILE_PX, src.height), min(col + TILE_PX, src.width)
+        if r1 > r0 and c1 > c0:
+            win = Window(c0, r0, c1 - c0, r1 - r0)
+            out[:, r0 - row : r1 - row, c0 - col : c1 - col] = src.read(idx, window=win)
+        return out

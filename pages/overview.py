@@ -1,0 +1,47 @@
+"""Landing page: what the tool is, which models are registered, whether the published data is here."""
+import pandas as pd
+import streamlit as st
+
+from detector import config
+from detector.models import registry
+
+st.title("Gold-mine detector")
+st.markdown(
+    "Finds artisanal gold mines in Sentinel-2 imagery with the published "
+    "[Amazon Mining Watch](https://amazonminingwatch.org) models. Score any region and year "
+    "from the command line today: `python -m detector detect --region REGION.geojson --year 2023 "
+    "--source earthengine --out mines.geojson`."
+)
+
+st.subheader("Registered models")
+rows = [
+    {
+        "model": name + (" (default)" if i == 0 else ""),
+        "bands": len(spec.bands),
+        "ensemble members": spec.ensemble,
+        "threshold": spec.threshold,
+        "file here": "yes" if spec.available() else "no — downloads on first use",
+        "description": spec.description,
+    }
+    for i, (name, spec) in enumerate(registry().items())
+]
+st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+
+st.subheader("Published data")
+mirror = config.mirror_dir()
+if mirror is None:
+    st.info(
+        "No mirror folder is set: published models and data are downloaded from their public "
+        "address on first use (with checksum). Offline, set `DETECTOR_MIRROR` to a folder holding a copy."
+    )
+elif not mirror.is_dir():
+    st.error(f"`DETECTOR_MIRROR` names {mirror}, which does not exist. Fix the path or unset it.")
+else:
+    n = sum(1 for p in mirror.rglob("*") if p.is_file())
+    st.success(f"Reading published files from the mirror {mirror} ({n} files).")
+st.caption(f"Data folder: {config.data_dir()}")
+
+st.caption(
+    "Models and data: Earth Genome, [mining-detector](https://github.com/earthrise-media/mining-detector) "
+    "(models MIT; data CC BY 4.0). Imagery: contains modified Copernicus Sentinel data."
+)

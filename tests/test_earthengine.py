@@ -1,0 +1,349 @@
+"""The Earth Engine source against a fake ``ee``: the request, the recipe, retries, credentials."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from detector.errors import CredentialsError, ImageryError
+from detector.grid import TILE_PX, Tile
+from detector.sources.base import open_source
+from detector.sources.earthengine import (
+    CS_COLLECTION,
+    HIGH_VOLUME_URL,
+    S2_COLLECTION,
+    EarthEngineSource,
+)
+
+try:
+    from tests.fake_ee import EEException, FakeEE, is_masked, pixel_value
+except ImportError:  # tests/ is on sys.path, not the repository root
+    from fake_ee import EEException, FakeEE, is_masked, pixel_value
+
+BANDS12 = ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8A", "B8", "B9", "B11", "B12"]
+TILE = Tile(32721, -40, 10)  # southern hemisphere: negative northings on the 326zz grid
+YEAR = 2023
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch):
+    for name in ("EE_PROJECT", "GOOGLE_CLOUD_PROJECT", "EE_SERVICE_ACCOUNT_KEY", "EE_HIGH_VOLUME"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def fake() -> FakeEE:
+    return FakeEE()
+
+
+def make_source(fake: FakeEE, **kwargs) -> tuple[EarthEngineSource, list[float]]:
+    sleeps: list[float] = []
+    kwargs.setdefault("project", "my-project")
+    source = EarthEngineSource(ee_module=fake, **kwargs)
+    source._sleep = sleeps.append
+    return source, sleeps
+
+
+# -- the request and the recipe ---------------------------------------------------------------
+
+
+def test_request_grid_is_the_tiles_grid(fake):
+    source, _ = make_source(fake)
+    source.read(TILE, ["B4", "B12", "B8A"], YEAR)
+    (req,) = fake.requests
+    t = TILE.transform
+    assert req["fileFormat"] == "NUMPY_NDARRAY"
+    assert req["bandIds"] == ["B4", "B12", "B8A"]
+    assert req["grid"] == {
+        "dimensions": {"width": TILE_PX, "height": TILE_PX},
+        "affineTransform": {
+            "scaleX": 10, "shearX": 0, "translateX": t.c,
+            "shearY": 0, "scaleY": -10, "translateY": t.f,
+        },
+        "crsCode": "EPSG:32721",
+    }
+    assert (t.c, t.f) == (TILE.bounds[0], TILE.bounds[3])
+
+
+def test_recipe_is_cloud_score_plus_masked_yearly_median(fake):
+    source, _ = make_source(fake)
+    source.read(TILE, BANDS12, YEAR)
+    area = ("Rectangle", TILE.bounds, "EPSG:32721", False)
+    scores = (
+        ("ImageCollection", CS_COLLECTION),
+        ("filterDate", "2023-01-01", "2024-01-01"),
+        ("filterBounds", area),
+    )
+    masked_scene = (("element",), ("updateMask", (("element",), ("select", "cs_cdf"), ("gte", 0.6))))
+    assert fake.requests[0]["expression"].ops == (
+        ("ImageCollection", S2_COLLECTION),
+        ("filterDate", "2023-01-01", "2024-01-01"),
+        ("filterBounds", area),
+        ("linkCollection", scores, ["cs_cdf"]),
+        ("map", masked_scene),
+        ("median",),
+        ("select", BANDS12),
+        ("unmask", 0, False),
+        ("toFloat",),
+    )
+    assert S2_COLLECTION == "COPERNICUS/S2_HARMONIZED"
+    assert CS_COLLECTION == "GOOGLE/CLOUD_SCORE_PLUS/V1/S2_HARMONIZED"
+
+
+def test_threshold_is_configurable_and_names_the_cache(fake):
+    source, _ = make_source(fake, cs_threshold=0.5)
+    assert source.key == "ee-s2l1c-csplus0.5"
+    assert EarthEngineSource(ee_module=fake).key == "ee-s2l1c-csplus0.6"
+    assert source.cacheable is True
+    assert EarthEngineSource(ee_module=fake, max_concurrency=3).max_concurrency == 3
+    source.read(TILE, ["B2"], YEAR)
+    _, masked_scene = fake.requests[0]["expression"].ops[4]  # ("map", body)
+    _, (_, mask) = masked_scene  # (element, ("updateMask", mask))
+    assert mask[-1] == ("gte", 0.5)
+
+
+# -- the pixels --------------------------------------------------------------------------------
+
+
+def test_pixels_in_requested_order_and_masked_pixels_invalid(fake):
+    source, _ = make_source(fake)
+    bands = ["B12", "B2", "B8A", "B10"]
+    tp = source.read(TILE, bands, YEAR)
+    rows, cols = np.mgrid[0:TILE_PX, 0:TILE_PX]
+    masked = is_masked(rows, cols)
+    assert tp.pixels.shape == (TILE_PX, TILE_PX, 4) and tp.pixels.dtype == np.float32
+    assert tp.bands == tuple(bands)
+    for i, band in enumerate(bands):
+        expected = np.where(masked, 0, pixel_value(band, rows, cols))
+        np.testing.assert_array_equal(tp.pixels[..., i], expected)
+    np.testing.assert_array_equal(tp.valid, ~masked)
+    assert 0 < masked.sum() < masked.size
+    np.testing.assert_array_equal(tp.select(["B2"])[..., 0], tp.pixels[..., 1])
+
+
+def test_nan_pixels_are_invalid_and_zeroed(fake):
+    source, _ = make_source(fake)
+    compute = fake.data.computePixels
+
+    def with_nan(request):
+        out = compute(request)
+        out["B3"][5, 7] = np.nan
+        return out
+
+    fake.data.computePixels = with_nan
+    tp = source.read(TILE, ["B2", "B3"], YEAR)
+    assert not tp.valid[5, 7] and tp.valid[5, 8]
+    assert np.isfinite(tp.pixels).all()
+
+
+def test_wrong_sized_answer_is_an_imagery_error(fake):
+    source, _ = make_source(fake)
+    fake.data.computePixels = lambda request: np.zeros((10, 10), dtype=[("B2", "<f4")])
+    with pytest.raises(ImageryError, match="expected 792×792"):
+        source.read(TILE, ["B2"], YEAR)
+
+
+# -- retries -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        EEException("Too Many Requests (429)"),
+        EEException("Quota exceeded for quota metric 'Requests' and limit 'Requests per minute'"),
+        EEException("Too many concurrent aggregations."),
+        EEException("Internal error."),
+        EEException("HTTP 503: Service Unavailable"),
+        EEException("Computation timed out."),
+        EEException("Deadline exceeded"),
+        ConnectionResetError("Connection reset by peer"),
+        TimeoutError("The read operation timed out"),
+    ],
+    ids=lambda e: str(e)[:24],
+)
+def test_transient_errors_are_retried_then_succeed(fake, error):
+    source, sleeps = make_source(fake)
+    fake.fail_next(error, error)
+    tp = source.read(TILE, ["B2"], YEAR)
+    assert len(fake.requests) == 3 and len(sleeps) == 2
+    assert tp.valid.any()
+
+
+def test_backoff_is_exponential_with_jitter(fake):
+    source, sleeps = make_source(fake, max_retries=8, backoff_s=1.0)
+    fake.fail_next(*[EEException("429 Too Many Requests")] * 8)
+    source.read(TILE, ["B2"], YEAR)
+    assert len(sleeps) == 8
+    for attempt, delay in enumerate(sleeps):
+        base = min(60.0, 2.0**attempt)
+        assert base / 2 <= delay <= base
+
+
+def test_gives_up_after_max_retries_with_advice(fake):
+    source, sleeps = make_source(fake, max_retries=3)
+    fake.fail_always(EEException("Too Many Requests (429)"))
+    with pytest.raises(ImageryError) as info:
+        source.read(TILE, ["B2"], YEAR)
+    message = str(info.value)
+    assert TILE.key in message and "429" in message
+    assert "concurrency" in message and "EE_HIGH_VOLUME=1" in message
+    assert len(fake.requests) == 4 and len(sleeps) == 3
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Permission denied: caller does not have required permission to use project p",
+        "User memory limit exceeded.",
+        "Image.select: Pattern 'B99' did not match any bands.",
+        "Request payload size exceeds the limit: 50331648 bytes.",
+    ],
+)
+def test_permanent_errors_are_not_retried(fake, message):
+    source, sleeps = make_source(fake)
+    fake.fail_next(EEException(message))
+    with pytest.raises(ImageryError, match="refused tile") as info:
+        source.read(TILE, ["B2"], YEAR)
+    assert message in str(info.value)
+    assert len(fake.requests) == 1 and sleeps == []
+
+
+# -- credentials -------------------------------------------------------------------------------
+
+
+def test_missing_project_says_how_to_set_up(fake):
+    source = EarthEngineSource(ee_module=fake)
+    with pytest.raises(CredentialsError) as info:
+        source.check(None, ["B2"], YEAR)
+    message = str(info.value)
+    assert "earthengine authenticate" in message and "EE_PROJECT" in message
+    assert "EE_SERVICE_ACCOUNT_KEY" in message
+    assert fake.initialize_calls == []
+
+
+def test_initialize_failure_is_a_credentials_error_and_stops_reads():
+    fake = FakeEE(initialize_error=EEException("Please authorize access to your Earth Engine account"))
+    source, _ = make_source(fake)
+    with pytest.raises(CredentialsError, match="earthengine authenticate") as info:
+        source.read(TILE, ["B2"], YEAR)
+    assert "Please authorize access" in str(info.value)
+    assert fake.requests == []
+    fake.initialize_error = None  # fixed by the user: the next call tries again
+    source.read(TILE, ["B2"], YEAR)
+    assert len(fake.initialize_calls) == 2
+
+
+def test_project_from_argument_or_environment(fake, monkeypatch):
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "gcp-project")
+    EarthEngineSource(ee_module=fake).check(None, ["B2"], YEAR)
+    monkeypatch.setenv("EE_PROJECT", "ee-project")
+    EarthEngineSource(ee_module=fake).check(None, ["B2"], YEAR)
+    EarthEngineSource(ee_module=fake, project="arg-project").check(None, ["B2"], YEAR)
+    assert [c["project"] for c in fake.initialize_calls] == ["gcp-project", "ee-project", "arg-project"]
+    assert all(c["credentials"] == "persistent" and "url" not in c for c in fake.initialize_calls)
+
+
+def test_service_account_key(fake, monkeypatch, tmp_path):
+    key = tmp_path / "key.json"
+    key.write_text(json.dumps({
+        "type": "service_account", "client_email": "bot@key-project.iam.gserviceaccount.com",
+        "project_id": "key-project", "private_key": "not-a-real-key",
+    }))
+    monkeypatch.setenv("EE_SERVICE_ACCOUNT_KEY", str(key))
+    EarthEngineSource(ee_module=fake).check(None, ["B2"], YEAR)
+    assert fake.service_account_calls == [("bot@key-project.iam.gserviceaccount.com", str(key))]
+    (call,) = fake.initialize_calls
+    assert call["credentials"].kind == "service_account"
+    assert call["project"] == "key-project"  # the key's own project when EE_PROJECT is unset
+    monkeypatch.setenv("EE_PROJECT", "other")
+    EarthEngineSource(ee_module=fake).check(None, ["B2"], YEAR)
+    assert fake.initialize_calls[-1]["project"] == "other"
+
+
+@pytest.mark.parametrize("content", [None, "not json", json.dumps({"type": "authorized_user"})])
+def test_bad_service_account_key(fake, monkeypatch, tmp_path, content):
+    key = tmp_path / "key.json"
+    if content is not None:
+        key.write_text(content)
+    monkeypatch.setenv("EE_SERVICE_ACCOUNT_KEY", str(key))
+    with pytest.raises(CredentialsError, match="EE_SERVICE_ACCOUNT_KEY"):
+        EarthEngineSource(ee_module=fake, project="p").check(None, ["B2"], YEAR)
+    assert fake.initialize_calls == []
+
+
+def test_high_volume_endpoint(fake, monkeypatch):
+    monkeypatch.setenv("EE_HIGH_VOLUME", "1")
+    make_source(fake)[0].check(None, ["B2"], YEAR)
+    assert fake.initialize_calls[0]["url"] == HIGH_VOLUME_URL == "https://earthengine-highvolume.googleapis.com"
+
+
+# -- checks ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("year", [2016, 2015, 1990])
+def test_years_before_2017_refused(fake, year):
+    source, _ = make_source(fake)
+    with pytest.raises(ImageryError, match="2017"):
+        source.check(None, ["B2"], year)
+    with pytest.raises(ImageryError, match="2017"):
+        source.read(TILE, ["B2"], year)
+    assert fake.requests == []
+
+
+def test_future_year_refused_current_year_accepted(fake):
+    source, _ = make_source(fake)
+    this_year = dt.date.today().year
+    source.check(None, ["B2"], this_year)
+    with pytest.raises(ImageryError, match="no imagery yet"):
+        source.check(None, ["B2"], this_year + 1)
+
+
+@pytest.mark.parametrize("bands", [["B13"], ["b2"], ["B2", "B2"], [], "B2"])
+def test_bad_bands_refused_before_initialising(fake, bands):
+    source, _ = make_source(fake)
+    with pytest.raises(ImageryError):
+        source.check(None, bands, YEAR)
+    assert fake.initialize_calls == []
+
+
+def test_all_sentinel2_bands_accepted(fake):
+    source, _ = make_source(fake)
+    all13 = ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8A", "B8", "B9", "B10", "B11", "B12"]
+    source.check(None, all13, YEAR)
+    assert len(fake.initialize_calls) == 1 and fake.requests == []
+    assert TILE_PX * TILE_PX * 13 * 4 < 48 * 1024 * 1024  # one computePixels request per tile
+
+
+def test_open_source_builds_earth_engine_source(fake):
+    assert isinstance(open_source("earthengine", ee_module=fake, project="p"), EarthEngineSource)
+
+
+# -- threads -----------------------------------------------------------------------------------
+
+
+def test_concurrent_reads_from_eight_threads():
+    fake = FakeEE(delay_s=0.02)
+    source, sleeps = make_source(fake, max_concurrency=8)
+    fake.fail_next(*[EEException("429 Too Many Requests")] * 4)
+    tiles = [Tile(32618, r, c) for r in range(3) for c in range(4)]
+
+    def read(tile: Tile):
+        return tile, source.read(tile, ["B8A", "B4"], YEAR)
+
+    with ThreadPoolExecutor(max_workers=source.max_concurrency) as pool:
+        results = list(pool.map(read, tiles))
+
+    assert len(fake.initialize_calls) == 1
+    assert fake.max_in_flight > 1
+    assert len(fake.requests) == len(tiles) + 4 and len(sleeps) == 4
+    by_origin = {(r["grid"]["affineTransform"]["translateX"], r["grid"]["affineTransform"]["translateY"])
+                 for r in fake.requests}
+    assert by_origin == {(t.transform.c, t.transform.f) for t in tiles}
+    rows, cols = np.mgrid[0:TILE_PX, 0:TILE_PX]
+    expected = np.where(is_masked(rows, cols), 0, pixel_value("B4", rows, cols))
+    for tile, tp in results:
+        np.testing.assert_array_equal(tp.pixels[..., 1], expected)
+        assert tp.bands == ("B8A", "B4")

@@ -137,8 +137,8 @@ def machine_info() -> dict[str, str]:
     }
 
 
-def extract_windows(det: Detector, source, region: dict) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """The covered patches of the region as the pipeline would score them: (N, 48, 48, B) float32, ids."""
+def extract_windows(det: Detector, source, region: dict) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """The covered patches of the region as the pipeline would score them: (N, 48, 48, B), (epsg, row, col)."""
     from detector.region import load_region
 
     geom = load_region(region, None)
@@ -148,7 +148,7 @@ def extract_windows(det: Detector, source, region: dict) -> tuple[np.ndarray, li
         ok = covered(tp.valid, tile, rows, cols)
         if ok.any():
             wins.append(patch_windows(tp.select(det.spec.bands), tile, rows[ok], cols[ok]))
-            ids += list(zip(rows[ok].tolist(), cols[ok].tolist()))
+            ids += [(tile.epsg, r, c) for r, c in zip(rows[ok].tolist(), cols[ok].tolist())]
     return np.concatenate(wins), ids
 
 
@@ -160,7 +160,7 @@ def naive_loop(tif: Path, model, bands, ids, call: bool) -> tuple[float, np.ndar
         idx = [names.index(b) + 1 for b in bands]
         t = src.transform
         t0 = time.perf_counter()
-        for row, col in ids:
+        for _, row, col in ids:
             # Patch (row, col) spans x from col·240 m, y down from row·240 + 480 m (northern definition).
             px_col = int(round((col * grid.STRIDE_M - t.c) / RES))
             px_row = int(round((t.f - SOUTH_FALSE_NORTHING - (row * grid.STRIDE_M + grid.PATCH_M)) / RES))
@@ -223,7 +223,7 @@ def bench_model(name: str, tif: Path, region: dict, naive_n: int, batch_sizes: l
     alone = best_of(lambda: scorer.score(wins), 3)
     members = scorer.score(wins)
     ref = res.patches.set_index("patch_id")["score"]
-    pid = [grid.patch_id(32718, r, c) for r, c in ids]
+    pid = [grid.patch_id(*i) for i in ids]
     diff = float(np.max(np.abs(ref.loc[pid].to_numpy() - models.ensemble_mean(members))))
     notes.append(f"{name}: model-alone scores vs pipeline scores, max |diff| = {diff:.2e}")
 

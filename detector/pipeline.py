@@ -161,6 +161,8 @@ class Detector:
         tiles = grid.tiles_for_region(region)
         summary = RunSummary(model=spec.name, year=year, source=source.key, tiles=len(tiles))
 
+        if on_progress:
+            on_progress(TileProgress(0, len(tiles), 0, 0))
         frames: list[gpd.GeoDataFrame] = []
         todo: list[tuple[grid.Tile, np.ndarray, np.ndarray, gpd.GeoDataFrame | None]] = []
         done = 0

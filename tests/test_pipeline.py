@@ -160,3 +160,33 @@ def test_earth_engine_tiles_are_fetched_once_for_every_model(tmp_path, scene_reg
     second = Detector(other).run(scene_region, 2022, EarthEngineSource(ee_module=fake, project="p"))
     assert len(fake.requests) == tiles  # served from the pixel cache
     assert set(second.patches.patch_id) == set(first.patches.patch_id)
+
+
+def test_tile_borders_lose_and_duplicate_nothing(tmp_path, tiny_model):
+    """A region across a tile border: every grid patch once, each scored from its own window."""
+    import tf_keras
+    from rasterio.windows import Window
+
+    from detector.region import geometry_from_geojson
+
+    border_x = 79 * grid.TILE * grid.STRIDE_M  # 606,720 m: a tile column border in zone 18
+    x0 = border_x - 1720
+    tif = write_geotiff(tmp_path / "edge.tif", SCENE_CRS, x0, SCENE_YTOP, 300, 200, seed=3)
+    region = lonlat_box(SCENE_CRS, x0 + 500, SCENE_YTOP - 1500, x0 + 2500, SCENE_YTOP - 300)
+    res = Detector(tiny_model).run(region, 2023, open_source(str(tif)))
+    assert res.summary.tiles == 2
+    expected = {grid.patch_id(zp.epsg, r, c) for zp in grid.patches_for_region(geometry_from_geojson(region))
+                for r, c in zip(zp.rows, zp.cols)}
+    assert set(res.patches.patch_id) <= expected and res.patches.patch_id.is_unique
+    assert len(expected) - len(res.patches) == res.summary.not_covered  # patches past the image's top edge
+    assert res.patches.col.min() < border_x / grid.STRIDE_M - 1 < res.patches.col.max()
+    net = tf_keras.models.load_model(tiny_model, compile=False)
+    with rasterio.open(tif) as src:
+        order = [list(src.descriptions).index(b) + 1 for b in
+                 ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8A", "B8", "B9", "B11", "B12"]]
+        wins = []
+        for row, col in zip(res.patches.row, res.patches.col):
+            ytop = row * grid.STRIDE_M + grid.PATCH_M + 10_000_000
+            wins.append(src.read(order, window=Window((col * grid.STRIDE_M - x0) / 10, (SCENE_YTOP - ytop) / 10, 48, 48)))
+    x = np.clip(np.moveaxis(np.stack(wins), 1, -1) / 10000.0, 0, 1).astype(np.float32)
+    np.testing.assert_allclose(res.patches.score, net(x).numpy().mean(axis=1), atol=1e-6)

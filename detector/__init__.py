@@ -9,4 +9,4 @@ from .pipeline import Detector, DetectResult, RunSummary, detect
 from .region import load_region
 from .sources import open_source
 
-__all__ = ["Detector", "DetectResult", "DetectorError", "RunSummary", "detect", "load_region", "open_source"]
+__all__ = ["DetectResult", "Detector", "DetectorError", "RunSummary", "detect", "load_region", "open_source"]

@@ -6,7 +6,7 @@ batched inference on the covered patches → per-tile store → the region's pat
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -189,7 +189,7 @@ class Detector:
         if todo:
             summary.device = models.describe_device()
             scorer = self.scorer
-            fetch = lambda job: self._pixels(source, year, job[0])  # noqa: E731
+            fetch = lambda job: self._pixels(source, year, job[0])
             for (tile, rows, cols, stored), fut in _bounded_map(fetch, todo, source.max_concurrency):
                 tp = fut.result()
                 ok = covered(tp.valid, tile, rows, cols)

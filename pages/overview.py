@@ -25,7 +25,7 @@ rows = [
     }
     for i, (name, spec) in enumerate(registry().items())
 ]
-st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 st.subheader("Published data")
 mirror = config.mirror_dir()

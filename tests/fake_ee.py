@@ -59,13 +59,13 @@ class FakeImage(_Node):
     def gte(self, value: Any) -> FakeImage:
         return self._then(FakeImage, "gte", value)
 
-    def updateMask(self, mask: FakeImage) -> FakeImage:  # noqa: N802 — ee's name
+    def updateMask(self, mask: FakeImage) -> FakeImage:
         return self._then(FakeImage, "updateMask", mask.ops)
 
     def unmask(self, *args: Any) -> FakeImage:
         return self._then(FakeImage, "unmask", *args)
 
-    def toFloat(self) -> FakeImage:  # noqa: N802
+    def toFloat(self) -> FakeImage:
         return self._then(FakeImage, "toFloat")
 
 
@@ -73,13 +73,13 @@ class FakeImageCollection(_Node):
     def __init__(self, name_or_ops: str | tuple):
         super().__init__((("ImageCollection", name_or_ops),) if isinstance(name_or_ops, str) else name_or_ops)
 
-    def filterDate(self, start: str, end: str) -> FakeImageCollection:  # noqa: N802
+    def filterDate(self, start: str, end: str) -> FakeImageCollection:
         return self._then(FakeImageCollection, "filterDate", start, end)
 
-    def filterBounds(self, geometry: Any) -> FakeImageCollection:  # noqa: N802
+    def filterBounds(self, geometry: Any) -> FakeImageCollection:
         return self._then(FakeImageCollection, "filterBounds", geometry)
 
-    def linkCollection(self, other: FakeImageCollection, bands: Any = None, *rest: Any) -> FakeImageCollection:  # noqa: N802
+    def linkCollection(self, other: FakeImageCollection, bands: Any = None, *rest: Any) -> FakeImageCollection:
         return self._then(FakeImageCollection, "linkCollection", other.ops, bands, *rest)
 
     def map(self, fn: Callable[[Any], Any]) -> FakeImageCollection:
@@ -92,13 +92,13 @@ class FakeImageCollection(_Node):
     def select(self, *bands: Any) -> FakeImageCollection:
         return self._then(FakeImageCollection, "select", *bands)
 
-    def toFloat(self) -> FakeImageCollection:  # noqa: N802
+    def toFloat(self) -> FakeImageCollection:
         return self._then(FakeImageCollection, "toFloat")
 
 
 class _Geometry:
     @staticmethod
-    def Rectangle(coords: Any, proj: Any = None, geodesic: Any = None, *rest: Any) -> tuple:  # noqa: N802
+    def Rectangle(coords: Any, proj: Any = None, geodesic: Any = None, *rest: Any) -> tuple:
         return ("Rectangle", tuple(coords), proj, geodesic)
 
 
@@ -106,7 +106,7 @@ class _Data:
     def __init__(self, owner: FakeEE):
         self._owner = owner
 
-    def computePixels(self, request: dict[str, Any]) -> np.ndarray:  # noqa: N802
+    def computePixels(self, request: dict[str, Any]) -> np.ndarray:
         return self._owner._compute(request)
 
 
@@ -139,7 +139,7 @@ class FakeEE:
         self._lock = threading.Lock()
 
     # ee.Initialize / ee.ServiceAccountCredentials
-    def Initialize(self, credentials: Any = "persistent", url: Any = None, **kwargs: Any) -> None:  # noqa: N802
+    def Initialize(self, credentials: Any = "persistent", url: Any = None, **kwargs: Any) -> None:
         call = dict(kwargs, credentials=credentials)
         if url is not None:
             call["url"] = url
@@ -147,7 +147,7 @@ class FakeEE:
         if self.initialize_error is not None:
             raise self.initialize_error
 
-    def ServiceAccountCredentials(self, email: Any = None, key_file: Any = None, key_data: Any = None) -> Any:  # noqa: N802
+    def ServiceAccountCredentials(self, email: Any = None, key_file: Any = None, key_data: Any = None) -> Any:
         self.service_account_calls.append((email, key_file))
         return SimpleNamespace(kind="service_account", email=email, key_file=key_file)
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import rasterio
 from rasterio.windows import Window
+from synthetic import SCENE_CRS, SCENE_X0, SCENE_YTOP, lonlat_box, write_geotiff
 
-from conftest import SCENE_CRS, SCENE_X0, SCENE_YTOP, lonlat_box, write_geotiff
 from detector import grid
 from detector.cli import main
 

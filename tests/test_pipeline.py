@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import rasterio
 from pyproj import Transformer
+from synthetic import SCENE_CRS, SCENE_X0, SCENE_YTOP, lonlat_box, write_geotiff
 
-from conftest import SCENE_CRS, SCENE_X0, SCENE_YTOP, lonlat_box, write_geotiff
 from detector import grid
 from detector.errors import ImageryError, RegionError
 from detector.pipeline import Detector
@@ -139,9 +139,9 @@ def test_region_errors():
 
 def test_earth_engine_tiles_are_fetched_once_for_every_model(tmp_path, scene_region, tiny_model, data_dir, monkeypatch):
     """The pipeline over a fake Earth Engine: pixels are cached, a second model fetches nothing."""
+    import fake_ee
     import tf_keras as K
 
-    import fake_ee
     from detector.sources.earthengine import S2_BANDS, EarthEngineSource
 
     # No clear look in the tile raster's top 400 rows: those patches must be reported, not scored.

@@ -58,7 +58,7 @@ def test_grid_is_fixed_in_space():
     a = grid.tiles_for_region(geometry_from_geojson(small))
     big = geometry_from_geojson(small).buffer(0.02)
     b = grid.tiles_for_region(big)
-    ids = lambda t: {grid.patch_id(k.epsg, r, c) for k, (rr, cc) in t.items() for r, c in zip(rr, cc)}  # noqa: E731
+    ids = lambda t: {grid.patch_id(k.epsg, r, c) for k, (rr, cc) in t.items() for r, c in zip(rr, cc)}
     assert ids(a) < ids(b)
     for tile, (rows, cols) in b.items():
         assert ((rows // grid.TILE) == tile.trow).all() and ((cols // grid.TILE) == tile.tcol).all()

@@ -148,7 +148,7 @@ class EarthEngineSource:
     def _ee(self) -> Any:
         if self._ee_module is None:
             try:
-                import ee  # noqa: PLC0415 — optional dependency, only needed for this source
+                import ee
             except ImportError as exc:
                 raise ImageryError(
                     "The Earth Engine source needs the earthengine-api package: "

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs everything the tests need and runs them all: Python packages, Debian's Chromium for
+# the real-browser tests (Playwright cannot download browsers on offline build machines), then
+# pytest against the published-data mirror (../shared/amw unless DETECTOR_MIRROR says otherwise).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m pip install -q -r requirements-dev.txt
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+export DETECTOR_MIRROR="${DETECTOR_MIRROR:-$(cd .. && pwd)/shared/amw}"
+exec python3 -m pytest "$@"

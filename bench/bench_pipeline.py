@@ -9,14 +9,16 @@ tests/conftest.py) of about km × km in a temporary folder, points DETECTOR_DATA
 empty temporary store, and for each model measures, in one process:
 
 * pipeline, cold store: ``Detector(model).run(region, 2023, open_source(tif))`` with nothing
-  stored (model already loaded, first predict call already made), patches/s = scored_now / s;
+  stored (model already loaded, first predict call already made), best of 2 runs each into a
+  fresh empty store, patches/s = scored_now / s;
 * pipeline, warm store: the same run again, every tile served from the score store;
 * model alone: ``Scorer.score`` on the very same patches as one numpy array (best of 3);
 * naive loop: one rasterio window read + ``model.predict(x[None], verbose=0)`` per patch, for
   the first --naive-n patches (the baseline), and the same loop calling ``model(x[None])``;
 * for the ensemble, ``Scorer.score`` at several batch sizes (the pipeline uses 512).
 
-Nothing in detector/ is changed; the figures are printed as Markdown tables.
+Nothing in detector/ is changed; the figures are printed as Markdown tables, each row with the
+CPU share other processes took meanwhile (the machine may be shared; rerun when it is not 0 %).
 """
 from __future__ import annotations
 
@@ -39,16 +41,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 if not os.environ.get("DETECTOR_MIRROR") and (ROOT.parent / "shared" / "amw" / "models").is_dir():
     os.environ["DETECTOR_MIRROR"] = str(ROOT.parent / "shared" / "amw")
 
-import numpy as np  # noqa: E402
-import rasterio  # noqa: E402
-from pyproj import Transformer  # noqa: E402
-from rasterio.transform import from_origin  # noqa: E402
-from rasterio.windows import Window  # noqa: E402
+import numpy as np
+import rasterio
+from pyproj import Transformer
+from rasterio.transform import from_origin
+from rasterio.windows import Window
 
-from detector import grid, models  # noqa: E402
-from detector.pipeline import Detector, covered, patch_windows  # noqa: E402
-from detector.sources import open_source  # noqa: E402
-from detector.store import ScoreStore  # noqa: E402
+from detector import grid, models
+from detector.pipeline import Detector, covered, patch_windows
+from detector.sources import open_source
+from detector.store import ScoreStore
 
 DEFAULT_MODELS = ["48px_v3.2-3.7ensemble", "48px_v3.7"]
 BATCH_SIZES = [64, 256, 512, 1024]
@@ -59,9 +61,12 @@ YEAR = 2023
 BANDS_13 = ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8A", "B8", "B9", "B10", "B11", "B12"]
 # Typical top-of-atmosphere (L1C) reflectance DN of rain forest, bare mined soil and sediment pools.
 _SPECTRA = {
-    "forest": dict(B1=1300, B2=1000, B3=900, B4=600, B5=1000, B6=2200, B7=2600, B8A=2900, B8=2700, B9=900, B10=15, B11=1500, B12=700),
-    "soil": dict(B1=1500, B2=1400, B3=1500, B4=1700, B5=1900, B6=2100, B7=2200, B8A=2400, B8=2300, B9=900, B10=20, B11=3000, B12=2500),
-    "pool": dict(B1=1400, B2=1300, B3=1400, B4=1300, B5=1200, B6=1000, B7=950, B8A=900, B8=900, B9=400, B10=12, B11=600, B12=400),
+    name: dict(zip(BANDS_13, dn))
+    for name, dn in {
+        "forest": (1300, 1000, 900, 600, 1000, 2200, 2600, 2900, 2700, 900, 15, 1500, 700),
+        "soil": (1500, 1400, 1500, 1700, 1900, 2100, 2200, 2400, 2300, 900, 20, 3000, 2500),
+        "pool": (1400, 1300, 1400, 1300, 1200, 1000, 950, 900, 900, 400, 12, 600, 400),
+    }.items()
 }
 SCENE_CRS = "EPSG:32718"  # UTM 18S (Peruvian Amazon)
 # Placed so that the region straddles a corner of four grid tiles (tile side 7.68 km, corner at
@@ -81,16 +86,16 @@ def write_geotiff(path: Path, width: int, height: int, x0: float, ytop: float, b
         for _ in range(rng.integers(5, 20)):
             kind = "soil" if rng.random() < 0.5 else "pool"
             cy, cx, r = ccy + rng.integers(-30, 30), ccx + rng.integers(-30, 30), rng.integers(2, 6)
-            y0, y1, x0, x1 = max(cy - r, 0), min(cy + r + 1, height), max(cx - r, 0), min(cx + r + 1, width)
-            if y1 <= y0 or x1 <= x0:
+            r0, r1, c0, c1 = max(cy - r, 0), min(cy + r + 1, height), max(cx - r, 0), min(cx + r + 1, width)
+            if r1 <= r0 or c1 <= c0:
                 continue
-            yy, xx = np.mgrid[y0:y1, x0:x1]
+            yy, xx = np.mgrid[r0:r1, c0:c1]
             blob = np.zeros((height, width), bool)
-            blob[y0:y1, x0:x1] = (yy - cy) ** 2 + (xx - cx) ** 2 < r * r
+            blob[r0:r1, c0:c1] = (yy - cy) ** 2 + (xx - cx) ** 2 < r * r
             data[:, blob] = spec[kind] + rng.normal(0, 150, size=(len(bands), int(blob.sum())))
     data = np.clip(data, 1, 10000).astype(np.uint16)
-    profile = dict(driver="GTiff", width=width, height=height, count=len(bands), dtype="uint16", crs=SCENE_CRS,
-                   transform=from_origin(x0, ytop, RES, RES), nodata=None)
+    profile = {"driver": "GTiff", "width": width, "height": height, "count": len(bands), "dtype": "uint16",
+               "crs": SCENE_CRS, "transform": from_origin(x0, ytop, RES, RES), "nodata": None}
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(data)
         for i, b in enumerate(bands, start=1):
@@ -165,8 +170,8 @@ def naive_loop(tif: Path, model, bands, ids, call: bool) -> tuple[float, np.ndar
         t0 = time.perf_counter()
         for _, row, col in ids:
             # Patch (row, col) spans x from col·240 m, y down from row·240 + 480 m (northern definition).
-            px_col = int(round((col * grid.STRIDE_M - t.c) / RES))
-            px_row = int(round((t.f - SOUTH_FALSE_NORTHING - (row * grid.STRIDE_M + grid.PATCH_M)) / RES))
+            px_col = round((col * grid.STRIDE_M - t.c) / RES)
+            px_row = round((t.f - SOUTH_FALSE_NORTHING - (row * grid.STRIDE_M + grid.PATCH_M)) / RES)
             a = src.read(idx, window=Window(px_col, px_row, grid.PATCH_PX, grid.PATCH_PX))
             x = np.clip(np.moveaxis(a, 0, -1).astype(np.float32) / models.SCALE, 0.0, 1.0)
             if call:
@@ -176,6 +181,36 @@ def naive_loop(tif: Path, model, bands, ids, call: bool) -> tuple[float, np.ndar
             out.append(np.asarray(y)[0])
         secs = time.perf_counter() - t0
     return secs, np.array(out, dtype=np.float32)
+
+
+class OtherCpu:
+    """CPU time that other processes used while a measurement ran, in % of all cores.
+
+    The machine may be shared (tests, other benches): a figure taken while others were busy is
+    slower than the code is, and this says so.
+    """
+
+    def __init__(self):
+        self.t0, self.busy0, self.own0 = time.perf_counter(), self._busy(), self._own()
+
+    @staticmethod
+    def _busy() -> float:
+        try:
+            f = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+            user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in f[:8])
+            return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError):
+            return float("nan")
+
+    @staticmethod
+    def _own() -> float:
+        t = os.times()
+        return t.user + t.system
+
+    def percent(self) -> float:
+        wall = time.perf_counter() - self.t0
+        others = (self._busy() - self.busy0) - (self._own() - self.own0)
+        return max(0.0, 100.0 * others / (wall * (os.cpu_count() or 1)))
 
 
 def loadavg() -> str:
@@ -215,6 +250,7 @@ def bench_model(name: str, tif: Path, region: dict, naive_n: int, batch_sizes: l
     notes.append(f"{name}: first Scorer.score call (graph tracing) {time.perf_counter() - t0:.2f} s (excluded)")
 
     # a. pipeline, cold store (best of `cold_repeats`, each into a fresh empty store) then warm store
+    oc = OtherCpu()
     cold = float("inf")
     for k in range(cold_repeats):
         det.store = ScoreStore(Path(os.environ["DETECTOR_DATA_DIR"]) / f"scores-{name}-{k}")
@@ -223,19 +259,24 @@ def bench_model(name: str, tif: Path, region: dict, naive_n: int, batch_sizes: l
         res = det.run(region, YEAR, src)
         cold = min(cold, time.perf_counter() - t0)
         assert res.summary.from_store == 0, res.summary
+    cold_oc = oc.percent()
     s = res.summary
     notes.append(f"{name}: region {s.tiles} tiles, {s.scored_now} patches scored, {s.not_covered} not covered; "
                  f"summary.seconds {s.seconds:.2f}")
     n = s.scored_now
+    oc = OtherCpu()
     t0 = time.perf_counter()
     res2 = Detector(name, store=det.store).run(region, YEAR, open_source(str(tif)))
     warm = time.perf_counter() - t0
+    warm_oc = oc.percent()
     assert res2.summary.scored_now == 0 and res2.summary.from_store == n, res2.summary
 
     # b. model alone on the same patches
     wins, ids = extract_windows(det, open_source(str(tif)), region)
     assert len(wins) == n, (len(wins), n)
+    oc = OtherCpu()
     alone = best_of(lambda: scorer.score(wins), 3)
+    alone_oc = oc.percent()
     members = scorer.score(wins)
     ref = res.patches.set_index("patch_id")["score"]
     pid = [grid.patch_id(*i) for i in ids]
@@ -246,22 +287,26 @@ def bench_model(name: str, tif: Path, region: dict, naive_n: int, batch_sizes: l
     m = min(naive_n, n)
     naive_loop(tif, scorer.model, det.spec.bands, ids[:5], call=False)
     naive_loop(tif, scorer.model, det.spec.bands, ids[:5], call=True)
+    oc = OtherCpu()
     naive_s, naive_scores = naive_loop(tif, scorer.model, det.spec.bands, ids[:m], call=False)
+    naive_oc = oc.percent()
+    oc = OtherCpu()
     call_s, call_scores = naive_loop(tif, scorer.model, det.spec.bands, ids[:m], call=True)
+    call_oc = oc.percent()
     d2 = float(max(np.max(np.abs(naive_scores - members[:m])), np.max(np.abs(call_scores - members[:m]))))
     notes.append(f"{name}: naive-loop scores vs model-alone scores, max |diff| = {d2:.2e}")
 
     naive_rate = m / naive_s
     alone_rate = n / alone
-    for what, count, secs in [
-        (f"pipeline, cold store (best of {cold_repeats})", n, cold),
-        ("pipeline, warm store (all from store)", n, warm),
-        ("model alone, Scorer.score (best of 3)", n, alone),
-        ("naive loop, window read + model.predict", m, naive_s),
-        ("naive loop, window read + model(x)", m, call_s),
+    for what, count, secs, busy in [
+        (f"pipeline, cold store (best of {cold_repeats})", n, cold, cold_oc),
+        ("pipeline, warm store (all from store)", n, warm, warm_oc),
+        ("model alone, Scorer.score (best of 3)", n, alone, alone_oc),
+        ("naive loop, window read + model.predict", m, naive_s, naive_oc),
+        ("naive loop, window read + model(x)", m, call_s, call_oc),
     ]:
         rate = count / secs
-        rows.append((name, what, count, secs, rate, rate / naive_rate, rate / alone_rate))
+        rows.append((name, what, count, secs, rate, rate / naive_rate, rate / alone_rate, busy))
 
     batch_rows = []
     if batch_sizes:
@@ -269,8 +314,9 @@ def bench_model(name: str, tif: Path, region: dict, naive_n: int, batch_sizes: l
         for bs in batch_sizes:
             scorer.batch_size = bs
             scorer.score(wins[: 2 * bs])  # trace this batch shape first
+            oc = OtherCpu()
             secs = best_of(lambda: scorer.score(wins), 2)
-            batch_rows.append((name, bs, n, secs, n / secs))
+            batch_rows.append((name, bs, n, secs, n / secs, oc.percent()))
         scorer.batch_size = keep
     return rows, batch_rows, notes
 
@@ -284,11 +330,15 @@ def main(argv=None) -> int:
     ap.add_argument("--x0", type=float, default=SCENE_X0, help=f"west edge of the scene, {SCENE_CRS} m")
     ap.add_argument("--ytop", type=float, default=SCENE_YTOP, help=f"north edge of the scene, {SCENE_CRS} m")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    args = ap.parse_args(argv)
+    try:
+        args = ap.parse_args(argv)
+    except SystemExit:
+        shutil.rmtree(_TMP, ignore_errors=True)
+        raise
     names = args.model or DEFAULT_MODELS
     t_start = time.perf_counter()
     try:
-        px = int(round(args.km * 1000 / RES))
+        px = round(args.km * 1000 / RES)
         x0, ytop = args.x0, args.ytop
         tif = write_geotiff(_TMP / "scene.tif", px, px, x0, ytop)
         # Region: the scene less a 500 m margin, so every patch touching it lies inside the image.
@@ -308,29 +358,33 @@ def main(argv=None) -> int:
         sys.stdout.flush()
 
         rows, brows, notes = [], [], []
-        for i, name in enumerate(names):
-            r, b, nt = bench_model(name, tif, region, args.naive_n, BATCH_SIZES if models.resolve(name).ensemble > 1 else None)
+        for name in names:
+            sizes = BATCH_SIZES if models.resolve(name).ensemble > 1 else None
+            r, b, nt = bench_model(name, tif, region, args.naive_n, sizes)
             rows += r
             brows += b
             notes += nt
 
-        print("| model | what | patches | seconds | patches/s | × naive loop | × model alone |")
-        print("|---|---|---:|---:|---:|---:|---:|")
-        for name, what, count, secs, rate, vs_naive, vs_alone in rows:
-            print(f"| {name} | {what} | {count:,} | {fmt(secs)} | {fmt(rate, 1)} | {fmt(vs_naive, 1)} | {fmt(vs_alone, 2)} |")
+        print("| model | what | patches | seconds | patches/s | × naive loop | × model alone | others' CPU |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|")
+        for name, what, count, secs, rate, vs_naive, vs_alone, busy in rows:
+            print(f"| {name} | {what} | {count:,} | {fmt(secs)} | {fmt(rate, 1)} "
+                  f"| {fmt(vs_naive, 1)} | {fmt(vs_alone, 2)} | {busy:.0f} % |")
         if brows:
             print("\nScorer.score batch size (the pipeline uses 512), best of 2:\n")
-            print("| model | batch size | patches | seconds | patches/s |")
-            print("|---|---:|---:|---:|---:|")
-            for name, bs, count, secs, rate in brows:
-                print(f"| {name} | {bs} | {count:,} | {fmt(secs)} | {fmt(rate, 1)} |")
+            print("| model | batch size | patches | seconds | patches/s | others' CPU |")
+            print("|---|---:|---:|---:|---:|---:|")
+            for name, bs, count, secs, rate, busy in brows:
+                print(f"| {name} | {bs} | {count:,} | {fmt(secs)} | {fmt(rate, 1)} | {busy:.0f} % |")
             for name in dict.fromkeys(r[0] for r in brows):
                 best = max((r for r in brows if r[0] == name), key=lambda r: r[4])
                 print(f"\nFastest batch size for {name}: {best[1]} ({fmt(best[4], 1)} patches/s)")
+        print("\nothers' CPU: CPU time other processes used during that measurement, in % of all cores "
+              "(from /proc/stat less this process); near 0 % means the figure is clean.")
         print("\nNotes:")
         for n in notes:
             print(f"- {n}")
-        print(f"\nLoad average at end: {loadavg()} (other processes on the machine make figures noisy)")
+        print(f"\nLoad average at end: {loadavg()}")
         print(f"Total bench time {time.perf_counter() - t_start:.1f} s")
     finally:
         if not args.keep:

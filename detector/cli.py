@@ -1,4 +1,4 @@
-"""The command line: ``python -m detector detect|models …``.
+"""The command line: ``python -m detector detect|models|data|stats …``.
 
 User errors (DetectorError) are printed as one clear line and exit with status 2; nothing is
 written unless the whole run succeeded.
@@ -6,11 +6,10 @@ written unless the whole run succeeded.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+from .atomic import atomic_path
 from .errors import DetectorError
 
 
@@ -19,18 +18,11 @@ def _write_atomic(gdf, out: Path) -> None:
     suffix = out.suffix.lower()
     if suffix not in {".geojson", ".json", ".parquet"}:
         raise DetectorError(f"--out must end in .geojson or .parquet, not {out.suffix or 'nothing'}.")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=suffix + ".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(out) as tmp:
         if suffix == ".parquet":
             gdf.to_parquet(tmp, index=False)
         else:
-            Path(tmp).write_text(gdf.to_json(drop_id=True), encoding="utf-8")
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+            tmp.write_text(gdf.to_json(drop_id=True), encoding="utf-8")
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
@@ -87,6 +79,91 @@ def cmd_models_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_list(args: argparse.Namespace) -> int:
+    from .catalog import catalog
+    from .config import data_dir, mirror_dir
+
+    mirror = mirror_dir()
+    where = f"the mirror folder {mirror} (DETECTOR_MIRROR)" if mirror else f"{data_dir() / 'downloads'} (downloaded on first use)"
+    print(f"published files are read from {where}\n")
+    print(f"{'name':40} {'kind':12} {'here':8}  description  [licence]")
+    for ds in catalog().values():
+        here = "yes" if ds.available() else "not here"
+        print(f"{ds.name:40} {ds.kind:12} {here:8}  {ds.description}  [{ds.licence}]")
+    print("\nData: Earth Genome, mining-detector (github.com/earthrise-media/mining-detector), CC BY 4.0. "
+          "Airstrips: The Intercept Brasil / The New York Times / Rainforest Investigations Network reporting.")
+    return 0
+
+
+def cmd_data_fetch(args: argparse.Namespace) -> int:
+    from .catalog import catalog, get
+
+    wanted = [get(n) for n in args.names] if args.names else list(catalog().values())
+    failures = []
+    for ds in wanted:
+        try:
+            path = ds.path(progress=not args.quiet)
+        except DetectorError as exc:
+            failures.append(ds.name)
+            print(f"{ds.name:40} FAILED: {exc}", file=sys.stderr)
+            continue
+        print(f"{ds.name:40} ok  {path}")
+    if failures:
+        raise DetectorError(f"{len(failures)} of {len(wanted)} datasets could not be fetched: {', '.join(failures)}.")
+    return 0
+
+
+def _stats_regions(by: str):
+    from . import catalog, published
+    from .region import geometry_from_geojson, read_geojson
+    from .stats import region_frame
+
+    key = by.strip()
+    if key in {"country", "countries"}:
+        return published.countries()
+    if key in {"territory", "territories"}:
+        return published.territories()
+    boundaries = [d.name for d in catalog.by_kind("boundary")]
+    if key in boundaries:
+        return published.boundary_regions(key)
+    path = Path(key).expanduser()
+    if path.exists() or path.suffix.lower() in {".geojson", ".json"}:
+        return region_frame(geometry_from_geojson(read_geojson(path)), "region", path.stem)
+    raise DetectorError(
+        f"--by {by!r} is not understood. Give country, territory, a GeoJSON file, or a published boundary: "
+        + ", ".join(boundaries) + "."
+    )
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    import json
+    import math
+
+    from . import published, stats
+
+    regions = _stats_regions(args.by)
+    table = stats.by_region(published.load_yearly_layers(), regions)
+    table["period"] = table["period"].astype(str)
+    table = table.round(2)
+    if args.format == "json":
+        rows = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+                for row in table.to_dict("records")]  # JSON has no NaN: a missing figure is null
+        text = json.dumps(rows, ensure_ascii=False, indent=1) + "\n"
+    else:
+        text = table.to_csv(index=False)
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        print(f"wrote {len(table):,} rows ({table['region_id'].nunique():,} regions) to {out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    print("mined_ha: the published 'Mined area (ha)' (quote this); footprint_ha: the polygons' own area in EPSG:6933, "
+          "about 5x larger. 2018 is all mining up to 2018; later periods are new mining. "
+          "Data: Earth Genome, mining-detector, CC BY 4.0.", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m detector", description="Find gold mines in Sentinel-2 imagery.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -113,6 +190,22 @@ def build_parser() -> argparse.ArgumentParser:
     msub = m.add_subparsers(dest="models_command", required=True)
     ml = msub.add_parser("list", help="list the registered models")
     ml.set_defaults(fn=cmd_models_list)
+
+    dt = sub.add_parser("data", help="the published Amazon Mining Watch data")
+    dsub = dt.add_subparsers(dest="data_command", required=True)
+    dl = dsub.add_parser("list", help="list the published datasets and whether each is here (never downloads)")
+    dl.set_defaults(fn=cmd_data_list)
+    df = dsub.add_parser("fetch", help="download (or, with DETECTOR_MIRROR, verify) published datasets")
+    df.add_argument("names", nargs="*", metavar="NAME", help="dataset names from `data list` (default: all)")
+    df.add_argument("--quiet", action="store_true", help="no progress bar")
+    df.set_defaults(fn=cmd_data_fetch)
+
+    st = sub.add_parser("stats", help="new and cumulative mined area per region and period")
+    st.add_argument("--by", required=True, metavar="country|territory|BOUNDARY|REGION.geojson",
+                    help="countries, indigenous territories, a published boundary name, or your own GeoJSON region")
+    st.add_argument("--format", choices=["csv", "json"], default="csv")
+    st.add_argument("--out", help="write to FILE instead of standard output")
+    st.set_defaults(fn=cmd_stats)
     return p
 
 

@@ -6,14 +6,13 @@ atomically: a run stopped at any moment leaves whole tiles or none, never half a
 """
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
+from .atomic import atomic_path
 from .config import data_dir
 from .grid import Tile
 
@@ -41,15 +40,8 @@ class ScoreStore:
 
     def write_tile(self, source_key: str, model: str, year: int, tile: Tile, gdf: gpd.GeoDataFrame) -> None:
         path = self.tile_path(source_key, model, year, tile)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        os.close(fd)
-        try:
+        with atomic_path(path) as tmp:
             gdf.to_parquet(tmp, index=False)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
 
     def runs(self) -> pd.DataFrame:
         """What the store holds: one row per (source, model, year) with tile counts."""

@@ -1,8 +1,6 @@
 """What every imagery source provides, and the on-disk cache of fetched tile pixels."""
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +9,7 @@ from typing import Protocol
 import numpy as np
 from shapely.geometry.base import BaseGeometry
 
+from ..atomic import atomic_path
 from ..grid import Tile
 
 
@@ -69,15 +68,8 @@ class PixelCache:
 
     def put(self, source_key: str, year: int, tile: Tile, tp: TilePixels) -> None:
         path = self._path(source_key, year, tile)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
-        os.close(fd)
-        try:
+        with atomic_path(path) as tmp:
             np.savez(tmp, pixels=tp.pixels, valid=tp.valid, bands=np.array(tp.bands))
-            os.replace(tmp, path)  # atomic: a reader sees the old file or the whole new one
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
 
 
 def open_source(spec: str | None, **kwargs) -> ImagerySource:

@@ -1,7 +1,21 @@
-"""Mining detector dashboard: the entry point (`streamlit run app.py`)."""
+"""Mining detector dashboard: the entry point (`streamlit run app.py`).
+
+Navigation over the pages in app_pages/, and the sidebar every page shares (period, basemap,
+threshold), mirrored in the URL so a copied link reopens the same view. The folder is not
+called pages/: Streamlit treats a folder of that name as an old-style multipage app until
+st.navigation first runs, so a deep link opened first would skip this file.
+"""
 import streamlit as st
+
+from ui import state
 
 st.set_page_config(page_title="Mining detector", page_icon="⛏️", layout="wide")
 
-pages = [st.Page("pages/overview.py", title="Overview", icon="🏠", default=True)]
-st.navigation(pages).run()
+pages = [
+    st.Page("app_pages/explore.py", title="Explore", icon="🗺️", default=True),
+    st.Page("app_pages/trends.py", title="Trends", icon="📈"),
+    st.Page("app_pages/overview.py", title="Models and data", icon="ℹ️", url_path="about"),
+]
+page = st.navigation(pages)
+state.sidebar(show_threshold=page.url_path in {"detect", "tune"})
+page.run()

@@ -9,5 +9,6 @@ if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
 fi
+bash tests/browser/vendor.sh  # Leaflet & co. from the npm registry, served to the browser in place of CDNs
 export DETECTOR_MIRROR="${DETECTOR_MIRROR:-$(cd .. && pwd)/shared/amw}"
 exec python3 -m pytest "$@"

@@ -8,7 +8,8 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 def test_overview_lists_models_and_mirror(mirror, monkeypatch):
     monkeypatch.setenv("DETECTOR_MIRROR", str(mirror))
-    at = AppTest.from_file(APP, default_timeout=30).run()
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("app_pages/overview.py").run()
     assert not at.exception
     table = at.dataframe[0].value
     assert "48px_v3.2-3.7ensemble (default)" in set(table["model"])
@@ -16,8 +17,25 @@ def test_overview_lists_models_and_mirror(mirror, monkeypatch):
     assert any("mirror" in s.value for s in at.success)
 
 
-def test_overview_without_mirror_says_what_happens(monkeypatch):
+def test_offline_without_mirror_every_page_explains_and_keeps_working(monkeypatch):
+    """No mirror and no network: each page says how to get the data, none raises."""
+    import pooch
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("no network in tests")
+
+    import streamlit as st
+
+    st.cache_resource.clear()  # earlier tests in this process loaded the data into the caches
+    st.cache_data.clear()
     monkeypatch.delenv("DETECTOR_MIRROR", raising=False)
-    at = AppTest.from_file(APP, default_timeout=30).run()
+    monkeypatch.setattr(pooch, "retrieve", offline)
+    at = AppTest.from_file(APP, default_timeout=60).run()  # Explore, the default page
+    assert not at.exception
+    assert any("data fetch" in e.value for e in at.error)
+    at.switch_page("app_pages/trends.py").run()
+    assert not at.exception
+    assert any("data fetch" in e.value for e in at.error)
+    at.switch_page("app_pages/overview.py").run()
     assert not at.exception
     assert any("downloaded from their public address" in i.value for i in at.info)

@@ -7,25 +7,17 @@ to tests/browser/screenshots/ (or $SCREENSHOT_DIR) so a person can look at them.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
+import re
 from pathlib import Path
 
 import pytest
+from streamlit_page import start_app
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+VENDOR = Path(__file__).resolve().parent / ".vendor"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -38,25 +30,11 @@ def screenshot_dir() -> Path:
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory, mirror) -> str:
     """`streamlit run app.py` on a free loopback port, with its own data folder."""
-    port = _free_port()
-    env = dict(os.environ, DETECTOR_MIRROR=str(mirror), DETECTOR_DATA_DIR=str(tmp_path_factory.mktemp("appdata")))
-    log = open(tmp_path_factory.mktemp("applog") / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address",
-         "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail(f"streamlit did not start; see {log.name}")
+    env = {"DETECTOR_MIRROR": str(mirror), "DETECTOR_DATA_DIR": str(tmp_path_factory.mktemp("appdata"))}
+    try:
+        proc, url = start_app(env, tmp_path_factory.mktemp("applog") / "streamlit.log")
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     yield url
     proc.terminate()
     proc.wait(timeout=20)
@@ -74,11 +52,46 @@ def browser():
         b.close()
 
 
+def cdn_file(url: str) -> Path | str | None:
+    """The local copy of a CDN script or stylesheet folium asks for ("" for an empty one)."""
+    m = re.match(r"https://cdn\.jsdelivr\.net/npm/((?:@[^/]+/)?[^@/]+)@[^/]+/(.+)$", url)
+    if m:
+        return VENDOR / m.group(1) / m.group(2)
+    m = re.match(r"https://cdnjs\.cloudflare\.com/ajax/libs/leaflet\.draw/[^/]+/(.+)$", url)
+    if m:
+        return VENDOR / "leaflet-draw" / "dist" / m.group(1)
+    m = re.match(r"https://cdnjs\.cloudflare\.com/ajax/libs/Leaflet\.awesome-markers/[^/]+/(.+)\.(js|css)$", url)
+    if m:
+        return VENDOR / "drmonty-leaflet-awesome-markers" / m.group(2) / f"{m.group(1)}.{m.group(2)}"
+    if re.match(r"https://code\.jquery\.com/jquery-[\d.]+\.min\.js$", url):
+        return VENDOR / "jquery" / "dist" / "jquery.min.js"
+    if url.endswith((".css",)) and ("glyphicons" in url or "awesome.rotate" in url):
+        return ""  # cosmetic stylesheets with no npm package: an empty one will do
+    return None
+
+
+def _route(route) -> None:
+    """Loopback passes; CDN files come from the vendored copies; every other host is cut off."""
+    url = route.request.url
+    if url.startswith(("http://127.0.0.1", "http://localhost", "data:", "blob:")):
+        route.continue_()
+        return
+    local = cdn_file(url)
+    if local == "":
+        route.fulfill(status=200, body="", content_type="text/css")
+    elif local is not None and Path(local).is_file():
+        ctype = "application/javascript" if str(local).endswith(".js") else "text/css" if str(local).endswith(".css") else None
+        route.fulfill(status=200, path=str(local), content_type=ctype)
+    else:
+        route.abort()  # map tiles and anything else outside: the machines are offline
+
+
 @pytest.fixture
 def page(browser):
+    if not (VENDOR / "leaflet" / "package.json").is_file():
+        pytest.fail("Leaflet's scripts are not vendored: run tests/browser/vendor.sh (the README's test command does).")
     context = browser.new_context(viewport={"width": 1400, "height": 900})
-    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("http://127.0.0.1", "data:", "blob:"))
-                  else route.abort())
+    context.route("**/*", _route)
     pg = context.new_page()
     yield pg
     context.close()

@@ -3,7 +3,7 @@ from streamlit_page import wait_settled
 
 
 def test_overview_page_renders(page, app_url, screenshot_dir):
-    page.goto(app_url)
+    page.goto(app_url + "/about")
     wait_settled(page)
     assert page.query_selector("[data-testid=stException]") is None
     assert page.get_by_text("Gold-mine detector").first.is_visible()

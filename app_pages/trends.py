@@ -1,0 +1,153 @@
+"""Trends: how much land gold mining has taken, period by period, by country, territory and region.
+
+Thin: the numbers come from detector.stats (cached in ui.data), the tables from detector.trends,
+the figures from ui.charts. Every chart has its table and a CSV download behind it.
+"""
+import shapely
+import streamlit as st
+
+from detector import catalog, trends
+from detector.errors import DetectorError
+from detector.region import check_region
+from ui import charts, data, regions, state
+
+view = state.current()
+
+st.title("Trends")
+st.markdown(
+    "How much land gold mining has taken in the Amazon, from the published "
+    "[Amazon Mining Watch](https://amazonminingwatch.org) layers. Each period counts mining **new** in it: "
+    "**≤2018 is the baseline** (everything detected up to 2018, not one year's growth), and **2025 Q2 and "
+    "2025 Q3 are single quarters**, not whole years."
+)
+measure = trends.MEASURES[st.segmented_control(
+    "Measure", list(trends.MEASURES), default="mined", required=True, key="trends_measure",
+    format_func=lambda k: trends.MEASURES[k].option,
+    help="Mined area is the published figure: mined land inside each polygon, measured on a segmentation "
+         "mask. Footprint is the polygons' own area (merged 480 m detection patches), about five times larger.",
+)]
+
+
+def table_behind(table, caption: str, file_name: str, key: str) -> None:
+    """The numbers a chart draws, and their CSV."""
+    with st.expander("Table and CSV"):
+        st.caption(caption)
+        st.dataframe(table.round(1), hide_index=True, width="stretch")
+        st.download_button("Download CSV", trends.to_csv(table), file_name=file_name, mime="text/csv",
+                           key=key, on_click="ignore", icon=":material/download:")
+
+
+def attribution() -> None:
+    credits = dict.fromkeys(catalog.attribution(n) for n in ("mining_2018", "boundaries_countries",
+                                                            "boundaries_territories"))
+    st.caption("Data: Amazon Mining Watch yearly mining layers and boundaries — " + "; ".join(credits) + ".")
+
+
+layers = data.try_load(data.layers, "The published mining layers")
+by_country = data.try_load(data.stats_by_countries, "The country boundaries") if layers is not None else None
+if by_country is None:
+    attribution()
+    st.stop()
+
+# ---------------------------------------------------------------- the whole basin, by country
+st.header("The whole basin, by country")
+period = view.period
+cumulative, new = trends.at_period(by_country, period, measure)
+c1, c2 = st.columns(2)
+c1.metric(f"{measure.name.capitalize()} {trends.up_to(period)}", f"{cumulative:,.0f} ha")
+c2.metric(f"New {measure.name} in {trends.period_label(period)}", f"{new:,.0f} ha")
+st.caption("The period is the sidebar's; the charts show every period.")
+
+new_wide = trends.by_period(by_country, measure.new_col)
+cum_wide = trends.by_period(by_country, measure.cumulative_col)
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(charts.new_by_region(new_wide, measure), width="stretch", key="trends_new_chart")
+    table_behind(new_wide, f"{measure.new_title}, by country. Hatched bar: the ≤2018 baseline.",
+                 f"new_{measure.key}_ha_by_country.csv", "trends_csv_new")
+with right:
+    st.plotly_chart(charts.cumulative_by_region(cum_wide, measure), width="stretch", key="trends_cum_chart")
+    table_behind(cum_wide, f"{measure.cumulative_title}, by country.",
+                 f"cumulative_{measure.key}_ha_by_country.csv", "trends_csv_cum")
+
+published_total = float(layers[measure.layer_col].sum())
+missing = published_total - float(cum_wide["Total"].iloc[-1])
+if missing > 1:
+    st.caption(f"{missing:,.0f} ha of the published {measure.name} lies outside the countries' Amazon "
+               "outlines and is not in these charts.")
+
+# ---------------------------------------------------------------- indigenous territories
+st.header("Indigenous territories with the most mining")
+by_territory = data.try_load(data.stats_by_territories, "The indigenous territories")
+if by_territory is not None:
+    n = st.slider("How many territories", 5, 50, 15, key="trends_top_n")
+    top = trends.top_regions(by_territory, data.territories(), period, measure, n)
+    if top.empty:
+        st.info(f"No indigenous territory has any {measure.name} {trends.up_to(period)}.")
+    else:
+        st.plotly_chart(charts.top_regions(top, measure, period), width="stretch", key="trends_top_chart")
+        table_behind(top, f"Cumulative {measure.name} {trends.up_to(period)} and new in it (ha). "
+                          "Territories may overlap, so their areas do not add up to a country's.",
+                     f"top_territories_{measure.key}_{period}.csv", "trends_csv_top")
+
+# ---------------------------------------------------------------- one region
+st.header("A region of your own")
+countries = data.try_load(data.countries, "The country boundaries")
+territories = data.try_load(data.territories, "The indigenous territories")
+names = {"": "— none —"}
+if view.region.startswith("bbox:"):
+    names[view.region] = "Rectangle drawn on the map (" + view.region[5:].replace(",", ", ") + ")"
+for kind, rows in (("country", countries), ("territory", territories)):
+    if rows is None:
+        continue
+    for rid, rname, extra in zip(rows["region_id"], rows["region_name"],
+                                 rows["country"] if "country" in rows else [None] * len(rows)):
+        names[f"{kind}:{rid}"] = f"{kind.capitalize()}: {rname}" + (f" ({extra}, {rid})" if extra else "")
+options = list(names)
+if view.region and view.region not in names:
+    st.warning(f"The region in the link ({view.region}) no longer exists or cannot be read; pick another one.")
+choice = st.selectbox(
+    "Region", options, index=options.index(view.region) if view.region in options else 0,
+    format_func=names.get,
+    help="A country or indigenous territory, or the rectangle drawn on Explore. The choice goes into the "
+         "link, so a copied link reopens it.",
+)
+if choice != view.region:
+    view = state.update(region=choice)
+upload = st.file_uploader("…or upload a region (GeoJSON, EPSG:4326)", type=["geojson", "json"], key="trends_upload",
+                          help="A polygon or multipolygon in longitude/latitude, at most "
+                               f"{regions.MAX_UPLOAD_BYTES // 2**20} MB. While a file is here it is used instead of "
+                               "the choice above.")
+
+region = None
+if upload is not None:
+    try:
+        region = regions.from_upload(upload.getvalue(), upload.name)
+        check_region(region.geometry, limit_km2=float("inf"))
+    except DetectorError as exc:
+        region = None
+        st.error(f"{upload.name} cannot be used as a region. {exc}")
+elif choice:
+    region = regions.resolve(choice)
+
+if region is None:
+    st.caption("Pick a country or territory, draw a rectangle on the Explore page, or upload a GeoJSON outline "
+               "to see its figures here.")
+else:
+    table = data.region_stats(shapely.to_wkb(region.geometry), region.key, region.name)
+    tbl = trends.region_table(table, measure)
+    if trends.found_nothing(table):
+        st.info(f"No mining was found in {region.name} in the published layers "
+                f"({trends.period_label(catalog.periods()[0])} to {trends.period_label(catalog.periods()[-1])}): "
+                "every period is zero.")
+    else:
+        cum, nw = trends.at_period(table, period, measure)
+        c1, c2 = st.columns(2)
+        c1.metric(f"{measure.name.capitalize()} in {region.name}, {trends.up_to(period)}", f"{cum:,.0f} ha")
+        c2.metric(f"New {measure.name} in {region.name}, {trends.period_label(period)}", f"{nw:,.0f} ha")
+    st.plotly_chart(charts.region_trend(tbl, measure, region.name), width="stretch", key="trends_region_chart")
+    table_behind(tbl, f"{region.name}: new and cumulative {measure.name} (ha). Polygons across the region's edge "
+                      "count with the share inside it.",
+                 f"region_{measure.key}_ha.csv", "trends_csv_region")
+
+attribution()

@@ -1,0 +1,173 @@
+"""The Explore page in a real browser: every page opens cleanly, a drawn rectangle gets its figures.
+
+The map's scripts come from the vendored copies (see conftest); map tiles cannot load offline, so
+the polygons draw on a grey background, which is expected in the screenshots.
+"""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+from streamlit_page import wait_settled
+
+MAP_IFRAME = "iframe[data-testid=stCustomComponentV1]"
+
+
+def _map_ready(page) -> bool:
+    frames = page.query_selector_all(MAP_IFRAME)
+    if not frames:
+        return False
+    for el in frames:
+        box = el.bounding_box()
+        if not box or box["height"] <= 0:
+            return False
+        frame = el.content_frame()
+        try:
+            if frame is None or not frame.evaluate("() => !!(window.amw && window.amw.shown !== undefined && window.map)"):
+                return False
+        except PlaywrightError:  # the frame is being replaced
+            return False
+    return True
+
+
+def _page_idle(page) -> bool:
+    app = page.query_selector("[data-testid=stApp]")
+    return (
+        app is not None
+        and app.get_attribute("data-test-script-state") == "notRunning"
+        and app.get_attribute("data-test-connection-state") == "CONNECTED"
+        and page.query_selector("[data-testid=stStatusWidget] [data-testid=stStatusWidgetRunningIcon]") is None
+        and all(c.query_selector(".main-svg") for c in page.query_selector_all("[data-testid=stPlotlyChart]"))
+    )
+
+
+def wait_explore(page, timeout_s: float = 60.0, quiet_s: float = 0.75, need_map: bool = True) -> float:
+    """Wait until the page is idle with its map drawn, for ``quiet_s``; return when that calm began
+    (``time.perf_counter()``), which is the moment the page settled."""
+    deadline = time.perf_counter() + timeout_s
+    calm_since = None
+    while time.perf_counter() < deadline:
+        ok = _page_idle(page) and (not need_map or _map_ready(page))
+        now = time.perf_counter()
+        if ok:
+            calm_since = calm_since or now
+            if now - calm_since >= quiet_s:
+                return calm_since
+        else:
+            calm_since = None
+        time.sleep(0.05)
+    raise AssertionError("the Explore page did not settle in time")
+
+
+#: A point (container pixels) well inside a mine polygon of the newest period shown, away from the controls.
+FIND_MINE_JS = """() => {
+  var map = window.map, size = map.getSize();
+  for (var k = amw.shown; k >= 0; k--) {
+    var layer = amw.mines[k];
+    if (!layer || !layer._map) { continue; }
+    for (var i = 0; i < layer._parts.length; i++) {
+      var part = layer._parts[i];
+      if (part.length < 4) { continue; }
+      var b = L.bounds(part), c = b.getCenter(), s = b.getSize();
+      if (s.x < 8 || s.y < 8 || !layer._containsPoint(c)) { continue; }
+      var p = map.layerPointToContainerPoint(c);
+      if (p.x > 70 && p.x < size.x - 320 && p.y > 200 && p.y < size.y - 80) { return [p.x, p.y]; }
+    }
+  }
+  return null;
+}"""
+
+
+def _metric_values(page) -> dict[str, str]:
+    out = {}
+    for m in page.query_selector_all("[data-testid=stMetric]"):
+        label = m.query_selector("[data-testid=stMetricLabel]")
+        value = m.query_selector("[data-testid=stMetricValue]")
+        if label and value:
+            out[label.inner_text().strip()] = value.inner_text().strip()
+    return out
+
+
+def _number(text: str) -> float:
+    m = re.search(r"[\d,]+(?:\.\d+)?", text)
+    return float(m.group(0).replace(",", "")) if m else float("nan")
+
+
+@pytest.mark.parametrize("path", ["/", "/trends", "/about"])
+def test_every_page_opens_without_exception(page, app_url, screenshot_dir, path):
+    page.goto(app_url + path)
+    if path == "/":
+        wait_explore(page)
+    else:
+        wait_settled(page)
+    assert page.query_selector("[data-testid=stException]") is None, page.inner_text("[data-testid=stException]")
+    name = path.strip("/") or "explore"
+    page.screenshot(path=str(screenshot_dir / f"page_{name}.png"), full_page=True)
+
+
+def test_draw_a_rectangle_and_see_its_figures(page, app_url, screenshot_dir):
+    # Madre de Dios, Peru: the densest mining of all the layers (La Pampa, Huepetuhe)
+    page.goto(app_url + "/?lat=-12.9&lon=-70.5&zoom=11")
+    wait_explore(page)
+    assert page.query_selector("[data-testid=stException]") is None
+    assert not any("mined" in k.lower() for k in _metric_values(page)), "no region yet: no figures"
+    page.screenshot(path=str(screenshot_dir / "explore_map.png"), full_page=True)
+
+    frame = page.query_selector(MAP_IFRAME).content_frame()
+    frame.click("a.leaflet-draw-draw-rectangle")
+    box = frame.query_selector("#map_div").bounding_box()  # in the page's coordinates
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx - 150, cy - 110)
+    page.mouse.down()
+    page.mouse.move(cx, cy, steps=5)
+    page.mouse.move(cx + 150, cy + 110, steps=5)
+    page.mouse.up()
+
+    deadline = time.time() + 30
+    values = {}
+    while time.time() < deadline:
+        values = _metric_values(page)
+        if any("mined" in k.lower() for k in values):
+            break
+        time.sleep(0.2)
+    wait_explore(page)
+    values = _metric_values(page)
+    mined = {k: v for k, v in values.items() if "mined" in k.lower()}
+    assert mined, f"no mined-area figure appeared after drawing; metrics: {values}"
+    assert max(_number(v) for v in mined.values()) > 0, mined
+    assert page.query_selector("[data-testid=stException]") is None
+    assert "region=bbox" in page.url, "a drawn rectangle goes into the link"
+    # click a mine polygon (inside the drawn rectangle: drawings let clicks through) and get its facts
+    frame = page.query_selector(MAP_IFRAME).content_frame()
+    pt = frame.evaluate(FIND_MINE_JS)
+    assert pt, "no mine polygon in view to click"
+    box = frame.query_selector("#map_div").bounding_box()
+    page.mouse.click(box["x"] + pt[0], box["y"] + pt[1])
+    page.get_by_text("Mine polygon").first.wait_for(timeout=20_000)
+    wait_explore(page)
+    facts = page.get_by_text("Mine polygon").first.locator("xpath=ancestor::*[@data-testid='stVerticalBlock'][1]").inner_text()
+    assert "Mined area:" in facts and "Country: Peru" in facts, facts
+
+    page.set_viewport_size({"width": 1400, "height": 1500})  # Streamlit scrolls inside: show it all
+    wait_explore(page)
+    page.screenshot(path=str(screenshot_dir / "explore_drawn_region.png"), full_page=True)
+
+
+def test_changing_the_period_restyles_the_map_without_rebuilding_it(page, app_url):
+    page.goto(app_url + "/?lat=-6.0&lon=-56.0&zoom=7")  # the Tapajós
+    wait_explore(page)
+    frame = page.query_selector(MAP_IFRAME).content_frame()
+    frame.evaluate("() => { window.__probe = 'same map'; window.map.setView([-5.5, -56.5], 8, {animate: false}); }")
+    wait_explore(page)  # the pan goes into the link
+    assert "lat=-5.5" in page.url and "zoom=8" in page.url
+    thumb = page.query_selector("[data-testid=stSidebar] [data-testid=stSlider] input[type=range]")
+    thumb.focus()
+    page.keyboard.press("ArrowLeft")
+    wait_explore(page)
+    assert "period=2025Q2" in page.url
+    frame = page.query_selector(MAP_IFRAME).content_frame()
+    state = frame.evaluate("() => [window.__probe, amw.shown, window.map.getZoom(), "
+                           "document.getElementById('amw-new-label').textContent]")
+    assert state == ["same map", 7, 8, "new in 2025Q2"], state

@@ -1,0 +1,244 @@
+"""The Explore page headless (Streamlit AppTest), and the map's pieces that need no browser.
+
+AppTest cannot draw on the map or click it (st_folium returns its defaults there), so the page is
+driven through what those gestures leave behind: the URL, the select boxes, the session state the
+map's on_change callback writes; and :func:`ui.explore_map.interpret`, which turns a map return into
+those changes, is tested on its own. The draw → figures path in a real browser is in
+tests/browser/test_explore_browser.py.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ui import basemaps, explore_map
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+TIMEOUT = 60
+
+
+@pytest.fixture
+def app(mirror, monkeypatch):
+    monkeypatch.setenv("DETECTOR_MIRROR", str(mirror))
+    monkeypatch.delenv("MAPBOX_TOKEN", raising=False)
+
+    def make(**query) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        for k, v in query.items():
+            at.query_params[k] = v
+        return at
+
+    return make
+
+
+def _metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _ha(text: str) -> float:
+    number = text.replace(" ha", "").replace(",", "")
+    return float(number[:-1]) * 1000 if number.endswith("k") else float(number)
+
+
+def test_explore_opens_with_the_map_and_credits(app):
+    at = app().run()
+    assert not at.exception
+    assert at.title[0].value == "Explore"
+    assert at.get("component_instance"), "the st_folium map is on the page"
+    assert not any("Mined" in k for k in _metrics(at)), "no region, no figures"
+    assert any("No region yet" in i.value for i in at.info)
+    credits = " ".join(c.value for c in at.caption)
+    assert "Earth Genome" in credits and "Intercept" in credits and "EOX" in credits and "CC BY-NC-SA" in credits
+
+
+def test_a_country_in_the_link_shows_its_figures_and_opens_the_map_on_it(app):
+    at = app(region="country:PER", period="2023").run()
+    assert not at.exception
+    m = _metrics(at)
+    assert _ha(m["Mined, new in 2023"]) > 0
+    assert _ha(m["Mined, total to 2023"]) > _ha(m["Mined, new in 2023"])
+    assert _ha(m["Footprint, total"]) > _ha(m["Mined, total to 2023"])  # the footprint overstates mined land
+    assert any("Peru" in md.value for md in at.markdown)
+    assert at.get("plotly_chart"), "the trend chart"
+    home = at.session_state["explore_home"]
+    assert home.bounds is not None and home.bounds[0] < -70 < home.bounds[2]  # opens on Peru
+    assert at.session_state["explore_fly"].outline  # and outlines it
+    assert at.selectbox(key="explore_country|country:PER").value == "PER"
+
+
+def test_the_baseline_period_says_up_to(app):
+    at = app(region="country:PER", period="2018").run()
+    assert not at.exception
+    assert "Mined, up to 2018" in _metrics(at)
+
+
+def test_a_link_with_centre_and_zoom_opens_there(app):
+    at = app(region="country:PER", lat="-12.9", lon="-70.5", zoom="11").run()
+    assert not at.exception
+    home = at.session_state["explore_home"]
+    assert (home.lat, home.lon, home.zoom, home.bounds) == (-12.9, -70.5, 11, None)
+
+
+def test_picking_a_territory_sets_the_region_and_the_link(app):
+    from detector import published
+
+    t = published.territories()
+    tid = t[t["region_name"].str.startswith("Yanomami")]["region_id"].iloc[0]
+    at = app().run()
+    at.selectbox(key="explore_territory|").set_value(tid).run()
+    assert not at.exception
+    assert at.query_params["region"] == [f"territory:{tid}"] or at.query_params["region"] == f"territory:{tid}"
+    assert any(md.value.startswith("**Yanomami") for md in at.markdown)
+    assert _ha(_metrics(at)["Mined, total to 2025Q3"]) > 0
+    assert at.session_state["explore_fly"].bounds is not None  # the map goes there
+    assert at.selectbox(key=f"explore_territory|territory:{tid}").value == tid
+    at.button[0].click().run()  # "Clear region"
+    assert not at.exception and not any("Mined" in k for k in _metrics(at))
+
+
+def test_empty_region_gives_zeros_not_an_error(app):
+    at = app(region="bbox:-30.0,-10.0,-29.0,-9.0").run()  # the Atlantic
+    assert not at.exception
+    m = _metrics(at)
+    assert m["Mined, new in 2025Q3"] == "0 ha" and m["Footprint, total"] == "0 ha"
+
+
+def test_mapbox_without_a_token_says_how_to_add_one(app):
+    at = app(basemap="mapbox").run()
+    assert not at.exception
+    assert any(i.value == basemaps.MAPBOX_HELP for i in at.info)
+    assert any("Esri" in c.value for c in at.caption)
+
+
+def test_a_clicked_polygon_shows_its_facts(app, mirror):
+    from detector import published
+
+    layers = published.load_yearly_layers()
+    poly = layers[layers["period"] == "2024"].iloc[0]
+    pt = poly.geometry.representative_point()
+    at = app(period="2024", zoom="12")
+    at.session_state["explore_click"] = (pt.y, pt.x)
+    at.run()
+    assert not at.exception
+    text = "\n".join(md.value for md in at.markdown)
+    assert "**Mine polygon**, new in 2024" in text
+    assert explore_map.hectares(poly["mined_area_ha"]) in text
+    assert "Country: " in text and "Indigenous territory: " in text
+
+
+def test_a_drawn_polygon_kept_in_the_session_gets_figures(app):
+    from shapely.geometry import Polygon
+
+    from ui.regions import Region
+
+    at = app()
+    at.session_state["explore_shape"] = Region("drawn", "Drawn polygon", Polygon([(-70.6, -13.0), (-70.4, -13.0), (-70.5, -12.8)]))
+    at.run()
+    assert not at.exception
+    assert any(md.value == "**Drawn polygon**" for md in at.markdown)
+    assert _ha(_metrics(at)["Mined, total to 2025Q3"]) > 0
+
+
+def test_without_data_the_page_says_so_and_stops(monkeypatch, tmp_path):
+    import streamlit as st
+
+    monkeypatch.setenv("DETECTOR_MIRROR", str(tmp_path))  # an empty mirror: nothing to read, nothing downloaded
+    st.cache_resource.clear()  # the loaders' caches are per process: forget what earlier tests loaded
+    st.cache_data.clear()
+    try:
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    finally:
+        st.cache_resource.clear()
+        st.cache_data.clear()
+    assert not at.exception
+    assert any("not available" in e.value for e in at.error)
+    assert not at.get("component_instance")
+
+
+# ---------------------------------------------------------------- no Streamlit run needed
+
+RECT = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [
+    [[-70.6, -13.0], [-70.6, -12.8], [-70.4, -12.8], [-70.4, -13.0], [-70.6, -13.0]]]}}
+TRIANGLE = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [
+    [[-70.6, -13.0], [-70.4, -13.0], [-70.5, -12.8], [-70.6, -13.0]]]}}
+
+
+def test_interpret_a_drawn_rectangle_polygon_click_and_pan():
+    got = explore_map.interpret({"last_active_drawing": RECT, "last_object_clicked": None,
+                                 "center": {"lat": -12.91234567, "lng": -70.5}, "zoom": 11}, seen="")
+    assert got["drew"] and got["view"] == {"region": "bbox:-70.60000,-13.00000,-70.40000,-12.80000",
+                                           "lat": -12.9123, "lon": -70.5, "zoom": 11}
+    again = explore_map.interpret({"last_active_drawing": RECT, "last_object_clicked": {"lat": -12.9, "lng": -70.5},
+                                   "center": {"lat": -12.9, "lng": 289.5}, "zoom": 11}, seen=got["seen"])
+    assert not again["drew"] and "region" not in again["view"]  # the same drawing is not applied twice
+    assert again["click"] == (-12.9, -70.5) and again["view"]["lon"] == -70.5  # longitudes wrapped
+    tri = explore_map.interpret({"last_active_drawing": TRIANGLE}, seen=got["seen"])
+    assert tri["drew"] and tri["view"]["region"] == "" and tri["shape"].geom_type == "Polygon"
+    assert explore_map.interpret(None, seen="x") == {"view": {}, "seen": "x", "click": None, "drew": False, "shape": None}
+    point = explore_map.interpret({"last_active_drawing": {"type": "Feature", "geometry": {"type": "Point",
+                                                                                          "coordinates": [0, 0]}}}, "")
+    assert not point["drew"] and point["seen"]  # not a region, but not looked at again either
+
+
+def test_the_map_script_does_not_change_with_period_basemap_or_region():
+    """streamlit-folium keys the map on its script: it must stay the same so the map is never rebuilt."""
+    from streamlit_folium import _get_feature_group_string, _get_map_string, generate_js_hash
+
+    from detector.display import DisplayLayers
+
+    shown = DisplayLayers(("2018", "2019"), ("0123", "4567"), (1, 1), "", "", "", "", "digest")
+    home = explore_map.Home(-6.0, -62.0, 5)
+    scripts, groups = set(), set()
+    for period, key in ((0, "s2cloudless"), (1, "esri")):
+        for fly in (None, explore_map.Fly("fly1", (-71.0, -14.0, -69.0, -12.0), "0123")):
+            m = explore_map.build_map(shown, home)
+            m.get_root().render()
+            scripts.add(generate_js_hash(_get_map_string(m), explore_map.MAP_KEY))
+            groups.add(_get_feature_group_string(explore_map.view_group(basemaps.basemap(key, "2024"), period, fly), m))
+    assert len(scripts) == 1 and len(groups) == 4
+    assert sum('amw.fly("fly1"' in g for g in groups) == 2
+    assert all("amw.setPeriod(" in g for g in groups)
+
+
+def test_hectares():
+    assert explore_map.hectares(0) == "0 ha"
+    assert explore_map.hectares(12.34) == "12.3 ha"
+    assert explore_map.hectares(1234.5) == "1,234 ha" or explore_map.hectares(1234.5) == "1,235 ha"
+    assert explore_map.hectares(13614.0, compact=True) == "13.6k ha"
+    assert explore_map.hectares(float("nan")) == "n/a"
+
+
+def _upload_script():
+    import streamlit as st
+
+    from ui import explore_map, state
+
+    class Upload:  # what st.file_uploader leaves in the session state
+        name = "region.geojson"
+
+        def getvalue(self):
+            return st.session_state["raw"]
+
+    st.session_state["up"] = Upload()
+    explore_map.on_upload("up")
+    st.write(explore_map.upload_error() or "no error")
+    region = explore_map.active_region(state.current())
+    st.write(region.name if region else "no region")
+
+
+@pytest.mark.parametrize("raw, error, name", [
+    (b'{"type": "Polygon", "coordinates": [[[-70.6, -13.0], [-70.4, -13.0], [-70.5, -12.8], [-70.6, -13.0]]]}',
+     "no error", "region.geojson"),
+    (b"{not json", "not valid GeoJSON", "no region"),
+    (b'{"type": "Point", "coordinates": [0, 0]}', "cannot be a region", "no region"),
+])
+def test_an_uploaded_region_or_what_is_wrong_with_it(mirror, monkeypatch, raw, error, name):
+    monkeypatch.setenv("DETECTOR_MIRROR", str(mirror))
+    at = AppTest.from_function(_upload_script, default_timeout=TIMEOUT)
+    at.session_state["raw"] = raw
+    at.run()
+    assert not at.exception
+    said = [md.value for md in at.markdown]
+    assert error in said[0] and said[1] == name

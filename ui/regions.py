@@ -1,0 +1,51 @@
+"""Turning the view's region (a named boundary, a drawn box) or an upload into a geometry."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shapely.geometry import box
+from shapely.geometry.base import BaseGeometry
+
+from detector.errors import DetectorError
+from detector.region import geometry_from_geojson, read_geojson
+
+from . import data
+from .state import parse_bbox
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Region:
+    key: str  # the view's region string
+    name: str
+    geometry: BaseGeometry
+
+
+def resolve(key: str) -> Region | None:
+    """The region a view names, or None (no region, or an id that no longer exists)."""
+    if not key:
+        return None
+    kind, _, ident = key.partition(":")
+    if kind == "bbox":
+        b = parse_bbox(key)
+        return Region(key, "Drawn rectangle", box(*b)) if b else None
+    table = {"country": data.countries, "territory": data.territories}.get(kind)
+    if table is None:
+        return None
+    rows = table()
+    hit = rows[rows["region_id"] == ident]
+    if hit.empty:
+        return None
+    return Region(key, str(hit["region_name"].iloc[0]), hit.geometry.iloc[0])
+
+
+def from_upload(raw: bytes, filename: str = "upload") -> Region:
+    """A region from an uploaded GeoJSON file; a DetectorError says what is wrong with it."""
+    if len(raw) > MAX_UPLOAD_BYTES:
+        raise DetectorError(
+            f"{filename} is {len(raw) / 1e6:.0f} MB; a region file may be at most {MAX_UPLOAD_BYTES / 1e6:.0f} MB. "
+            "Simplify it in your GIS (or draw the area on the map)."
+        )
+    geom = geometry_from_geojson(read_geojson(raw.decode("utf-8", errors="replace")))
+    return Region(f"upload:{filename}", filename, geom)

@@ -1,0 +1,130 @@
+"""The view every page shares (period, basemap, region, map centre and zoom, threshold).
+
+The state lives in ``st.session_state`` and is mirrored in the URL's query parameters, so a
+copied link reopens the same view. Conversion to and from query parameters is pure and tested
+on its own; :func:`sidebar` is the thin Streamlit part.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+
+import streamlit as st
+
+from detector import catalog
+
+#: Basemap keys, in the order the sidebar offers them.
+BASEMAPS = {
+    "s2cloudless": "Sentinel-2 cloudless of the year (EOX)",
+    "esri": "High-resolution imagery (Esri World Imagery)",
+    "mapbox": "Mapbox Satellite",
+}
+DEFAULT_CENTER = (-6.0, -62.0)  # the Amazon basin
+DEFAULT_ZOOM = 5
+
+
+@dataclass(frozen=True)
+class View:
+    """What a link must carry to reopen a view."""
+
+    period: str
+    basemap: str = "s2cloudless"
+    region: str = ""  # "country:BR", "territory:<id>", "bbox:w,s,e,n" or "" for none
+    lat: float = DEFAULT_CENTER[0]
+    lon: float = DEFAULT_CENTER[1]
+    zoom: int = DEFAULT_ZOOM
+    threshold: float = 0.5
+
+
+def periods() -> tuple[str, ...]:
+    return catalog.periods()
+
+
+def default_view() -> View:
+    return View(period=periods()[-1])
+
+
+def from_query(params: Mapping[str, str]) -> View:
+    """A view from query parameters; anything missing or malformed falls back to the default."""
+    v = default_view()
+    out = {}
+    if params.get("period") in periods():
+        out["period"] = params["period"]
+    if params.get("basemap") in BASEMAPS:
+        out["basemap"] = params["basemap"]
+    region = params.get("region", "")
+    if region.split(":", 1)[0] in {"country", "territory", "bbox"}:
+        out["region"] = region
+    for key, cast, lo, hi in (("lat", float, -90, 90), ("lon", float, -180, 180), ("zoom", int, 1, 20),
+                              ("threshold", float, 0, 1)):
+        try:
+            value = cast(params[key])
+        except (KeyError, ValueError, TypeError):
+            continue
+        if lo <= value <= hi:
+            out[key] = value
+    return replace(v, **out)
+
+
+def to_query(view: View) -> dict[str, str]:
+    """Query parameters for a view, leaving out what equals the default (short links)."""
+    d, default = asdict(view), asdict(default_view())
+    fmt = {"lat": "{:.4f}", "lon": "{:.4f}", "threshold": "{:g}"}
+    return {k: fmt.get(k, "{}").format(v) for k, v in d.items() if v != default[k]}
+
+
+def bbox_region(west: float, south: float, east: float, north: float) -> str:
+    return f"bbox:{west:.5f},{south:.5f},{east:.5f},{north:.5f}"
+
+
+def parse_bbox(region: str) -> tuple[float, float, float, float] | None:
+    if not region.startswith("bbox:"):
+        return None
+    try:
+        w, s, e, n = (float(x) for x in region[5:].split(","))
+    except ValueError:
+        return None
+    return (w, s, e, n) if w < e and s < n else None
+
+
+_KEY = "view"
+
+
+def current() -> View:
+    """The view of this session, first taken from the URL."""
+    if _KEY not in st.session_state:
+        st.session_state[_KEY] = from_query(st.query_params.to_dict())
+    return st.session_state[_KEY]
+
+
+def update(**changes) -> View:
+    """Change the view and mirror it in the URL."""
+    view = replace(current(), **changes)
+    st.session_state[_KEY] = view
+    sync_url(view)
+    return view
+
+
+def sync_url(view: View) -> None:
+    wanted = to_query(view)
+    for k in [k for k in st.query_params.keys() if k in asdict(view) and k not in wanted]:
+        del st.query_params[k]
+    for k, v in wanted.items():
+        if st.query_params.get(k) != v:
+            st.query_params[k] = v
+
+
+def sidebar(show_threshold: bool = False) -> View:
+    """The shared sidebar: period, basemap and (where it applies) threshold."""
+    view = current()
+    with st.sidebar:
+        ps = periods()
+        period = st.select_slider("Period", options=ps, value=view.period,
+                                  help="Mining new in this period; 2018 is everything up to 2018.")
+        basemap = st.radio("Basemap", list(BASEMAPS), index=list(BASEMAPS).index(view.basemap),
+                           format_func=BASEMAPS.get)
+        threshold = view.threshold
+        if show_threshold:
+            threshold = st.slider("Detection threshold", 0.0, 1.0, float(view.threshold), 0.01)
+    view = update(period=period, basemap=basemap, threshold=threshold)
+    return view

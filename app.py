@@ -13,7 +13,10 @@ st.set_page_config(page_title="Mining detector", page_icon="⛏️", layout="wid
 
 pages = [
     st.Page("app_pages/explore.py", title="Explore", icon="🗺️", default=True),
+    st.Page("app_pages/detect.py", title="Detect", icon="🔎"),
     st.Page("app_pages/trends.py", title="Trends", icon="📈"),
+    st.Page("app_pages/review.py", title="Review", icon="✅"),
+    st.Page("app_pages/tune.py", title="Tune", icon="🎚️"),
     st.Page("app_pages/overview.py", title="Models and data", icon="ℹ️", url_path="about"),
 ]
 page = st.navigation(pages)

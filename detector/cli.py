@@ -1,4 +1,4 @@
-"""The command line: ``python -m detector detect|models|data|stats …``.
+"""The command line: ``python -m detector detect|models|data|stats|labels …``.
 
 User errors (DetectorError) are printed as one clear line and exit with status 2; nothing is
 written unless the whole run succeeded.
@@ -164,6 +164,75 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sampling_path(arg: str) -> Path:
+    """A sampling-location file: a path, or the name of a published sampling dataset (`data list`)."""
+    from . import catalog
+
+    path = Path(arg).expanduser()
+    if path.exists() or arg.lower().endswith((".geojson", ".json")):
+        return path
+    ds = catalog.get(arg)
+    if ds.kind != "sampling":
+        raise DetectorError(f"{arg} is a {ds.kind} dataset; `labels import` takes sampling-location files.")
+    return ds.path(progress=False)
+
+
+def _layer(name: str):
+    from . import catalog, published
+
+    ds = catalog.get(name)
+    if ds.kind not in catalog.LAYER_KINDS:
+        raise DetectorError(f"--layer {name} is a {ds.kind} dataset; give a patch layer, e.g. "
+                            + ", ".join(d.name for d in catalog.by_kind("patches")) + ".")
+    return published.load_layer(name)
+
+
+def cmd_labels_import(args: argparse.Namespace) -> int:
+    from .labels import LabelStore
+
+    files = [_sampling_path(f) for f in args.files]
+    layer = _layer(args.layer) if args.layer else None
+    store = LabelStore(args.database)
+    reports = store.import_sampling(files, layer, args.layer, reviewer=args.reviewer)
+    inside = f"in {args.layer}" if args.layer else "(no --layer: labelled as points)"
+    print(f"{'file':60} {'label':25} {'points':>6} {'inside':>6} {'patches':>7} {'added':>6} {'same':>5}")
+    for r in reports:
+        what = "mine" if r.is_mine == "yes" else f"not a mine: {r.category}" if r.category else "not a mine"
+        print(f"{r.file:60} {what:25} {r.points:>6} {r.inside:>6} {r.patches:>7} {r.added:>6} {r.unchanged:>5}")
+    print(f"inside / patches: points falling in the layer's patches {inside}, and the patches they label; "
+          f"same: already in the store. Store: {store!r}")
+    return 0
+
+
+def cmd_labels_export(args: argparse.Namespace) -> int:
+    from .labels import LabelStore
+
+    res = LabelStore(args.database).export(args.out)
+    for name, path in res.files.items():
+        print(f"{res.counts[name]:>6}  {path}")
+    print("points of the reviewers' current labels (the majority where they disagree; unsure left out), "
+          "in the sampling-location format the training step reads")
+    return 0
+
+
+def cmd_labels_stats(args: argparse.Namespace) -> int:
+    import json
+
+    from .labels import CATEGORIES, LabelStore
+
+    s = LabelStore(args.database).stats()
+    if args.format == "json":
+        print(json.dumps(s, indent=1))
+        return 0
+    print(f"{s['current']:,} current labels on {s['items']:,} items by {s['reviewers']} reviewers "
+          f"({s['records']:,} records in all, history included); {s['with_patch']:,} on patches")
+    print("answers:    " + ", ".join(f"{k} {v:,}" for k, v in s["by_answer"].items()))
+    print("look-alikes: " + (", ".join(f"{CATEGORIES.get(k, k)} {v:,}" for k, v in s["by_category"].items()) or "none"))
+    for who, n in s["by_reviewer"].items():
+        print(f"  {n:>6,}  {who}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m detector", description="Find gold mines in Sentinel-2 imagery.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -206,6 +275,24 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--format", choices=["csv", "json"], default="csv")
     st.add_argument("--out", help="write to FILE instead of standard output")
     st.set_defaults(fn=cmd_stats)
+
+    lb = sub.add_parser("labels", help="the reviewers' label store: import, export, stats")
+    lb.add_argument("--database", default=None, metavar="URL",
+                    help="SQLAlchemy URL (default: DATABASE_URL, else data/labels.sqlite)")
+    lsub = lb.add_subparsers(dest="labels_command", required=True)
+    li = lsub.add_parser("import", help="sampling-location files (*positives* mines, *negatives* look-alikes) as labels")
+    li.add_argument("files", nargs="+", metavar="FILE",
+                    help="GeoJSON point files, or published sampling dataset names (`data list`)")
+    li.add_argument("--layer", help="a patch layer (e.g. patches_amazon1_v3.7_2023): points inside its patches "
+                                    "label those patches")
+    li.add_argument("--reviewer", help="who the labels are from (default: import:<file name>)")
+    li.set_defaults(fn=cmd_labels_import)
+    le = lsub.add_parser("export", help="current labels as sampling-location GeoJSON (positives, negatives) for training")
+    le.add_argument("--out", required=True, metavar="DIR")
+    le.set_defaults(fn=cmd_labels_export)
+    ls = lsub.add_parser("stats", help="how many labels, by answer, look-alike and reviewer")
+    ls.add_argument("--format", choices=["text", "json"], default="text")
+    ls.set_defaults(fn=cmd_labels_stats)
     return p
 
 

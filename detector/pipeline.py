@@ -135,6 +135,11 @@ class Detector:
             self._scorer = models.load(self.spec)
         return self._scorer
 
+    @property
+    def patches_scored(self) -> int:
+        """Patches the model has scored in this detector's life (0 while it is not loaded)."""
+        return self._scorer.patches_scored if self._scorer is not None else 0
+
     def _pixels(self, source: ImagerySource, year: int, tile: grid.Tile) -> TilePixels:
         bands = self.spec.bands
         if source.cacheable:

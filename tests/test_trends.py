@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -205,8 +204,7 @@ def test_region_from_the_link(mirror, monkeypatch, ref):
 
 def test_period_change_reranks_the_territories(mirror, monkeypatch, ref):
     at = _open(mirror, monkeypatch, period="2024")
-    at.session_state["view"] = replace(at.session_state["view"], period="2018")
-    at.run()
+    at.select_slider(key="sidebar_period").set_value("2018").run()  # the shared sidebar's period
     assert not at.exception
     assert any(m.label == "Mined area up to 2018" for m in at.metric)  # the baseline is everything up to 2018
     expect = trends.top_regions(ref["by_territory"], ref["territories"], "2018", MINED, 15)

@@ -97,9 +97,17 @@ def current() -> View:
     return st.session_state[_KEY]
 
 
+#: The sidebar's widgets, keyed so each keeps its identity when its default follows the view (unkeyed,
+#: the default is part of the identity, and every second change would land on a new widget and be lost).
+_WIDGETS = {"period": "sidebar_period", "basemap": "sidebar_basemap", "threshold": "sidebar_threshold"}
+
+
 def update(**changes) -> View:
-    """Change the view and mirror it in the URL."""
+    """Change the view and mirror it in the URL (and in a sidebar widget, when changed elsewhere: a preset)."""
     view = replace(current(), **changes)
+    for name, key in _WIDGETS.items():
+        if key in st.session_state and st.session_state[key] != getattr(view, name):
+            st.session_state[key] = getattr(view, name)  # only in callbacks: the widget is not drawn yet
     st.session_state[_KEY] = view
     sync_url(view)
     return view
@@ -119,12 +127,13 @@ def sidebar(show_threshold: bool = False) -> View:
     view = current()
     with st.sidebar:
         ps = periods()
-        period = st.select_slider("Period", options=ps, value=view.period,
+        period = st.select_slider("Period", options=ps, value=view.period, key=_WIDGETS["period"],
                                   help="Mining new in this period; 2018 is everything up to 2018.")
         basemap = st.radio("Basemap", list(BASEMAPS), index=list(BASEMAPS).index(view.basemap),
-                           format_func=BASEMAPS.get)
+                           format_func=BASEMAPS.get, key=_WIDGETS["basemap"])
         threshold = view.threshold
         if show_threshold:
-            threshold = st.slider("Detection threshold", 0.0, 1.0, float(view.threshold), 0.01)
+            threshold = st.slider("Detection threshold", 0.0, 1.0, float(view.threshold), 0.01,
+                                  key=_WIDGETS["threshold"])
     view = update(period=period, basemap=basemap, threshold=threshold)
     return view

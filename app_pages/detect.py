@@ -1,0 +1,55 @@
+"""Detect: score a region and year with a mining model, see the detections at once, re-filter for free.
+
+Thin: inputs in ui.detect_inputs, running and reopening in ui.detect_run, figures and downloads in
+ui.detect_results, the map in ui.detect_map. The model runs only on the Run button, and only for
+tiles the score store lacks; the threshold (sidebar) and the isolation rule re-filter stored scores.
+"""
+from dataclasses import astuple
+
+import streamlit as st
+
+from ui import basemaps, detect_inputs, detect_map, detect_results, detect_run, explore_map, state, tune_view
+
+view = state.current()
+st.title("Detect")
+st.caption(
+    "Run a mining detector where you want: choose a region (draw it on the map, pick a country or territory, "
+    "upload a GeoJSON, or score a whole GeoTIFF), the imagery, the year and the model, then run. Every patch's "
+    "score is kept, so the same run again is instant, an overlapping region only computes what is new, and the "
+    "threshold in the sidebar re-filters without running the model."
+)
+
+left, right = st.columns([3, 2], gap="medium")
+with right:
+    req = detect_inputs.controls(view)
+    where = st.container()
+    if where.button("Run detector", type="primary", disabled=not req.ready, key="detect_run_button"):
+        detect_run.run(req, where)
+    result = detect_run.current()
+    if detect_run.message():
+        st.warning(detect_run.message())
+    detect_run.model_work_caption()
+
+with left:
+    map_box = st.container()
+    f, top = None, detect_results.top_patches([])
+    if result is not None:
+        st.markdown(f"**Result:** {detect_run.title(result.record)}")
+        st.caption(detect_run.summary_text(result))
+        rule = tune_view.rule_controls(view)  # the same rule as on Tune
+        f = detect_results.filtered(result.digest, astuple(rule), result.patches)
+        detect_results.show_figures(result, f, rule)
+        if result.geotiff:
+            top = detect_results.top_patches(result.scores)
+            st.info(detect_results.image_answer(result, rule.threshold))
+        detect_results.downloads(result, f, rule)
+        detect_results.polygons_table(f.polygons)
+    with map_box:
+        if view.basemap == "mapbox" and not basemaps.mapbox_token():
+            st.info(basemaps.MAPBOX_HELP)
+        bm = basemaps.basemap(view.basemap, str(result.record.year if result is not None else req.year))
+        detect_map.show(result, f, top, view.threshold, bm, detect_inputs.fly(req),
+                        req.region.geometry if req.region else None, view)
+        st.caption(f"{detect_results.model_credit(result)} Imagery: {explore_map.plain(bm.attribution)}.")
+
+detect_run.earlier_runs()

@@ -1,0 +1,76 @@
+"""Review: reviewers go through detections one by one and say, with one key, what each one is.
+
+Thin: the queue comes from ui.review_queue, the item's maps, buttons, progress and agreement from
+ui.review_view, the layer and the label store from ui.review_layers. Every decision is appended to
+the label store at once (detector.labels): nothing waits in the session to be saved.
+"""
+import streamlit as st
+
+from ui import data, review_keys, review_layers, review_queue, review_view, state
+
+view = state.current()
+st.title("Review")
+st.caption(
+    "Is it a mine? Each patch the model flagged is shown over high-resolution imagery and Sentinel-2 of its year. "
+    "Answer with one key: **M** mine, **N** not a mine, **U** unsure, **1–7** which look-alike it is, **Z** undo. "
+    "Your labels train the next model and tell **Tune** how precise each threshold is."
+)
+
+c1, c2, c3 = st.columns([2, 3, 3])
+with c1:
+    who = review_view.reviewer()
+with c2:
+    info = review_layers.picker("review_layer")
+with c3:
+    how = st.selectbox("Queue order", list(review_queue.ORDERS), key="review_order",
+                       format_func=review_queue.ORDERS.get)
+if info is None:
+    st.stop()
+layer = review_layers.load_or_explain(info)
+if layer is None:
+    st.stop()
+
+pivot, region = view.threshold, None
+if how == "uncertain":
+    pivot = st.slider("Uncertain around score", 0.0, 1.0, float(view.threshold), 0.01, key="review_pivot",
+                      help="Patches whose score is nearest this value come first.")
+elif how == "region":
+    choices = review_view.regions_over(layer, data.try_load(data.countries, "The country boundaries"),
+                                       data.try_load(data.territories, "The indigenous territories"))
+    if not choices:
+        st.info("No country or territory boundary overlaps this layer.")
+        st.stop()
+    key = st.selectbox("Region", list(choices), key="review_region", format_func=lambda k: choices[k][0])
+    region = choices[key][1]
+
+store = review_layers.label_store()
+if not who:
+    st.info("Say who you are (above) to start: every label keeps its reviewer.")
+    st.stop()
+
+ids = layer["patch_id"].to_numpy()
+mine = store.current(who, items=ids)
+todo = review_queue.pending(review_queue.order(layer, how, info.name, pivot, region), ids, set(mine["item"]),
+                            st.session_state.get(review_view.SKIPPED, []))
+
+left, right = st.columns([5, 3], gap="medium")
+with right:
+    review_view.message()
+    review_view.progress(mine, len(layer), len(todo))
+    if len(todo):
+        review_view.buttons(store, who, review_view.item_of(layer, int(todo[0]), info.name), how)
+    else:
+        st.success("Nothing left in this queue: every patch in it has your label. Pick another order or layer.")
+        st.button("Undo [Z]", key="review_undo_last", on_click=review_view.undo, args=(store, who))
+with left:
+    if len(todo):
+        review_view.item_header(layer, int(todo[0]), info)
+        review_view.item_maps(layer, int(todo[0]), info)
+    else:
+        review_view.guides()
+review_keys.listen(review_view.KEYS)
+
+with st.expander("Agreement between reviewers"):
+    review_view.agreement(store.current())
+with st.expander("Export labels for training"):
+    review_view.export(store)

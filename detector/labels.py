@@ -1,0 +1,491 @@
+"""The label store: what reviewers said about detections, append-only, safe with many reviewers at once.
+
+A label says who, when, what (a patch id, or a point and the layer it came from), whether it is a
+mine (``yes`` / ``no`` / ``unsure``), for a "no" the look-alike it is, and a note. Nothing is ever
+updated or deleted: a reviewer's new label on an item supersedes their earlier one, and undo appends
+a record that restores what was there before. A reviewer's *current* label on an item is their
+latest record; the whole history stays readable.
+
+The store is a SQLAlchemy database: a SQLite file in the data folder by default (WAL mode, a busy
+timeout, writes in ``BEGIN IMMEDIATE`` transactions, so reviewers in several processes lose nothing),
+PostgreSQL or any other server when ``DATABASE_URL`` says so.
+
+Sampling-location files (the published training points) import as labels (:meth:`LabelStore.
+import_sampling`); current labels export back to that format for training (:meth:`LabelStore.export`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import OperationalError
+
+from .atomic import atomic_path
+from .config import data_dir
+from .errors import DetectorError
+
+#: The answers to "is this a mine?".
+IS_MINE = ("yes", "no", "unsure")
+#: Look-alike categories for a "no", with the words a reviewer sees.
+CATEGORIES = {
+    "aquaculture": "Aquaculture pond",
+    "riverbank": "Riverbank or sandbar",
+    "farm_pond": "Farm pond",
+    "landslide": "Landslide",
+    "industrial": "Industrial site",
+    "cloud": "Cloud or haze artifact",
+    "other": "Other",
+}
+#: How the reviewer was choosing items when they labelled one; ``random`` labels estimate precision.
+QUEUES = ("uncertain", "score", "random", "region", "import", "manual")
+SQLITE_FILE = "labels.sqlite"
+BUSY_TIMEOUT_S = 60
+
+_metadata = MetaData()
+LABELS = Table(
+    "labels", _metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item", String(300), nullable=False, index=True),  # what is labelled: a patch id, else "pt:lon,lat"
+    Column("patch_id", String(300), index=True),
+    Column("source", String(300)),  # the layer (catalog name, Detect run) or sampling file the item came from
+    Column("lon", Float),
+    Column("lat", Float),
+    Column("geometry", Text),  # WKT, EPSG:4326: the patch or the point
+    Column("action", String(10), nullable=False),  # "label", or "retract" (the reviewer withdrew their label)
+    Column("is_mine", String(10)),
+    Column("category", String(30)),
+    Column("note", Text),
+    Column("reviewer", String(200), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("queue", String(20)),
+    Column("score", Float),
+    Column("supersedes", Integer),  # the reviewer's previous record on this item
+    Column("reverts", Integer),  # set by undo: the record this one takes back
+)
+COLUMNS = [c.name for c in LABELS.columns]
+
+
+@dataclass(frozen=True)
+class Label:
+    """One reviewer's decision about one item (what :meth:`LabelStore.add` takes)."""
+
+    item: str
+    is_mine: str
+    reviewer: str
+    category: str | None = None
+    note: str = ""
+    patch_id: str | None = None
+    source: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+    geometry: str | None = None
+    queue: str | None = None
+    score: float | None = None
+
+    def check(self) -> Label:
+        """The label itself, or a DetectorError saying what is wrong with it."""
+        if self.is_mine not in IS_MINE:
+            raise DetectorError(f"is_mine must be one of {', '.join(IS_MINE)}, not {self.is_mine!r}.")
+        if self.category is not None and self.category not in CATEGORIES:
+            raise DetectorError(f"Unknown look-alike category {self.category!r}; use one of {', '.join(CATEGORIES)}.")
+        if self.category is not None and self.is_mine == "yes":
+            raise DetectorError("A look-alike category only goes with is_mine 'no' or 'unsure'.")
+        if not self.reviewer.strip():
+            raise DetectorError("Every label needs a reviewer: say who you are.")
+        if not self.item:
+            raise DetectorError("A label needs an item (a patch id or a point).")
+        if self.queue is not None and self.queue not in QUEUES:
+            raise DetectorError(f"Unknown queue {self.queue!r}; use one of {', '.join(QUEUES)}.")
+        return self
+
+
+def point_item(lon: float, lat: float) -> str:
+    """The item key of a bare point (about 10 cm apart is the same point)."""
+    return f"pt:{lon:.6f},{lat:.6f}"
+
+
+def layer_patch_ids(patches: gpd.GeoDataFrame, source: str) -> pd.Series:
+    """Each patch's id: its own ``patch_id`` (Detect runs: grid ids), else ``source#index`` (published layers).
+
+    The published files are pinned by checksum, so a feature's position in its file is a stable id.
+    """
+    if "patch_id" in patches.columns:
+        return patches["patch_id"].astype(str)
+    return pd.Series([f"{source}#{i}" for i in range(len(patches))], index=patches.index, dtype=object)
+
+
+def default_url() -> str:
+    """``DATABASE_URL`` when set (``postgresql+psycopg://…``), else a SQLite file in the data folder."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{data_dir() / SQLITE_FILE}"
+
+
+def _sqlite_engine(url: str) -> Engine:
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # transactions are begun below, not by the driver
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer, nor it them
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+        cur.execute("PRAGMA synchronous=NORMAL")  # durable across application crashes in WAL mode
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection):
+        # A writer takes the write lock when its transaction starts, so two reviewers never both read
+        # "no label yet" and then both write on top of it; the other waits (busy timeout).
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
+
+    return engine
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class FileImport:
+    """What one sampling-location file gave: points, how many fell inside the layer's patches, labels written."""
+
+    file: str
+    is_mine: str
+    category: str | None
+    points: int = 0
+    inside: int = 0  # points inside at least one patch of the layer
+    patches: int = 0  # distinct patches those points fall in
+    added: int = 0  # new label records
+    unchanged: int = 0  # already labelled the same way by the same reviewer
+
+
+@dataclass
+class ExportResult:
+    files: dict[str, Path] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class LabelStore:
+    """The labels database. Cheap to keep for a process's life; safe to share between threads."""
+
+    def __init__(self, url: str | None = None):
+        self.url = url or default_url()
+        try:
+            if self.url.startswith("sqlite"):
+                db = make_url(self.url).database
+                if db and db != ":memory:":
+                    Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                self._engine = _sqlite_engine(self.url)
+            else:
+                self._engine = create_engine(self.url, pool_pre_ping=True)
+            self._create()
+        except DetectorError:
+            raise
+        except Exception as exc:  # noqa: BLE001 — a bad URL, a missing driver, a server that is down
+            raise DetectorError(
+                f"The label store at {self._safe_url()} cannot be opened ({type(exc).__name__}: {exc}). "
+                "Check DATABASE_URL (for PostgreSQL: postgresql+psycopg://user:password@host/db, with psycopg "
+                "installed), or unset it to use the SQLite file in the data folder."
+            ) from None
+
+    def _safe_url(self) -> str:
+        return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", self.url)
+
+    def __repr__(self) -> str:
+        return f"LabelStore({self._safe_url()!r})"
+
+    def _write(self):
+        return self._engine.connect().execution_options(write=True)
+
+    def _create(self) -> None:
+        for attempt in range(3):  # two processes creating the table at once: the second finds it
+            try:
+                with self._write() as conn, conn.begin():
+                    _metadata.create_all(conn, checkfirst=True)
+                return
+            except OperationalError:
+                if attempt == 2:
+                    raise
+
+    # ------------------------------------------------------------ writing
+
+    def add(self, label: Label) -> int:
+        """Append a label (superseding this reviewer's earlier one on the item); returns its id."""
+        return self.add_many([label])[0]
+
+    def add_many(self, labels: Iterable[Label]) -> list[int]:
+        """Append labels in one transaction: all of them or, on an error, none."""
+        labels = [lab.check() for lab in labels]
+        ids = []
+        with self._write() as conn, conn.begin():
+            for lab in labels:
+                ids.append(self._append(conn, {**asdict(lab), "action": "label"}))
+        return ids
+
+    def _append(self, conn: Connection, row: dict) -> int:
+        if conn.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE does this there: one writer per item
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"{row['reviewer']}\x1f{row['item']}"})
+        prev = conn.execute(
+            select(func.max(LABELS.c.id)).where(LABELS.c.reviewer == row["reviewer"], LABELS.c.item == row["item"])
+        ).scalar()
+        row = {**row, "note": row.get("note") or None, "created_at": _now(), "supersedes": prev}
+        return int(conn.execute(insert(LABELS).values(**row)).inserted_primary_key[0])
+
+    def undo(self, reviewer: str) -> dict | None:
+        """Take back the reviewer's latest label not yet taken back; returns the record that did it.
+
+        The item goes back to what this reviewer had said before (a copy of that record is appended), or
+        to no label. Calling it again walks further back. Nothing is deleted.
+        """
+        with self._write() as conn, conn.begin():
+            reverted = select(LABELS.c.reverts).where(LABELS.c.reviewer == reviewer, LABELS.c.reverts.is_not(None))
+            last = conn.execute(
+                select(LABELS).where(LABELS.c.reviewer == reviewer, LABELS.c.action == "label",
+                                     LABELS.c.reverts.is_(None), LABELS.c.id.not_in(reverted))
+                .order_by(LABELS.c.id.desc()).limit(1)
+            ).mappings().first()
+            if last is None:
+                return None
+            before = None
+            if last["supersedes"] is not None:
+                before = conn.execute(select(LABELS).where(LABELS.c.id == last["supersedes"])).mappings().first()
+            row = {k: last[k] for k in ("item", "patch_id", "source", "lon", "lat", "geometry", "reviewer")}
+            if before is not None and before["action"] == "label":
+                row.update({k: before[k] for k in ("is_mine", "category", "note", "queue", "score")}, action="label")
+            else:
+                row.update(action="retract", is_mine=None, category=None, note=None, queue=None, score=None)
+            row["reverts"] = last["id"]
+            new_id = self._append(conn, row)
+            return {**row, "id": new_id, "undone": dict(last)}
+
+    # ------------------------------------------------------------ reading
+
+    def _frame(self, query) -> pd.DataFrame:
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        df = pd.DataFrame(rows, columns=COLUMNS)
+        if not df.empty:
+            df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
+        return df
+
+    def history(self, item: str | None = None, reviewer: str | None = None) -> pd.DataFrame:
+        """Every record, oldest first (retractions and superseded labels included)."""
+        q = select(LABELS).order_by(LABELS.c.id)
+        if item is not None:
+            q = q.where(LABELS.c.item == item)
+        if reviewer is not None:
+            q = q.where(LABELS.c.reviewer == reviewer)
+        return self._frame(q)
+
+    def current(self, reviewer: str | None = None, items: Sequence[str] | None = None) -> pd.DataFrame:
+        """Each reviewer's standing label on each item (their latest record, unless they withdrew it)."""
+        latest = select(func.max(LABELS.c.id)).group_by(LABELS.c.reviewer, LABELS.c.item)
+        if reviewer is not None:
+            latest = latest.where(LABELS.c.reviewer == reviewer)
+        q = select(LABELS).where(LABELS.c.id.in_(latest), LABELS.c.action == "label").order_by(LABELS.c.id)
+        df = self._frame(q)
+        if items is not None:
+            df = df[df["item"].isin(set(items))]
+        return df.reset_index(drop=True)
+
+    def labelled_items(self, reviewer: str) -> set[str]:
+        """The items this reviewer has a standing label on (the review queue skips them)."""
+        return set(self.current(reviewer)["item"])
+
+    def count(self) -> int:
+        """How many records the store holds (all of them: the history)."""
+        with self._engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(LABELS)).scalar())
+
+    def stats(self) -> dict:
+        """Headline figures: records, current labels by answer and category, reviewers, items."""
+        cur = self.current()
+        no = cur[cur["is_mine"] == "no"]
+        return {
+            "records": self.count(),
+            "current": len(cur),
+            "items": int(cur["item"].nunique()),
+            "reviewers": int(cur["reviewer"].nunique()),
+            "by_answer": {k: int((cur["is_mine"] == k).sum()) for k in IS_MINE},
+            "by_category": {k: int((no["category"] == k).sum()) for k in CATEGORIES if (no["category"] == k).any()}
+            | ({"(none)": int(no["category"].isna().sum())} if no["category"].isna().any() else {}),
+            "by_reviewer": cur.groupby("reviewer").size().sort_values(ascending=False).astype(int).to_dict(),
+            "with_patch": int(cur["patch_id"].notna().sum()),
+        }
+
+    # ------------------------------------------------------------ sampling locations in and out
+
+    def import_sampling(self, files: Sequence[str | Path], layer: gpd.GeoDataFrame | None = None,
+                        layer_name: str | None = None, reviewer: str | None = None) -> list[FileImport]:
+        """Sampling-location files (``*positives*`` mines, ``*negatives*`` look-alikes) as labels.
+
+        With a scored ``layer``, a point inside one of its patches labels that patch (every patch it falls
+        in: patches overlap by half); other points are labelled as points. The reviewer is ``reviewer``
+        or ``import:<file name>``, so curated sets never supersede each other. Importing a file again
+        adds nothing.
+        """
+        index = None
+        if layer is not None:
+            if not layer_name:
+                raise DetectorError("Importing into a layer needs the layer's name (it becomes the labels' source).")
+            index = gpd.GeoDataFrame(
+                {"patch_id": layer_patch_ids(layer, layer_name).to_numpy(),
+                 "score": layer["score"].to_numpy() if "score" in layer.columns else np.nan},
+                geometry=layer.geometry.to_numpy(), crs=layer.crs or "EPSG:4326")
+        reports = []
+        for f in files:
+            path = Path(f)
+            points = _read_points(path)
+            is_mine, category = sampling_answer(path.name)
+            who = reviewer or f"import:{path.stem}"
+            rep = FileImport(path.name, is_mine, category, points=len(points))
+            labels = []
+            hits = gpd.GeoDataFrame(columns=["patch_id", "score", "index_right"])
+            if index is not None and len(points):
+                hits = gpd.sjoin(points, index, predicate="within", how="inner")
+                rep.inside = int(hits.index.nunique())
+                rep.patches = int(hits["patch_id"].nunique())
+            inside = set(hits.index)
+            for i, pt in zip(points.index, points.geometry):
+                common = {"is_mine": is_mine, "category": category, "reviewer": who, "lon": pt.x, "lat": pt.y,
+                              "geometry": pt.wkt, "queue": "import"}
+                if i in inside:
+                    for pid, score in hits.loc[[i], ["patch_id", "score"]].itertuples(index=False):
+                        labels.append(Label(item=pid, patch_id=pid, source=layer_name,
+                                            score=None if pd.isna(score) else float(score), **common))
+                else:
+                    labels.append(Label(item=point_item(pt.x, pt.y), source=path.name, **common))
+            rep.added, rep.unchanged = self._add_new(labels)
+            reports.append(rep)
+        return reports
+
+    def _add_new(self, labels: list[Label]) -> tuple[int, int]:
+        """Append the labels that change something; returns (added, unchanged)."""
+        if not labels:
+            return 0, 0
+        cur = self.current(labels[0].reviewer)
+        have = {(r.item, r.is_mine, r.category if isinstance(r.category, str) else None)
+                for r in cur.itertuples()}
+        fresh, seen = [], set()
+        for lab in labels:
+            key = (lab.item, lab.is_mine, lab.category)
+            if key not in have and key not in seen:
+                fresh.append(lab)
+                seen.add(key)
+        self.add_many(fresh)
+        return len(fresh), len(labels) - len(fresh)
+
+    def export(self, out_dir: str | Path) -> ExportResult:
+        """Current labels as sampling-location GeoJSON for training: one file of positives, negatives by category.
+
+        Where reviewers disagree, the majority decides and a tie leaves the item out; "unsure" is left
+        out. Negatives go to ``labels_<category>_negatives.geojson`` (``labels_negatives.geojson`` when no
+        category was given), so importing the folder again gives back the same labels.
+        """
+        out = Path(out_dir)
+        agreed = consensus(self.current())
+        agreed = agreed[agreed["is_mine"].isin(["yes", "no"]) & agreed["lon"].notna()]
+        # a point inside two overlapping patches labels both: export it once
+        agreed = agreed.loc[~agreed.assign(x=agreed["lon"].round(6), y=agreed["lat"].round(6))
+                            .duplicated(["x", "y", "is_mine", "category"])]
+        res = ExportResult()
+        groups = {"labels_positives": agreed[agreed["is_mine"] == "yes"]}
+        neg = agreed[agreed["is_mine"] == "no"]
+        for cat, rows in neg.groupby(neg["category"].fillna(""), sort=True):
+            groups[f"labels_{cat}_negatives" if cat else "labels_negatives"] = rows
+        for name, rows in groups.items():
+            path = out / f"{name}.geojson"
+            with atomic_path(path) as tmp:
+                tmp.write_text(_sampling_geojson(name, rows), encoding="utf-8")
+            res.files[name] = path
+            res.counts[name] = len(rows)
+        return res
+
+
+def sampling_answer(filename: str) -> tuple[str, str | None]:
+    """A sampling file's answer from its name: ``*positives*`` mines, ``*negatives*`` look-alikes of the named kind."""
+    name = filename.lower()
+    if re.search(r"positive|pos(?![a-z])", name):  # also "MinesPos2018-2020…"
+        return "yes", None
+    if re.search(r"negative|neg(?![a-z])", name):
+        for key in ("aquaculture", "riverbank", "landslide", "industrial", "farm_pond", "cloud", "other"):
+            if key in name or key.replace("_", "-") in name:
+                return "no", key
+        return "no", None
+    raise DetectorError(
+        f"{filename}: cannot tell mines from look-alikes. Sampling-location files must have 'positives' "
+        "(mines) or 'negatives' (not mines) in their name."
+    )
+
+
+def _read_points(path: Path) -> gpd.GeoDataFrame:
+    if not path.is_file():
+        raise DetectorError(f"{path}: no such file.")
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:  # noqa: BLE001 — any reader failure means the same to the user
+        raise DetectorError(f"{path} is not a readable GeoJSON file ({exc}).") from None
+    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    gdf = gdf.set_crs("EPSG:4326") if gdf.crs is None else gdf.to_crs("EPSG:4326")
+    pts = gdf.geometry.where(gdf.geom_type == "Point", gdf.geometry.representative_point())
+    return gpd.GeoDataFrame(geometry=pts.to_numpy(), crs="EPSG:4326").reset_index(drop=True)
+
+
+def _sampling_geojson(name: str, rows: pd.DataFrame) -> str:
+    """The published sampling-location layout: CRS84 points, one feature per labelled point."""
+    feats = []
+    for r in rows.itertuples():
+        props = {"id": None, "category": r.category if isinstance(r.category, str) else None,
+                 "source": r.source if isinstance(r.source, str) else None,
+                 "patch_id": r.patch_id if isinstance(r.patch_id, str) else None, "reviewers": int(r.reviewers)}
+        feats.append({"type": "Feature", "properties": props,
+                      "geometry": {"type": "Point", "coordinates": [round(float(r.lon), 7), round(float(r.lat), 7)]}})
+    doc = {"type": "FeatureCollection", "name": name,
+           "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}, "features": feats}
+    return json.dumps(doc, ensure_ascii=False, indent=0) + "\n"
+
+
+def consensus(current: pd.DataFrame) -> pd.DataFrame:
+    """One answer per item from the reviewers' current labels: the majority of yes and no.
+
+    A tie between yes and no, or only "unsure", makes the item ``unsure``. The category is the most
+    common one among the "no" answers; the point is the first label's. ``reviewers`` counts the labels.
+    """
+    cols = ["item", "is_mine", "category", "patch_id", "source", "lon", "lat", "reviewers", "yes", "no"]
+    if current.empty:
+        return pd.DataFrame(columns=cols)
+    df = current.assign(_yes=current["is_mine"].eq("yes"), _no=current["is_mine"].eq("no"))
+    g = df.groupby("item", sort=False)
+    out = g.agg(patch_id=("patch_id", "first"), source=("source", "first"), lon=("lon", "first"),
+                lat=("lat", "first"), reviewers=("reviewer", "size"), yes=("_yes", "sum"), no=("_no", "sum"))
+    out["is_mine"] = np.where(out["yes"] > out["no"], "yes", np.where(out["no"] > out["yes"], "no", "unsure"))
+    cats = df[df["_no"] & df["category"].notna()].groupby("item")["category"].agg(lambda s: s.mode().iloc[0])
+    out["category"] = cats.reindex(out.index).where(out["is_mine"] == "no")
+    return out.reset_index()[cols]

@@ -1,0 +1,112 @@
+"""Named threshold presets: what an analyst settled on in Tune, for Explore, Detect and the CLI to reuse.
+
+A preset is a threshold and, optionally, the isolation rule (t_iso, k, D), with where it was tuned
+and how it scored there. Each is one JSON file under ``data/presets/`` written atomically, so two
+analysts saving at once never corrupt each other's file; saving a name again replaces that preset.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+
+import geopandas as gpd
+
+from .atomic import atomic_path
+from .config import data_dir
+from .errors import DetectorError
+from .evaluate import Rule
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    threshold: float
+    dual: bool = False
+    t_iso: float = 0.75
+    k: int = 5
+    d_km: float = 3.0
+    layer: str = ""  # the layer it was tuned on
+    precision: float | None = None  # against the labels when saved
+    recall: float | None = None
+    labelled: int = 0  # labelled patches it was judged on
+    author: str = ""
+    note: str = ""
+    saved_at: str = ""
+
+    def rule(self) -> Rule:
+        """The threshold and isolation rule, as Tune and Detect filter with them."""
+        return Rule(self.threshold, self.dual, self.t_iso, self.k, self.d_km)
+
+    def apply(self, patches: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """The patches this preset keeps."""
+        return patches[self.rule().kept(patches)]
+
+    def describe(self) -> str:
+        return self.rule().describe()
+
+
+def _folder() -> Path:
+    return data_dir() / "presets"
+
+
+def _file(name: str) -> Path:
+    return _folder() / (re.sub(r"[^A-Za-z0-9._-]", "_", name) + ".json")
+
+
+def check(preset: Preset) -> Preset:
+    """The preset, or a DetectorError saying what to change."""
+    if not _NAME.match(preset.name or ""):
+        raise DetectorError("A preset name is 1–64 letters, digits, spaces, dots, dashes or underscores, "
+                            f"starting with a letter or digit; {preset.name!r} is not.")
+    for key in ("threshold", "t_iso"):
+        value = getattr(preset, key)
+        if not (0.0 <= value <= 1.0):
+            raise DetectorError(f"{key} must be between 0 and 1, not {value}.")
+    if preset.k < 1 or preset.d_km <= 0:
+        raise DetectorError("The isolation rule needs k ≥ 1 and D > 0 km.")
+    return preset
+
+
+def save(preset: Preset) -> Path:
+    """Save (or replace) a preset; returns its file."""
+    preset = check(preset)
+    data = asdict(preset)
+    data["saved_at"] = data["saved_at"] or datetime.now(UTC).isoformat(timespec="seconds")
+    data = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in data.items()}
+    path = _file(preset.name)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def _read(path: Path) -> Preset | None:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        known = {f.name for f in fields(Preset)}
+        return check(Preset(**{k: v for k, v in raw.items() if k in known}))
+    except (OSError, ValueError, TypeError, DetectorError):
+        return None  # a foreign or damaged file is not a preset
+
+
+def list_presets() -> list[Preset]:
+    """Every saved preset, by name."""
+    folder = _folder()
+    if not folder.is_dir():
+        return []
+    found = (_read(p) for p in sorted(folder.glob("*.json")))
+    return sorted((p for p in found if p is not None), key=lambda p: p.name.lower())
+
+
+def load(name: str) -> Preset:
+    """A preset by name; the error lists the saved ones."""
+    for p in list_presets():
+        if p.name == name:
+            return p
+    names = ", ".join(p.name for p in list_presets()) or "none yet (save one on the Tune page)"
+    raise DetectorError(f"No threshold preset is called {name!r}. Saved presets: {names}.")

@@ -1,0 +1,143 @@
+"""The index of runs made from the dashboard, and reopening one from the score store alone.
+
+A run is identified by what determines its scores: the region, the year, the model and the
+imagery source. Running the same again replaces its record (with the new time), so the list
+holds each distinct run once. Records are small JSON files under ``data/runs/``, each written
+atomically; the scores themselves stay in the :class:`~detector.store.ScoreStore`.
+
+Reopening never fetches imagery and never loads the model: :class:`StoredSource` is an imagery
+source that has nothing to give, so the pipeline serves every tile from the store (and says
+so when the store has lost some).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import shapely
+from shapely.geometry import mapping, shape
+from shapely.geometry.base import BaseGeometry
+
+from .atomic import atomic_path
+from .config import data_dir
+from .errors import ImageryError
+from .grid import Tile, tiles_for_region
+from .pipeline import Detector, DetectResult
+from .region import area_km2
+from .sources.base import TilePixels
+from .store import ScoreStore
+
+
+def run_id(region: BaseGeometry, year: int, model: str, source_key: str) -> str:
+    """Same region, year, model and imagery: same id (and the same scores)."""
+    h = hashlib.sha1(shapely.to_wkb(shapely.normalize(region), hex=True).encode())
+    h.update(f"|{year}|{model}|{source_key}".encode())
+    return h.hexdigest()[:12]
+
+
+@dataclass
+class RunRecord:
+    """What the list of earlier runs shows, and what reopening one needs."""
+
+    run_id: str
+    when: str  # ISO 8601, UTC
+    region_label: str
+    region: dict  # GeoJSON geometry, EPSG:4326
+    area_km2: float
+    year: int
+    model: str  # the model's name (the store's key)
+    model_ref: str  # what resolves it again: a registered name or a file path
+    source_key: str
+    source_label: str
+    patches: int
+    summary: dict = field(default_factory=dict)
+
+    @property
+    def geometry(self) -> BaseGeometry:
+        return shape(self.region)
+
+    @classmethod
+    def of(cls, result: DetectResult, region: BaseGeometry, region_label: str, model_ref: str,
+           source_label: str) -> RunRecord:
+        s = result.summary
+        return cls(
+            run_id=run_id(region, s.year, s.model, s.source),
+            when=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            region_label=region_label, region=mapping(region), area_km2=round(area_km2(region), 3),
+            year=int(s.year), model=s.model, model_ref=str(model_ref), source_key=s.source,
+            source_label=source_label, patches=int(s.patches), summary=s.as_dict(),
+        )
+
+
+class RunIndex:
+    """One JSON file per run under ``root`` (default ``data/runs``)."""
+
+    def __init__(self, root: Path | str | None = None):
+        self.root = Path(root) if root is not None else data_dir() / "runs"
+
+    def add(self, record: RunRecord) -> None:
+        with atomic_path(self.root / f"{record.run_id}.json") as tmp:
+            tmp.write_text(json.dumps(asdict(record)), encoding="utf-8")
+
+    def get(self, rid: str) -> RunRecord | None:
+        return _read(self.root / f"{Path(rid).name}.json")
+
+    def list(self) -> list[RunRecord]:
+        """Every readable record, newest first (a torn or foreign file is skipped, not fatal)."""
+        found = (_read(p) for p in self.root.glob("*.json")) if self.root.is_dir() else ()
+        return sorted((r for r in found if r is not None), key=lambda r: r.when, reverse=True)
+
+    def version(self) -> int:
+        """Changes whenever a record is added or replaced (the folder's modification time)."""
+        return self.root.stat().st_mtime_ns if self.root.is_dir() else 0
+
+
+def _read(path: Path) -> RunRecord | None:
+    try:
+        return RunRecord(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+class StoredSource:
+    """An imagery source that only lets the pipeline read what the store already holds."""
+
+    cacheable = False
+    max_concurrency = 1
+
+    def __init__(self, key: str, model: str, store: ScoreStore):
+        self.key, self.model, self.store = key, model, store
+
+    def check(self, region: BaseGeometry, bands: Sequence[str], year: int) -> None:
+        tiles = tiles_for_region(region)
+        missing = [t for t in tiles if not self.store.tile_path(self.key, self.model, year, t).exists()]
+        if missing:
+            raise ImageryError(
+                f"{len(missing)} of this run's {len(tiles)} tiles are no longer in the score store "
+                f"({self.store.root}). Run it again to score them anew."
+            )
+
+    def read(self, tile: Tile, bands: Sequence[str], year: int) -> TilePixels:
+        raise ImageryError(f"Tile {tile.key} is not complete in the score store. Run the region again to score it.")
+
+
+def reopen(record: RunRecord, detector: Detector) -> DetectResult:
+    """An earlier run's result, from the store only (no imagery, no model)."""
+    if detector.spec.name != record.model:
+        raise ValueError(f"reopening a run of {record.model} needs that model's detector, not {detector.spec.name}")
+    source = StoredSource(record.source_key, record.model, detector.store)
+    return detector.run(record.geometry, record.year, source, limit_km2=float("inf"))
+
+
+def describe(record: RunRecord) -> dict[str, Any]:
+    """A row of the earlier-runs table."""
+    return {
+        "region": record.region_label, "km²": record.area_km2, "year": record.year, "model": record.model,
+        "imagery": record.source_label, "when (UTC)": record.when.replace("T", " ")[:16],
+        "patches": record.patches,
+    }

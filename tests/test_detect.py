@@ -1,0 +1,327 @@
+"""The Detect page headless (Streamlit AppTest) with a fake Earth Engine and GeoTIFF fixtures, and its pieces.
+
+AppTest cannot draw or upload, so the region comes from the URL (``region=bbox:…``, a country) or
+is a GeoTIFF's footprint, and GeoTIFFs are named by path. The model is the tiny untrained CNN of
+conftest (a local .h5 file): fast, and exactly the "model trained locally" path. The real-browser
+test (upload, the published ensemble, the slider) is tests/browser/test_detect_browser.py.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import fake_ee
+import geopandas as gpd
+import numpy as np
+import pytest
+from fake_ee import EEException, FakeEE
+from shapely.geometry import box, shape
+from streamlit.testing.v1 import AppTest
+from synthetic import SCENE_CRS, SCENE_X0, SCENE_YTOP, SHUFFLED, lonlat_box, write_geotiff
+
+from detector import display, grid, postprocess, runs
+from detector.errors import ImageryError
+from detector.evaluate import Rule
+from detector.pipeline import Detector
+from detector.sources.geotiff import GeoTiffSource
+from ui import detect_inputs, detect_map, detect_results, detect_run
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGE = "app_pages/detect.py"
+TIMEOUT = 120
+# A 1.2 × 1.2 km box inside one grid tile (Peruvian Amazon, UTM 18S): about 30 patches.
+X0, Y0 = 600_000.0 + 1_000, 8_900_000.0 - 2_500
+BOX = shape(lonlat_box(SCENE_CRS, X0, Y0, X0 + 1_200, Y0 + 1_200))
+
+
+def bbox_param(geom) -> str:
+    w, s, e, n = geom.bounds
+    return f"bbox:{w:.5f},{s:.5f},{e:.5f},{n:.5f}"
+
+
+@pytest.fixture
+def app(mirror, monkeypatch):
+    monkeypatch.setenv("DETECTOR_MIRROR", str(mirror))
+    monkeypatch.delenv("MAPBOX_TOKEN", raising=False)
+    for name in ("EE_PROJECT", "GOOGLE_CLOUD_PROJECT", "EE_SERVICE_ACCOUNT_KEY", "EE_HIGH_VOLUME"):
+        monkeypatch.delenv(name, raising=False)
+
+    def make(ee=None, **query) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        at.switch_page(PAGE)
+        for k, v in query.items():
+            at.query_params[k] = v
+        if ee is not None:
+            at.session_state[detect_inputs.EE_MODULE] = ee
+        return at
+
+    return make
+
+
+@pytest.fixture
+def clear_sky(monkeypatch):
+    """The fake's pixels without its masked diagonal, so every patch has imagery."""
+    monkeypatch.setattr(fake_ee, "is_masked", lambda rows, cols: np.zeros(np.shape(rows), dtype=bool))
+
+
+def use_local_model(at: AppTest, path: Path) -> AppTest:
+    at.selectbox(key="detect_model").set_value(detect_inputs.LOCAL_MODEL).run()
+    return at.text_input(key="detect_model_path").set_value(str(path)).run()
+
+
+def run(at: AppTest) -> AppTest:
+    return at.button(key="detect_run_button").click().run()
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def model_work() -> int:
+    return detect_run.model_work()
+
+
+def caption_with(at: AppTest, text: str) -> str:
+    hits = [c.value for c in at.caption if text in c.value]
+    assert hits, f"no caption with {text!r}: {[c.value for c in at.caption]}"
+    return hits[0]
+
+
+def threshold_slider(at: AppTest):
+    return next(s for s in at.slider if s.label == "Detection threshold")
+
+
+# ---------------------------------------------------------------- the page
+
+def test_the_page_opens_and_waits_for_a_region(app):
+    at = app().run()
+    assert not at.exception
+    assert at.title[0].value == "Detect"
+    assert any("Draw a rectangle" in i.value for i in at.info)
+    assert at.button(key="detect_run_button").disabled
+    assert at.get("component_instance"), "the map is on the page"
+    assert "Model work in this server process" in caption_with(at, "Model work")
+
+
+def test_earth_engine_run_filter_and_rerun_from_the_store(app, tiny_model, clear_sky, monkeypatch, data_dir):
+    monkeypatch.setenv("EE_PROJECT", "test-project")
+    fake = FakeEE()
+    at = use_local_model(app(ee=fake, region=bbox_param(BOX), year="2023").run(), tiny_model)
+    at.number_input(key="detect_year").set_value(2023).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert not at.button(key="detect_run_button").disabled
+    before = model_work()
+    at = run(at)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert fake.requests, "the pixels came from (fake) Earth Engine"
+    assert fake.initialize_calls[0]["project"] == "test-project"
+    result = at.session_state[detect_run.RESULT]
+    n = len(result.patches)
+    assert n > 20 and model_work() - before == n
+    assert "patches scored now on CPU" in caption_with(at, "scored now")
+    assert set(metrics(at)) == {"Detections", "Polygons", "Mined footprint", "Highest score"}
+    assert len(at.get("download_button")) == 3
+    assert at.dataframe, "the polygons table (and the run list)"
+    assert at.query_params["run"] == result.record.run_id
+
+    # the threshold re-filters: the count changes, the model does not run
+    scores = np.sort(result.scores)
+    for t in (float(np.round(scores[n // 4], 2)), float(np.round(scores[3 * n // 4], 2))):
+        at = threshold_slider(at).set_value(t).run()
+        assert not at.exception
+        expected = int((result.scores >= np.float32(t)).sum())
+        assert metrics(at)["Detections"] == f"{expected:,}"
+    at = threshold_slider(at).set_value(0.0).run()
+    assert metrics(at)["Detections"] == f"{n:,}"
+    assert model_work() - before == n, "re-filtering ran no model"
+
+    # the isolation rule (Tune's switch and sliders: the same rule on both pages) re-filters too
+    at = at.toggle(key="tune_dual").set_value(True).run()
+    at.slider(key="tune_t_iso").set_value(1.0).run()
+    at.slider(key="tune_k").set_value(20).run()
+    at = at.slider(key="tune_d_km").set_value(0.5).run()
+    expected = int(Rule(0.0, True, 1.0, 20, 0.5).kept(result.patches).sum())
+    assert metrics(at)["Detections"] == f"{expected:,}" and expected < n, "isolated patches dropped"
+    assert model_work() - before == n
+
+    # the same region again: every tile from the store, nothing computed
+    requests = len(fake.requests)
+    at = run(at)
+    assert "nothing computed" in caption_with(at, "came from the score store")
+    assert model_work() - before == n and len(fake.requests) == requests
+    # and it is listed once among the earlier runs
+    listed = runs.RunIndex().list()
+    assert [r.run_id for r in listed] == [result.record.run_id] and listed[0].patches == n
+
+
+def test_a_region_over_the_limit_is_refused_with_the_command_line(app, data_dir):
+    at = app(region="bbox:-71.00000,-13.00000,-70.40000,-12.40000").run()  # ~4,300 km²
+    assert not at.exception
+    refusal = " ".join(e.value for e in at.error)
+    assert "more than the 2,500 km²" in refusal
+    assert "python -m detector detect --region region.geojson" in refusal and "--max-area 43" in refusal
+    assert at.button(key="detect_run_button").disabled, "refused before any work"
+    assert at.get("download_button"), "the region, to give the command line"
+    assert not (data_dir / "scores").exists()
+
+
+def test_missing_credentials_show_the_steps(app, tiny_model):
+    fake = FakeEE()
+    at = use_local_model(app(ee=fake, region=bbox_param(BOX)).run(), tiny_model)
+    at = at.button(key="detect_ee_check").click().run()
+    assert "earthengine authenticate" in " ".join(e.value for e in at.error)
+    at = run(at)
+    errors = " ".join(e.value for e in at.error)
+    assert "No Earth Engine project is set" in errors and "EE_PROJECT" in errors and "earthengine authenticate" in errors
+    assert not fake.requests and detect_run.RESULT not in at.session_state
+
+
+def test_an_error_mid_run_says_the_finished_tiles_are_kept(app, tiny_model, clear_sky, monkeypatch):
+    monkeypatch.setenv("EE_PROJECT", "test-project")
+    # a region across a tile border: two tiles; the second (in the pipeline's order) fails once
+    edge = grid.TILE * grid.STRIDE_M * (SCENE_X0 // (grid.TILE * grid.STRIDE_M) + 1)
+    region = shape(lonlat_box(SCENE_CRS, edge - 700, Y0, edge + 700, Y0 + 700))
+    tiles = sorted(grid.tiles_for_region(region))
+    assert len(tiles) == 2
+
+    class FailingTile(FakeEE):
+        failing = True
+
+        def _compute(self, request):
+            if self.failing and request["grid"]["affineTransform"]["translateX"] == tiles[1].transform.c:
+                raise EEException("Permission denied on this tile")
+            return super()._compute(request)
+
+    fake = FailingTile()
+    at = use_local_model(app(ee=fake, region=bbox_param(region)).run(), tiny_model)
+    at = run(at)
+    errors = " ".join(e.value for e in at.error)
+    assert "Permission denied" in errors and "1 tile finished before this are saved" in errors
+    fake.failing = False
+    at = run(at)
+    assert not at.error
+    s = at.session_state[detect_run.RESULT].summary
+    assert (s.tiles, s.tiles_from_store) == (2, 1), "the re-run resumed: the first tile came from the store"
+
+
+def test_a_geotiff_by_path_answers_does_it_contain_a_mine_and_reopens(app, tiny_model, tmp_path):
+    tif = write_geotiff(tmp_path / "scene.tif", SCENE_CRS, SCENE_X0, SCENE_YTOP, 150, 150, bands=SHUFFLED)
+    at = app().run()
+    at.radio(key="detect_imagery").set_value("path").run()
+    at = use_local_model(at.text_input(key="detect_tif_path").set_value(str(tif)).run(), tiny_model)
+    assert "Whole image: scene.tif" in " ".join(m.value for m in at.markdown), "no region: the image's footprint"
+    at = run(at)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    result = at.session_state[detect_run.RESULT]
+    answer = " ".join(i.value for i in at.info)
+    assert f"Highest patch score {result.scores[-1]:.2f}" in answer and result.patches["patch_id"].iloc[-1] in answer
+
+    # a link with ?run= reopens it in a new session: from the store, no model
+    work = model_work()
+    again = app(run=result.record.run_id).run()
+    assert not again.exception
+    reopened = again.session_state[detect_run.RESULT]
+    assert reopened.reopened and reopened.digest == result.digest
+    assert "the model did not run" in caption_with(again, "Reopened from the score store")
+    assert model_work() == work
+
+    # and from the list of earlier runs
+    fresh = app().run()
+    fresh.selectbox(key="detect_reopen_pick").set_value(result.record.run_id)
+    fresh = fresh.button(key="detect_reopen").click().run()
+    assert fresh.session_state[detect_run.RESULT].digest == result.digest
+    assert model_work() == work
+
+
+def test_a_link_to_an_unknown_run_says_so_once(app):
+    at = app(run="0123456789ab").run()
+    assert not at.exception
+    assert "No run '0123456789ab'" in " ".join(w.value for w in at.warning)
+    assert "run" not in at.query_params and detect_run.RESULT not in at.session_state
+
+
+def test_a_bad_geotiff_path_and_a_bad_model_path_say_what_to_do(app, tmp_path):
+    at = app(region=bbox_param(BOX)).run()
+    at.radio(key="detect_imagery").set_value("path").run()
+    at = at.text_input(key="detect_tif_path").set_value(str(tmp_path / "nope.tif")).run()
+    assert "No GeoTIFF at" in " ".join(e.value for e in at.error)
+    at.selectbox(key="detect_model").set_value(detect_inputs.LOCAL_MODEL).run()
+    at = at.text_input(key="detect_model_path").set_value(str(tmp_path / "model.h5")).run()
+    assert "No model file at" in " ".join(e.value for e in at.error)
+    assert at.button(key="detect_run_button").disabled
+
+
+# ---------------------------------------------------------------- the pieces
+
+def scored(n_side: int = 30, seed: int = 0) -> gpd.GeoDataFrame:
+    """Synthetic scored patches on the grid (score ascending, as a Result holds them)."""
+    rr, cc = np.meshgrid(np.arange(-4000, -4000 + n_side), np.arange(2500, 2500 + n_side), indexing="ij")
+    score = np.random.default_rng(seed).beta(0.5, 3, rr.size).astype(np.float32)
+    gdf = gpd.GeoDataFrame({"patch_id": [grid.patch_id(32718, r, c) for r, c in zip(rr.ravel(), cc.ravel())],
+                            "score": score}, geometry=grid.patch_polygons(32718, rr.ravel(), cc.ravel()), crs="EPSG:4326")
+    return gdf.iloc[np.argsort(score, kind="stable")].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("rule", [Rule(0.3), Rule(0.3, True, 0.6, 3, 1.0)])
+def test_apply_rule_matches_the_postprocess_functions(rule):
+    patches = scored()
+    f = detect_results.apply_rule(patches, rule)
+    if rule.dual:
+        expected = postprocess.dual_threshold(patches, rule.threshold, rule.t_iso, rule.k, rule.d_km)
+        assert len(f.dropped) > 0
+    else:
+        expected = postprocess.above(patches, rule.threshold)
+    assert sorted(f.kept) == sorted(expected.index) and f.start == len(patches) - len(postprocess.above(patches, rule.threshold))
+    assert set(f.dropped) | set(f.kept) == set(range(f.start, len(patches)))
+    assert f.polygons["patches"].sum() == len(f.kept)
+
+
+def test_map_bins_and_indices_encode_what_the_browser_decodes():
+    scores = np.sort(np.array([0.0, 0.01, 0.049, 0.05, 0.5, 0.5, 0.99, 1.0], dtype=np.float32))
+    starts = detect_map.bin_starts(scores)
+    assert len(starts) == detect_map.BINS + 1 and starts[0] == 0 and starts[-1] == len(scores)
+    assert starts[1] == 3 and starts[10] == 4 and starts[19] == 6  # [0, .05) holds 3; 0.5 starts bin 10
+    colors = detect_map.bin_colors()
+    assert len(set(colors)) == detect_map.BINS and colors[0].startswith("#") and len(colors[0]) == 7
+    idx = np.array([3, 4, 9, 200, 201])
+    assert list(np.cumsum(display.decode_varints(detect_map.encode_indices(idx)))) == list(idx)
+    patches = scored(5)
+    assert len(display.decode_rings(display.encode_rings(patches.geometry.values))) == len(patches), "one ring a patch"
+
+
+def test_uploads_are_content_addressed(tmp_path):
+    a = detect_inputs.save_upload(b"same bytes", tmp_path)
+    mtime = a.stat().st_mtime_ns
+    b = detect_inputs.save_upload(b"same bytes", tmp_path)
+    assert a == b and b.stat().st_mtime_ns == mtime, "a re-upload keeps the file (and the store's source key)"
+    assert detect_inputs.save_upload(b"other", tmp_path) != a
+
+
+def test_the_run_index_keeps_one_record_per_run(tmp_path, scene, scene_region, tiny_model):
+    region = shape(scene_region)
+    det = Detector(tiny_model)
+    res = det.run(region, 2023, GeoTiffSource(scene))
+    index = runs.RunIndex(tmp_path / "runs")
+    first = runs.RunRecord.of(res, region, "box", str(tiny_model), "scene.tif")
+    index.add(first)
+    index.add(runs.RunRecord.of(res, region, "box", str(tiny_model), "scene.tif"))
+    (index.root / "torn.json").write_text("{not json")
+    assert [r.run_id for r in index.list()] == [first.run_id] and index.get(first.run_id).patches == len(res.patches)
+    assert runs.run_id(region, 2023, det.spec.name, res.summary.source) == first.run_id
+    assert runs.run_id(region, 2024, det.spec.name, res.summary.source) != first.run_id
+
+    # reopening reads the store only: a new detector never loads its model
+    fresh = Detector(tiny_model)
+    again = runs.reopen(first, fresh)
+    assert fresh._scorer is None and fresh.patches_scored == 0
+    assert again.summary.tiles_from_store == again.summary.tiles and len(again.patches) == len(res.patches)
+    with pytest.raises(ImageryError, match="no longer in the score store"):
+        runs.StoredSource("elsewhere", det.spec.name, det.store).check(box(*region.bounds), det.spec.bands, 2023)
+
+
+def test_too_large_message_names_the_command_line():
+    req = detect_inputs.Request(year=2023, model_ref="48px_v3.7", source_arg="/data/scene.tif")
+    req.region = detect_inputs.Region("x", "Peru", box(0, 0, 1, 1))
+    text = detect_inputs.too_large(req, 12_345.2, 2_500)
+    assert "12,345 km²" in text and "2,500 km²" in text
+    assert ("python -m detector detect --region region.geojson --year 2023 --model 48px_v3.7 "
+            "--source /data/scene.tif --max-area 12346 --out mines.geojson") in text

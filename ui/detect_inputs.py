@@ -1,0 +1,246 @@
+"""The Detect page's inputs: region, imagery, year and model, checked before any work → a :class:`Request`.
+
+The region tools are Explore's (draw, pick, upload: :mod:`ui.explore_map`), so a region chosen on
+one page is the region of the other. With a GeoTIFF and no region, the region is the image's
+footprint: "does this image contain a mine?". Nothing here touches the network: Earth Engine
+credentials are checked when the user asks or runs.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import streamlit as st
+from shapely.geometry import box, mapping
+
+from detector.atomic import atomic_path
+from detector.config import data_dir, max_area_km2
+from detector.errors import DetectorError, RegionError
+from detector.models import BANDS_12, registry
+from detector.region import check_region
+from detector.sources.base import ImagerySource
+from detector.sources.earthengine import FIRST_YEAR, EarthEngineSource
+from detector.sources.geotiff import GeoTiffSource
+
+from . import detect_run, explore_map
+from .regions import Region
+
+IMAGERY = {"earthengine": "Earth Engine (your account)", "upload": "Upload a GeoTIFF", "path": "A GeoTIFF on this machine"}
+LOCAL_MODEL = "Local model file…"
+#: Session key of a stand-in for the ``ee`` package (tests put a fake Earth Engine there).
+EE_MODULE = "_ee_module"
+MAX_TIF_MB = 1000
+_TIF, _TIF_KEY, _EE, _EE_STATUS = "detect_tif", "detect_tif_upload", "detect_ee_source", "detect_ee_status"
+
+
+@dataclass
+class Request:
+    """Everything a run needs, or the problems that stop it (shown already)."""
+
+    year: int
+    region: Region | None = None
+    whole_image: bool = False
+    model_ref: str = ""
+    source: ImagerySource | None = None
+    source_label: str = ""
+    source_arg: str = "earthengine"  # the CLI's --source for the same imagery
+    geotiff: bool = False
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        return not self.problems and self.region is not None and self.source is not None and bool(self.model_ref)
+
+
+# ---------------------------------------------------------------- imagery
+
+def save_upload(raw: bytes, root: Path) -> Path:
+    """An uploaded GeoTIFF under ``root/uploads/<sha256>.tif``: the same bytes, the same path and file.
+
+    The GeoTIFF source names its store entries after the file's path, size and time, so keeping
+    one file per content keeps a re-upload (also after a restart) on the scores already stored.
+    """
+    path = root / "uploads" / f"{hashlib.sha256(raw).hexdigest()}.tif"
+    if not path.exists():
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(raw)
+    return path
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _geotiff(path: str, stamp: str) -> GeoTiffSource:
+    return GeoTiffSource(path)
+
+
+def geotiff(path: str | Path) -> GeoTiffSource:
+    """A GeoTIFF source, inspected once per file version (an ImageryError says what is wrong)."""
+    p = Path(path).expanduser()
+    stat = p.stat() if p.exists() else None
+    return _geotiff(str(p.resolve()), f"{stat.st_size}:{stat.st_mtime_ns}" if stat else "")
+
+
+def _on_tif_upload() -> None:
+    f = st.session_state.get(_TIF_KEY)
+    if f is None:
+        st.session_state[_TIF] = None
+        return
+    path = save_upload(f.getvalue(), data_dir())
+    st.session_state[_TIF] = {"path": str(path), "name": f.name}
+
+
+def earth_engine() -> EarthEngineSource:
+    """The session's Earth Engine source (initialised once, on first check or run)."""
+    module = st.session_state.get(EE_MODULE)
+    held = st.session_state.get(_EE)
+    if held is None or held[0] is not module:
+        held = (module, EarthEngineSource(ee_module=module))
+        st.session_state[_EE] = held
+    return held[1]
+
+
+def _check_ee(year: int) -> None:
+    try:
+        earth_engine().check(box(0, 0, 0.01, 0.01), BANDS_12, year)
+        st.session_state[_EE_STATUS] = (True, "Earth Engine answers: credentials and project work.")
+    except DetectorError as exc:
+        st.session_state[_EE_STATUS] = (False, str(exc))
+
+
+def imagery(req: Request) -> None:
+    """The imagery choice; fills the request's source (or a problem)."""
+    kind = st.radio("Imagery", list(IMAGERY), format_func=IMAGERY.get, key="detect_imagery", horizontal=True)
+    if kind == "earthengine":
+        req.source, req.source_label = earth_engine(), "Earth Engine (S2 L1C, Cloud Score+)"
+        st.caption("A yearly cloud-masked median of Sentinel-2 L1C, fetched under your own Earth Engine account "
+                   "(credentials are checked when you run).")
+        st.button("Check Earth Engine credentials", key="detect_ee_check", on_click=_check_ee, args=(req.year,))
+        status = st.session_state.get(_EE_STATUS)
+        if status:
+            (st.success if status[0] else st.error)(detect_run.markdown(status[1]))
+        return
+    req.geotiff = True
+    if kind == "upload":
+        st.file_uploader("Sentinel-2 GeoTIFF (bands named B1 … B12)", type=["tif", "tiff"], key=_TIF_KEY,
+                         on_change=_on_tif_upload, max_upload_size=MAX_TIF_MB)
+        held = st.session_state.get(_TIF)
+        path, name = (held["path"], f"{held['name']} (uploaded)") if held else ("", "")
+    else:
+        path = st.text_input("Path of a GeoTIFF file or folder", key="detect_tif_path",
+                             placeholder="/data/S2_2023_scene.tif").strip()
+        name = Path(path).name
+    if not path:
+        req.problems.append("Choose the GeoTIFF to score.")
+        return
+    try:
+        req.source = geotiff(path)
+    except DetectorError as exc:
+        st.error(detect_run.markdown(str(exc)))
+        req.problems.append(str(exc))
+        return
+    req.source_label, req.source_arg = name, path
+
+
+# ---------------------------------------------------------------- model and year
+
+def model(req: Request) -> None:
+    names = list(registry())
+    choice = st.selectbox("Model", [*names, LOCAL_MODEL], key="detect_model",
+                          format_func=lambda n: f"{n} (default)" if n == names[0] else n)
+    ref = choice
+    if choice == LOCAL_MODEL:
+        ref = st.text_input("Model file (.h5 or .keras)", key="detect_model_path").strip()
+        if not ref:
+            req.problems.append("Give the path of your model file.")
+            return
+    try:
+        spec = detect_run.detector(ref).spec
+    except DetectorError as exc:
+        st.error(detect_run.markdown(str(exc)))
+        req.problems.append(str(exc))
+        return
+    req.model_ref = ref
+    st.caption(f"{spec.description} Bands: {len(spec.bands)}; recommended threshold {spec.threshold:g}.")
+
+
+def year(view) -> int:
+    this = dt.date.today().year
+    default = min(max(int(str(view.period)[:4]), FIRST_YEAR), this)
+    return int(st.number_input("Year", FIRST_YEAR, this, default, step=1, key="detect_year",
+                               help="Earth Engine: the calendar year's composite (Sentinel-2 L1C with Cloud Score+, "
+                                    f"{FIRST_YEAR} onwards). A GeoTIFF: the year it shows (it names the stored scores "
+                                    "and the basemap)."))
+
+
+# ---------------------------------------------------------------- region
+
+def cli_command(req: Request, km2: float) -> str:
+    return (f"python -m detector detect --region region.geojson --year {req.year} --model {req.model_ref or 'MODEL'} "
+            f"--source {req.source_arg} --max-area {math.ceil(km2)} --out mines.geojson")
+
+
+def too_large(req: Request, km2: float, limit: float) -> str:
+    """The refusal of a region over the on-demand limit, with the command line that runs it."""
+    return (f"**{req.region.name}** covers {km2:,.0f} km², more than the {limit:,.0f} km² this page scores on "
+            "demand. Run it from the command line (download the region below):\n\n"
+            f"```\n{cli_command(req, km2)}\n```\n\n"
+            "or split it into smaller regions. (The limit is DETECTOR_MAX_AREA_KM2 on the server.)")
+
+
+def region(req: Request, view) -> None:
+    """The active region (or the GeoTIFF's footprint), its size, and a refusal when it is too large."""
+    req.region = explore_map.active_region(view)
+    if req.region is None and req.geotiff and req.source is not None:
+        req.region = Region(f"image:{req.source.key}", f"Whole image: {req.source_label}",
+                            req.source.footprint())
+        req.whole_image = True
+    if req.region is None:
+        st.info("Draw a rectangle or polygon on the map, pick a country or territory, or upload a GeoJSON"
+                + (" (or leave it empty to score the whole GeoTIFF)." if req.geotiff else "."))
+        req.problems.append("No region.")
+        return
+    try:
+        km2 = check_region(req.region.geometry, float("inf"))
+    except RegionError as exc:
+        st.error(str(exc))
+        req.problems.append(str(exc))
+        return
+    st.markdown(f"**Region:** {req.region.name}, {km2:,.1f} km²")
+    limit = max_area_km2()
+    if km2 > limit:
+        message = too_large(req, km2, limit)
+        st.error(message)
+        st.download_button("region.geojson", json.dumps({"type": "Feature", "properties": {"name": req.region.name},
+                                                         "geometry": mapping(req.region.geometry)}),
+                           "region.geojson", "application/geo+json", key="detect_region_download", on_click="ignore")
+        req.problems.append(message)
+    if not req.whole_image:
+        st.button("Clear region", key="detect_clear_region", on_click=explore_map.clear_region)
+
+
+def fly(req: Request) -> explore_map.Fly | None:
+    """Where the map should go: a whole GeoTIFF once when it becomes the region, else Explore's fly."""
+    if req.whole_image and req.region is not None:
+        return explore_map.Fly(req.region.key, tuple(req.region.geometry.bounds), "", clear_drawn=True)
+    return explore_map.fly()
+
+
+def controls(view) -> Request:
+    """Every input; problems are shown where they arise. The region comes first on the page but is
+    settled last, since a GeoTIFF without a region means the image's footprint."""
+    region_box = st.container()
+    st.subheader("Imagery, year and model")
+    req = Request(year=0)
+    left, right = st.columns([1, 2])
+    with left:
+        req.year = year(view)
+    with right:
+        model(req)
+    imagery(req)
+    with region_box:
+        explore_map.region_picker(view)
+        region(req, view)
+    return req

@@ -1,0 +1,217 @@
+"""Running the detector from the page: one loaded model per process, progress, the run index, reopening.
+
+Detectors are kept in a ``st.cache_resource`` registry, one per (model, data folder), so a model
+loads once per server process whichever session asks; their ``patches_scored`` counters add up
+to the model work shown on the page (the proof that a threshold change never runs the model).
+"""
+from __future__ import annotations
+
+import gc
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from detector import runs
+from detector.config import data_dir
+from detector.errors import DetectorError
+from detector.pipeline import Detector, TileProgress
+
+from .detect_results import Result
+
+RESULT = "detect_result"
+_MESSAGE = "detect_message"
+RUN_PARAM = "run"  # ?run=<id> in the URL reopens that run
+
+
+@dataclass
+class _Detectors:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    items: dict = field(default_factory=dict)
+    frozen: bool = False
+
+
+@st.cache_resource(show_spinner=False)
+def _registry() -> _Detectors:
+    return _Detectors()
+
+
+def _stamp(model_ref: str) -> str:
+    """A local model file's size and time: a replaced file is a new detector."""
+    p = Path(model_ref).expanduser()
+    if p.is_file():
+        s = p.stat()
+        return f"{s.st_size}:{s.st_mtime_ns}"
+    return ""
+
+
+def detector(model_ref: str) -> Detector:
+    """The process's detector for a model (a ModelError for an unknown or unsafe one); nothing loads yet."""
+    reg = _registry()
+    key = (model_ref, str(data_dir()), _stamp(model_ref))
+    with reg.lock:
+        if key not in reg.items:
+            reg.items[key] = Detector(model_ref)
+        return reg.items[key]
+
+
+def _settle_after_first_load() -> None:
+    """Once a model is loaded, move what is alive (TensorFlow's half a million objects) out of the GC's sight.
+
+    Streamlit runs a full garbage collection after every script run; with TensorFlow loaded it takes
+    0.3–0.5 s, and the page would wait for it after each threshold change. Those objects live as long
+    as the process anyway. Done once per process.
+    """
+    reg = _registry()
+    with reg.lock:
+        if reg.frozen or not st.get_option("runner.postScriptGC") or not any(d.patches_scored for d in reg.items.values()):
+            return
+        reg.frozen = True
+    gc.freeze()
+
+
+def model_work() -> int:
+    """Patches the models of this server process have scored so far."""
+    with _registry().lock:
+        return sum(d.patches_scored for d in _registry().items.values())
+
+
+@st.cache_resource(show_spinner=False)
+def device() -> str:
+    from detector.models import describe_device
+
+    return describe_device()
+
+
+def progress_text(p: TileProgress, device_name: str | None = None) -> str:
+    done = f"Tile {p.done:,} of {p.total:,}: {p.from_store:,} from the store, {p.computed:,} computed"
+    return done + (f" on {device_name}" if device_name and p.computed else "")
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def title(record: runs.RunRecord) -> str:
+    """Region · year · model · imagery (the imagery left out where the region already names it)."""
+    parts = [record.region_label, str(record.year), record.model]
+    if record.source_label not in record.region_label:
+        parts.append(record.source_label)
+    return " · ".join(parts)
+
+
+def summary_text(result: Result) -> str:
+    s = result.summary
+    if result.reopened:
+        return f"Reopened from the score store in {s.seconds:.2f} s; the model did not run."
+    if not s.scored_now:
+        return (f"All {plural(s.tiles, 'tile')} came from the score store: {s.patches:,} patches in {s.seconds:.2f} s, "
+                "nothing computed.")
+    return (f"{plural(s.tiles, 'tile')} ({s.tiles_from_store:,} from the store): {s.scored_now:,} patches scored now on "
+            f"{s.device}, {s.from_store:,} from the store, in {s.seconds:.1f} s."
+            + (f" {s.not_covered:,} patches, at the edges of the imagery, are not fully covered and were not scored."
+               if s.not_covered else ""))
+
+
+def markdown(text: str) -> str:
+    """A DetectorError's message for st.error: its line breaks kept."""
+    return text.replace("\n", "  \n")
+
+
+def run(req, where) -> Result | None:
+    """Run the detector for a ready request, with a progress bar in ``where``; errors are shown there."""
+    bar = where.progress(0.0, text="Starting (the model loads on its first use in this server)…")
+    last = {"computed": 0}
+
+    def on_progress(p: TileProgress) -> None:
+        last["computed"] = p.computed
+        bar.progress(p.done / p.total if p.total else 1.0,
+                     text=progress_text(p, device() if p.computed else None))
+
+    try:
+        det = detector(req.model_ref)
+        res = det.run(req.region.geometry, req.year, req.source, on_progress=on_progress)
+    except DetectorError as exc:
+        bar.empty()
+        resume = (f"\n\n{plural(last['computed'], 'tile')} finished before this are saved in the score store: "
+                  "run again to resume from there." if last["computed"] else "")
+        where.error(markdown(str(exc)) + resume)
+        return None
+    bar.empty()
+    _settle_after_first_load()
+    record = runs.RunRecord.of(res, req.region.geometry, req.region.name, req.model_ref, req.source_label)
+    runs.RunIndex().add(record)
+    return _keep(Result.of(res, record, req.geotiff))
+
+
+def reopen(rid: str) -> Result | None:
+    """An earlier run, from the store only; a message says why when it cannot be."""
+    record = runs.RunIndex().get(rid)
+    if record is None:
+        st.session_state[_MESSAGE] = f"No run {rid!r} in this machine's run list (runs are kept in {data_dir() / 'runs'})."
+        return None
+    try:
+        res = runs.reopen(record, detector(record.model_ref))
+    except DetectorError as exc:
+        st.session_state[_MESSAGE] = markdown(f"Run {rid} cannot be reopened: {exc}")
+        return None
+    return _keep(Result.of(res, record, record.source_key.startswith("tif-"), reopened=True))
+
+
+def _keep(result: Result) -> Result:
+    st.session_state[RESULT] = result
+    st.session_state[_MESSAGE] = None
+    st.query_params[RUN_PARAM] = result.record.run_id
+    return result
+
+
+def current() -> Result | None:
+    """The session's result; a link naming a run (``?run=…``) reopens it first."""
+    wanted = st.query_params.get(RUN_PARAM)
+    have: Result | None = st.session_state.get(RESULT)
+    if wanted and (have is None or have.record.run_id != wanted):
+        opened = reopen(wanted)
+        if opened is None:  # said why; the link no longer names it
+            del st.query_params[RUN_PARAM]
+        have = opened or have
+    return have
+
+
+def message() -> str | None:
+    return st.session_state.get(_MESSAGE)
+
+
+def _on_reopen(key: str) -> None:
+    rid = st.session_state.get(key)
+    if rid:
+        reopen(rid)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _listed(root: str, version: int) -> list[runs.RunRecord]:
+    return runs.RunIndex(root).list()
+
+
+def earlier_runs() -> None:
+    """The run list, newest first, with a Reopen action (instant: scores come from the store)."""
+    index = runs.RunIndex()
+    records = _listed(str(index.root), index.version())
+    with st.expander(f"Earlier runs ({len(records)})", expanded=bool(records)):
+        if not records:
+            st.caption("Runs you make here are listed here, and reopen instantly from the score store.")
+            return
+        st.dataframe(pd.DataFrame([runs.describe(r) for r in records]), hide_index=True, width="stretch")
+        labels = {r.run_id: f"{title(r)} · {runs.describe(r)['when (UTC)']}" for r in records}
+        key = "detect_reopen_pick"
+        pick, button = st.columns([4, 1], vertical_alignment="bottom")
+        pick.selectbox("Run", list(labels), format_func=labels.get, key=key)
+        button.button("Reopen", key="detect_reopen", on_click=_on_reopen, args=(key,), width="stretch")
+
+
+def model_work_caption() -> None:
+    """The model calls of this server process, for anyone checking that a re-filter costs no inference."""
+    st.caption(f"Model work in this server process: **{model_work():,}** patches scored.",
+               help="Re-filtering by threshold or reopening a run never adds to this; only tiles not yet in the "
+                    "score store do.")

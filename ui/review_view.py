@@ -1,0 +1,263 @@
+"""The Review page's pieces: who reviews, the item shown large, the decision buttons, progress, agreement.
+
+Every decision is one append to the label store made in a button callback bound to the item the
+button was drawn for; undo appends too (see :mod:`detector.labels`). Nothing a reviewer did lives
+only in the session: a reload, a second tab or a crash loses nothing but the skipped list.
+"""
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+import streamlit as st
+
+from detector import catalog, evaluate
+from detector.errors import DetectorError
+from detector.labels import CATEGORIES, Label, LabelStore
+
+from . import review_layers, review_maps
+from .basemaps import basemap
+
+NOTE, NAME, SKIPPED, LOG, MESSAGE = "review_note", "review_name", "review_skipped", "review_log", "review_message"
+#: The key each decision answers to, and the tag its button's label carries.
+DECISIONS = {"m": ("yes", None, "Mine [M]"), "n": ("no", None, "Not a mine [N]"), "u": ("unsure", None, "Unsure [U]")}
+LOOKALIKE_KEYS = {str(i + 1): key for i, key in enumerate(CATEGORIES)}
+KEYS = {"m": "[M]", "y": "[M]", "n": "[N]", "u": "[U]", "z": "[Z]", "backspace": "[Z]", "s": "[S]",
+        **{k: f"[{k}]" for k in LOOKALIKE_KEYS}}
+#: Short button labels (the full names are in the buttons' help and in the saved message).
+BUTTON_TEXT = {"aquaculture": "Aquaculture", "riverbank": "Riverbank/sandbar", "farm_pond": "Farm pond",
+               "landslide": "Landslide", "industrial": "Industrial", "cloud": "Cloud/haze", "other": "Other"}
+MAP_HEIGHT = 380
+CONTEXT_HEIGHT = 330
+GUIDE_TABS = {"gallery_mines": "Mines", "gallery_dredge_mining": "Dredges", "gallery_aquaculture": "Ponds",
+              "gallery_riverbank": "Riverbanks", "gallery_landslide": "Landslides", "gallery_industrial": "Industrial"}
+
+
+# ---------------------------------------------------------------- who is reviewing
+
+def auth_configured() -> bool:
+    """Whether an identity provider is set up (an [auth] section in .streamlit/secrets.toml)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 — no secrets file at all
+        return False
+
+
+def reviewer() -> str | None:
+    """The reviewer: the signed-in user where login is configured, else the name they type."""
+    if auth_configured():
+        if not st.user.get("is_logged_in"):
+            st.button("Log in to review", on_click=st.login, icon=":material/login:")
+            return None
+        who = str(st.user.get("email") or st.user.get("name") or "")
+        c1, c2 = st.columns([3, 1], vertical_alignment="center")
+        c1.caption(f"Signed in as **{who}**")
+        c2.button("Log out", on_click=st.logout)
+        return who or None
+    if NAME not in st.session_state:
+        st.session_state[NAME] = st.query_params.get("reviewer", "")
+    name = st.text_input("Your name", key=NAME, placeholder="e.g. ana.silva",
+                         help="Saved with every label you make; the queue skips what you have labelled.").strip()
+    if name and st.query_params.get("reviewer") != name:
+        st.query_params["reviewer"] = name  # a bookmark keeps who you are
+    return name or None
+
+
+# ---------------------------------------------------------------- decisions
+
+def item_of(layer: gpd.GeoDataFrame, pos: int, source: str) -> dict:
+    row = layer.iloc[pos]
+    c = row.geometry.centroid
+    return {"item": row["patch_id"], "patch_id": row["patch_id"], "source": source, "lon": float(c.x),
+            "lat": float(c.y), "geometry": row.geometry.wkt, "score": float(row["score"])}
+
+
+def decide(store: LabelStore, who: str, item: dict, queue: str, is_mine: str, category: str | None) -> None:
+    """A button's callback: append the label (with the note), log it, clear the note."""
+    note = (st.session_state.get(NOTE) or "").strip()
+    try:
+        store.add(Label(is_mine=is_mine, category=category, note=note, reviewer=who, queue=queue, **item))
+    except DetectorError as exc:
+        st.session_state[MESSAGE] = ("error", str(exc))
+        return
+    st.session_state[NOTE] = ""
+    st.session_state.setdefault(LOG, []).append(time.time())
+    what = {"yes": "mine", "no": "not a mine", "unsure": "unsure"}[is_mine]
+    if category:
+        what += f" ({CATEGORIES[category].lower()})"
+    st.session_state[MESSAGE] = ("ok", f"Saved: **{what}** for patch `{item['patch_id']}`.")
+
+
+def undo(store: LabelStore, who: str) -> None:
+    rec = store.undo(who)
+    if rec is None:
+        st.session_state[MESSAGE] = ("info", "Nothing to undo.")
+        return
+    log = st.session_state.get(LOG, [])
+    if log:
+        log.pop()
+    back = "back in the queue" if rec["action"] == "retract" else f"back to {rec['is_mine']}"
+    st.session_state[MESSAGE] = ("ok", f"Undone: patch `{rec['item']}` is {back}.")
+
+
+def skip(item_id: str) -> None:
+    st.session_state.setdefault(SKIPPED, []).append(item_id)
+
+
+def buttons(store: LabelStore, who: str, item: dict, queue: str) -> None:
+    """Mine / not a mine / unsure, the look-alikes (numbered), undo and skip: each with its key."""
+    for row in (("m",), ("n", "u")):
+        for col, key in zip(st.columns(len(row)), row):
+            answer, cat, text = DECISIONS[key]
+            col.button(text, key=f"review_{key}", on_click=decide, args=(store, who, item, queue, answer, cat),
+                       type="primary" if answer == "yes" else "secondary", width="stretch")
+    st.markdown("**Not a mine — a look-alike:**")
+    nums = list(LOOKALIKE_KEYS.items())
+    for pair in (nums[i:i + 2] for i in range(0, len(nums), 2)):  # 1 2 / 3 4 / …: read across
+        for col, (num, cat) in zip(st.columns(2), pair):
+            col.button(f"[{num}] {BUTTON_TEXT[cat]}", key=f"review_cat_{cat}", width="stretch",
+                       help=CATEGORIES[cat], on_click=decide, args=(store, who, item, queue, "no", cat))
+    c1, c2 = st.columns(2)
+    c1.button("Undo [Z]", key="review_undo", on_click=undo, args=(store, who), icon=":material/undo:",
+              width="stretch")
+    c2.button("Skip [S]", key="review_skip", on_click=skip, args=(item["item"],), width="stretch")
+    st.text_input("Note (optional, saved with the next decision)", key=NOTE,
+                  placeholder="e.g. pond edges too straight", help="Press Esc to leave the field and use the keys again.")
+    st.caption("Keys: **M** mine · **N** not a mine · **U** unsure · **1–7** look-alike · **Z** undo · **S** skip")
+
+
+def message() -> None:
+    msg = st.session_state.pop(MESSAGE, None)
+    if msg:
+        kind, text = msg
+        {"ok": st.success, "error": st.error, "info": st.info}[kind](text)
+
+
+# ---------------------------------------------------------------- progress
+
+def progress(mine: pd.DataFrame, layer_size: int, pending: int) -> None:
+    """This reviewer's counts on this layer, what is left, and the session's pace."""
+    done = len(mine)
+    st.progress(min(1.0, done / layer_size) if layer_size else 0.0,
+                text=f"{done:,} of {layer_size:,} patches of this layer labelled by you; {pending:,} left in this queue")
+    c = st.columns(2) + st.columns(3)
+    c[0].metric("Labelled by you", f"{done:,}")
+    c[1].metric("Left in queue", f"{pending:,}")
+    c[2].metric("Mines", f"{int((mine['is_mine'] == 'yes').sum()):,}")
+    c[3].metric("Not mines", f"{int((mine['is_mine'] == 'no').sum()):,}")
+    c[4].metric("Unsure", f"{int((mine['is_mine'] == 'unsure').sum()):,}")
+    log = st.session_state.get(LOG, [])
+    if len(log) >= 2:
+        minutes = max((log[-1] - log[0]) / 60, 1e-9)
+        st.caption(f"This session: {len(log)} labels, {len(log) / minutes:.0f} a minute.")
+
+
+# ---------------------------------------------------------------- the item, shown large
+
+def item_header(layer: gpd.GeoDataFrame, pos: int, info: review_layers.LayerInfo) -> None:
+    row = layer.iloc[pos]
+    c = row.geometry.centroid
+    st.markdown(f"**Patch `{row['patch_id']}`** · score **{row['score']:.3f}** · {info.year} · "
+                f"{c.y:.5f}, {c.x:.5f}")
+
+
+def item_maps(layer: gpd.GeoDataFrame, pos: int, info: review_layers.LayerInfo) -> None:
+    """High resolution and Sentinel-2 of the layer's year side by side, the wider context below."""
+    geom = layer.geometry.iloc[pos]
+    period = str(info.year)
+    left, right = st.columns(2)
+    with left:
+        review_maps.show(review_maps.patch_map(geom, "esri", period), "review_map_hires", MAP_HEIGHT)
+        st.caption("High resolution (Esri World Imagery; its date varies)")
+    with right:
+        review_maps.show(review_maps.patch_map(geom, "s2cloudless", period), "review_map_s2", MAP_HEIGHT)
+        st.caption(f"{basemap('s2cloudless', period).name} (EOX), the closest mosaic to {period}")
+    b = geom.bounds
+    pad = (b[2] - b[0]) * 8
+    near = layer.cx[b[0] - pad:b[2] + pad, b[1] - pad:b[3] + pad]
+    ctx, guide = st.columns(2)
+    with ctx:
+        review_maps.show(review_maps.context_map(geom, near[["score", "geometry"]].round({"score": 3}), period),
+                         "review_map_context", CONTEXT_HEIGHT)
+        st.caption(f"Context: this layer's other patches nearby (amber). Patches: {review_layers.credit(info)}.")
+    with guide:
+        guides()
+
+
+def guides() -> None:
+    """The published training chips of mines and look-alikes, to compare against."""
+    shown = [catalog.get(n) for n in GUIDE_TABS if catalog.is_available(n)]
+    if not shown:
+        st.caption("Guide images are not here (`python -m detector data fetch gallery_mines …`).")
+        return
+    tabs = st.tabs([GUIDE_TABS.get(d.name, d.name) for d in shown])
+    for tab, ds in zip(tabs, shown):
+        with tab:
+            st.image(str(ds.path(progress=False)), width="stretch")
+            st.caption(f"Guide — {ds.description} Published training chips: {ds.attribution}.")
+
+
+def regions_over(layer: gpd.GeoDataFrame, *tables: gpd.GeoDataFrame | None) -> dict[str, tuple[str, object]]:
+    """Countries and territories holding some of the layer's patches, most patches first: key → (label, geometry)."""
+    centres = gpd.GeoDataFrame(geometry=shapely.centroid(layer.geometry.to_numpy()), crs=layer.crs)
+    out = []
+    for kind, table in zip(("country", "territory"), tables):
+        if table is None or table.empty:
+            continue
+        hits = gpd.sjoin(centres, table[["region_id", "region_name", "geometry"]], predicate="within")
+        for (rid, name), n in hits.groupby(["region_id", "region_name"]).size().items():
+            geom = table.loc[table["region_id"] == rid].geometry.iloc[0]
+            out.append((n, f"{kind}:{rid}", f"{name} ({kind}, {n:,} patches)", geom))
+    out.sort(key=lambda r: (-r[0], r[2]))
+    return {key: (label, geom) for _, key, label, geom in out}
+
+
+# ---------------------------------------------------------------- agreement and export
+
+def agreement(current: pd.DataFrame) -> None:
+    """Cohen's kappa for each pair of reviewers on the items both labelled, and where they disagree."""
+    imported = st.toggle("Include the imported sampling sets", key="review_agree_imports",
+                         help="Compare reviewers with the curated training points too.")
+    cur = current if imported else current[~current["reviewer"].str.startswith("import:")]
+    pairs, differ = evaluate.agreement(cur)
+    if pairs.empty:
+        st.caption("No item has been labelled by two reviewers yet. The random queue gives every reviewer the "
+                   "same order, so reviewers working through it overlap.")
+        return
+    st.dataframe(pairs.assign(agree=(pairs["agree"] * 100).round(1), kappa=pairs["kappa"].round(3))
+                 .rename(columns={"agree": "agree %", "kappa": "Cohen's kappa"}), hide_index=True, width="stretch")
+    st.caption("Kappa is agreement on mine / not a mine / unsure beyond what chance gives: 1 perfect, 0 chance, "
+               "above 0.6 substantial.")
+    if differ.empty:
+        st.caption("No disagreements.")
+    else:
+        st.markdown(f"**{len(differ)} disagreements**")
+        st.dataframe(differ.fillna(""), hide_index=True, width="stretch")
+
+
+def export(store: LabelStore) -> None:
+    """The current labels as sampling-location GeoJSON (zip), for the training step."""
+    import tempfile
+    from pathlib import Path
+
+    if not st.button("Prepare the export", key="review_export"):
+        st.caption("Positives and negatives (one file per look-alike) as CRS84 points, in the published "
+                   "sampling-location format. Also: `python -m detector labels export --out DIR`.")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        res = store.export(tmp)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            for path in res.files.values():
+                z.write(path, Path(path).name)
+    st.caption(" · ".join(f"{name}: {n:,}" for name, n in res.counts.items()) or "No labels yet.")
+    st.download_button("Download labels for training (zip of GeoJSON)", buf.getvalue(), file_name="labels.zip",
+                       mime="application/zip", on_click="ignore", icon=":material/download:",
+                       disabled=not res.counts)
+    st.caption("Positives and negatives (one file per look-alike) as CRS84 points, in the published sampling-location "
+               "format; where reviewers disagree the majority decides, unsure is left out. "
+               "Also: `python -m detector labels export --out DIR`.")

@@ -1,0 +1,270 @@
+"""The Tune page's pieces: the rule's controls, figures, curves, the outcome map and the presets panel.
+
+The numbers come from :mod:`detector.evaluate`; this module only caches and draws them. The curves
+depend on the layer, the isolation settings and the labels, never on the threshold itself, so
+moving the threshold slider redraws a marker, not the curves.
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import shapely
+import streamlit as st
+
+from detector import evaluate, presets
+from detector.errors import DetectorError
+from detector.labels import CATEGORIES
+
+from . import review_layers, review_maps, state
+from .basemaps import basemap
+from .explore_map import hectares, plain
+
+THRESHOLDS = np.round(np.linspace(0.0, 1.0, 101), 2)
+#: Outcome colours on the map; false positives take their look-alike's colour.
+COLORS = {"true positive": "#2ecc71", "missed mine": "#ff00ff", "unlabelled": "#cfd8dc", "unsure": "#607d8b"}
+FP_COLORS = {
+    "aquaculture": "#1f77ff", "riverbank": "#f1c40f", "farm_pond": "#17becf", "landslide": "#a0522d",
+    "industrial": "#9467bd", "cloud": "#ecf0f1", "other": "#ff4136", None: "#ff4136",
+}
+MAP_HEIGHT = 560
+
+
+# ---------------------------------------------------------------- cached numbers
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def cells(name: str) -> evaluate.Cells:
+    return evaluate.cells(review_layers.load(name))
+
+
+@st.cache_data(show_spinner="Judging the layer against the labels…", max_entries=32)
+def truth(name: str, store_url: str, labels_version: int) -> pd.DataFrame:
+    """Each patch's truth from the current labels (the store is append-only: its size is its version)."""
+    return evaluate.truth(review_layers.load(name), name, review_layers.label_store().current())
+
+
+@st.cache_data(show_spinner="Computing the curves…", max_entries=32)
+def curve(name: str, dual: bool, t_iso: float, k: int, d_km: float, store_url: str, labels_version: int) -> pd.DataFrame:
+    layer = review_layers.load(name)
+    rule = evaluate.Rule(0.5, dual, t_iso, k, d_km)
+    return evaluate.curve(layer, truth(name, store_url, labels_version)["truth"], rule, THRESHOLDS, cells(name))
+
+
+# ---------------------------------------------------------------- controls
+
+_DUAL, _TISO, _K, _D, _PRESET = "tune_dual", "tune_t_iso", "tune_k", "tune_d_km", "tune_preset"
+
+
+def rule_controls(view: state.View) -> evaluate.Rule:
+    """A saved preset to start from, the isolation rule's switch and sliders; the threshold is the shared
+    sidebar's. Tune and Detect both call this, so a preset saved on one applies on the other."""
+    saved = presets.list_presets()
+    if saved:
+        described = {p.name: p.describe() for p in saved}
+        if st.session_state.get(_PRESET) not in described:
+            st.session_state[_PRESET] = None
+        st.selectbox("Start from a saved preset", [None, *described], key=_PRESET, on_change=_on_preset,
+                     format_func=lambda n: "—" if n is None else f"{n}: {described[n]}",
+                     help="Sets the threshold and the isolation rule; Tune's 'Save preset' adds one.")
+    st.session_state.setdefault(_DUAL, False)
+    st.session_state.setdefault(_TISO, 0.75)
+    st.session_state.setdefault(_K, 5)
+    st.session_state.setdefault(_D, 3.0)
+    dual = st.toggle("Isolation rule", key=_DUAL,
+                     help="Mining comes in clusters: a patch whose k-th nearest kept neighbour is farther than D "
+                          "must reach the higher isolation threshold.")
+    c1, c2, c3 = st.columns(3)
+    t_iso = c1.slider("Isolation threshold (t_iso)", 0.0, 1.0, step=0.01, key=_TISO, disabled=not dual)
+    k = c2.slider("Neighbours (k)", 1, 20, step=1, key=_K, disabled=not dual)
+    d_km = c3.slider("Distance D (km)", 0.5, 20.0, step=0.5, key=_D, disabled=not dual)
+    return evaluate.Rule(view.threshold, dual, t_iso, k, d_km)
+
+
+def _on_preset() -> None:
+    name = st.session_state.get(_PRESET)
+    if name:
+        apply_preset(name)
+
+
+def apply_preset(name: str) -> None:
+    """A saved preset's settings into the sliders (a callback: it runs before the widgets are drawn)."""
+    p = presets.load(name)
+    st.session_state.update({_DUAL: p.dual, _TISO: p.t_iso, _K: p.k, _D: p.d_km})
+    state.update(threshold=p.threshold)
+    st.session_state["sidebar_threshold"] = p.threshold  # the shared sidebar's slider (ui.state.sidebar)
+
+
+# ---------------------------------------------------------------- figures
+
+def pct(x: float) -> str:
+    return "–" if x is None or math.isnan(x) else f"{100 * x:.1f}%"
+
+
+def figures(s: evaluate.Scores, footprint_ha: float, labelled: int) -> None:
+    """Precision, recall, F1, kept patches and footprint for the rule."""
+    c = st.columns(5)
+    c[0].metric("Precision", pct(s.precision), help=f"{s.tp} mines of {s.tp + s.fp} labelled patches kept")
+    c[1].metric("Recall", pct(s.recall), help=f"{s.tp} of the {s.tp + s.fn} labelled mines kept")
+    c[2].metric("F1", pct(s.f1))
+    c[3].metric("Patches kept", f"{s.kept:,}", help=f"{s.unlabelled:,} of them unlabelled, {s.unsure} unsure")
+    c[4].metric("Footprint kept", hectares(footprint_ha, compact=True),
+                help="Area of the kept patches, overlaps counted once (480 m squares: not mined area)")
+    st.caption(
+        f"Against {labelled:,} labelled patches of this layer (true positives {s.tp}, false positives {s.fp}, "
+        f"missed mines {s.fn}). The layer holds only what the model scored above its publishing threshold, so recall "
+        "is relative to that: mines the model missed altogether are not in it."
+    )
+
+
+def sampled(sp: evaluate.SampledPrecision) -> None:
+    """The unbiased precision estimate from the random-sample labels, with its 95 % Wilson interval."""
+    if sp.labelled == 0:
+        st.info("No random-sample labels above this threshold yet. On **Review**, choose the queue "
+                "*Random sample*: those labels give an unbiased precision estimate with a confidence interval.")
+        return
+    st.metric("Precision, random sample", pct(sp.precision),
+              help="Only labels made in Review's random queue: a uniform sample of the layer.")
+    st.caption(f"{sp.mines} mines among {sp.labelled} randomly sampled patches kept; "
+               f"95% Wilson interval {pct(sp.low)} – {pct(sp.high)}.")
+
+
+def pr_chart(cv: pd.DataFrame, threshold: float) -> go.Figure:
+    ok = cv[cv["precision"].notna()]
+    fig = go.Figure(go.Scatter(x=ok["recall"], y=ok["precision"], mode="lines+markers", marker={"size": 4},
+                               customdata=ok[["threshold", "kept"]].to_numpy(), name="threshold",
+                               hovertemplate="threshold %{customdata[0]:.2f}<br>precision %{y:.1%}<br>"
+                                             "recall %{x:.1%}<br>%{customdata[1]:,} patches kept<extra></extra>"))
+    here = cv.iloc[[int(np.argmin(np.abs(cv["threshold"] - threshold)))]]
+    fig.add_trace(go.Scatter(x=here["recall"], y=here["precision"], mode="markers", name="this threshold",
+                             marker={"size": 13, "color": "#ff2d55", "symbol": "diamond"},
+                             hovertemplate=f"threshold {threshold:.2f}<extra></extra>"))
+    fig.update_layout(title={"text": "Precision–recall (labelled patches)", "font": {"size": 14}}, height=320,
+                      margin={"l": 0, "r": 0, "t": 36, "b": 0}, showlegend=False,
+                      xaxis={"title": "Recall", "tickformat": ".0%", "range": [0, 1.02]},
+                      yaxis={"title": "Precision", "tickformat": ".0%", "range": [0, 1.02]})
+    return fig
+
+
+def area_chart(cv: pd.DataFrame, threshold: float) -> go.Figure:
+    fig = go.Figure(go.Scatter(x=cv["threshold"], y=cv["footprint_ha"], mode="lines", name="footprint",
+                               customdata=cv[["kept"]].to_numpy(),
+                               hovertemplate="threshold %{x:.2f}<br>%{y:,.0f} ha<br>%{customdata[0]:,} patches"
+                                             "<extra></extra>"))
+    fig.add_vline(x=threshold, line={"color": "#ff2d55", "dash": "dash"})
+    fig.update_layout(title={"text": "Footprint kept vs threshold (ha)", "font": {"size": 14}}, height=320,
+                      margin={"l": 0, "r": 0, "t": 36, "b": 0}, showlegend=False,
+                      xaxis={"title": "Threshold", "range": [0, 1]},
+                      yaxis={"title": "Footprint (ha, overlaps once)", "rangemode": "tozero"})
+    return fig
+
+
+# ---------------------------------------------------------------- the map
+
+def outcome_frame(layer: gpd.GeoDataFrame, outcome: np.ndarray, category: pd.Series) -> gpd.GeoDataFrame:
+    """The patches the map shows (kept ones, and missed mines) with their outcome and colour."""
+    show = pd.Series(outcome).isin(["true positive", "false positive", "missed mine", "unlabelled", "unsure"])
+    rows = layer.loc[show.to_numpy(), ["patch_id", "score", "geometry"]].copy()
+    rows["outcome"] = outcome[show.to_numpy()]
+    cats = category.to_numpy()[show.to_numpy()]
+    rows["category"] = [CATEGORIES.get(c, "") if isinstance(c, str) else "" for c in cats]
+    rows["color"] = [FP_COLORS.get(c if isinstance(c, str) else None) if o == "false positive" else COLORS[o]
+                     for o, c in zip(rows["outcome"], cats)]
+    rows["score"] = rows["score"].round(3)
+    return rows
+
+
+def _features(part: gpd.GeoDataFrame, tooltip: bool) -> dict:
+    """GeoJSON of a group at 1e-5° (about 1 m): labelled patches one feature each (for their tooltip), the
+    unlabelled thousands as a single multipolygon, so the map stays small for the largest layers."""
+    geoms = shapely.set_precision(part.geometry.to_numpy(), 1e-5)
+    if not tooltip:
+        return {"type": "Feature", "properties": {},
+                "geometry": json.loads(shapely.to_geojson(shapely.multipolygons(geoms)))}
+    props = part[["outcome", "category", "score"]].to_dict("records")
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": p, "geometry": json.loads(g)}
+        for p, g in zip(props, shapely.to_geojson(geoms))]}
+
+
+def outcome_map(rows: gpd.GeoDataFrame, layer_bounds, period: str, basemap_key: str):
+    """Kept patches coloured by outcome (false positives by look-alike), missed mines dashed, over a basemap;
+    it opens on the labelled patches (the whole layer when none is labelled)."""
+    import folium
+
+    labelled = rows[rows["outcome"] != "unlabelled"]
+    bounds = labelled.total_bounds if len(labelled) else layer_bounds  # open where the labels are
+    m = review_maps.base_map(tuple(bounds), basemap(basemap_key, period), pad=0.05)
+    groups = [(o, rows[rows["outcome"] == o]) for o in ("unlabelled", "unsure", "true positive")]
+    fp = rows[rows["outcome"] == "false positive"]
+    groups += [(f"false positive: {c.lower() or 'no category'}", part) for c, part in fp.groupby("category")]
+    groups.append(("missed mine", rows[rows["outcome"] == "missed mine"]))
+    for label, part in groups:  # labelled outcomes drawn last, on top
+        if part.empty:
+            continue
+        color, dashed = part["color"].iloc[0], label == "missed mine"
+        # labelled patches get a thick outline, so they show as dots when the whole layer is in view
+        style = {"color": color, "weight": 1 if label == "unlabelled" else 3, "fillColor": color,
+                 "fillOpacity": 0.0 if dashed else 0.45, "dashArray": "4 3" if dashed else None}
+        tooltip = label != "unlabelled"
+        folium.GeoJson(_features(part, tooltip), name=f"{label} ({len(part):,})", style_function=lambda _f, s=style: s,
+                       tooltip=folium.GeoJsonTooltip(["outcome", "category", "score"]) if tooltip else None,
+                       ).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+def legend(rows: gpd.GeoDataFrame) -> None:
+    def chip(color: str, text: str, n: int) -> str:
+        return (f'<span style="display:inline-block;width:.9em;height:.9em;background:{color};'
+                f'border:1px solid #555;margin:0 .3em 0 .9em;vertical-align:-.1em"></span>{text} ({n:,})')
+
+    parts = [chip(COLORS[o], o, int((rows["outcome"] == o).sum())) for o in ("true positive", "missed mine",
+                                                                              "unlabelled", "unsure")]
+    fp = rows[rows["outcome"] == "false positive"]
+    for cat, n in fp["category"].replace("", "no category").value_counts().items():
+        key = next((k for k, v in CATEGORIES.items() if v == cat), None)
+        parts.append(chip(FP_COLORS.get(key), f"false positive: {cat.lower()}", int(n)))
+    st.markdown(" ".join(parts), unsafe_allow_html=True)
+
+
+def imagery_credit(period: str, basemap_key: str) -> str:
+    return plain(basemap(basemap_key, period).attribution)
+
+
+# ---------------------------------------------------------------- presets
+
+def presets_panel(rule: evaluate.Rule, layer: str, s: evaluate.Scores, labelled: int, reviewer: str = "") -> None:
+    """Save the rule as a named preset; list and re-apply the saved ones."""
+    with st.form("tune_save_preset", clear_on_submit=False, border=False):
+        c1, c2 = st.columns([2, 3])
+        name = c1.text_input("Preset name", placeholder="e.g. amazon-strict")
+        note = c2.text_input("Note (optional)")
+        saved = st.form_submit_button("Save preset", icon=":material/save:", key="tune_save_preset_button")
+    if saved:
+        try:
+            presets.save(presets.Preset(
+                name=name.strip(), threshold=float(rule.threshold), dual=rule.dual, t_iso=float(rule.t_iso),
+                k=int(rule.k), d_km=float(rule.d_km), layer=layer, precision=_num(s.precision),
+                recall=_num(s.recall), labelled=labelled, author=reviewer, note=note))
+            st.success(f"Saved preset **{name.strip()}**: {rule_text(rule)}. Explore and Detect can use it.")
+        except DetectorError as exc:
+            st.error(str(exc))
+    saved_presets = presets.list_presets()
+    if saved_presets:
+        table = pd.DataFrame([{"name": p.name, "rule": p.describe(), "precision": pct(p.precision or math.nan),
+                               "recall": pct(p.recall or math.nan), "tuned on": p.layer, "saved": p.saved_at[:16],
+                               "note": p.note} for p in saved_presets])
+        st.dataframe(table, hide_index=True, width="stretch")
+        st.caption("Apply one with 'Start from a saved preset' above the sliders (here and on Detect).")
+
+
+def rule_text(rule: evaluate.Rule) -> str:
+    return rule.describe()
+
+
+def _num(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)

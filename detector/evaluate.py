@@ -226,9 +226,7 @@ def cells(patches: gpd.GeoDataFrame, tolerance_m: float = 60.0) -> Cells:
     ring = shapely.get_coordinates(shapely.get_exterior_ring(env)).reshape(n, -1, 2)[:, :4, :]
     centre = shapely.get_coordinates(shapely.centroid(geoms))[:, None, :]
     quarters = ((ring + centre) / 2).reshape(-1, 2)
-    lon, lat = np.radians(quarters[:, 0]), np.radians(quarters[:, 1])
-    xyz = np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
-    xyz *= postprocess.EARTH_RADIUS_KM * 1000
+    xyz = postprocess.unit_xyz(quarters[:, 0], quarters[:, 1]) * (postprocess.EARTH_RADIUS_KM * 1000)
     pairs = cKDTree(xyz).query_pairs(tolerance_m, output_type="ndarray")
     m = len(quarters)
     graph = sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(m, m))

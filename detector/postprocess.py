@@ -19,7 +19,8 @@ def above(patches: gpd.GeoDataFrame, threshold: float) -> gpd.GeoDataFrame:
     return patches[patches["score"] >= threshold]
 
 
-def _unit_xyz(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+def unit_xyz(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Points on the unit sphere: chord distances there are a monotone stand-in for great-circle ones."""
     lon, lat = np.radians(lon), np.radians(lat)
     return np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
 
@@ -31,7 +32,7 @@ def kth_neighbour_km(lon: np.ndarray, lat: np.ndarray, k: int) -> np.ndarray:
         return np.empty(0)
     if n <= k:
         return np.full(n, np.inf)
-    xyz = _unit_xyz(np.asarray(lon, float), np.asarray(lat, float))
+    xyz = unit_xyz(np.asarray(lon, float), np.asarray(lat, float))
     chord, _ = cKDTree(xyz).query(xyz, k=k + 1)  # the first neighbour is the point itself
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord[:, k] / 2, 0, 1))
 

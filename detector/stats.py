@@ -22,7 +22,8 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-EQUAL_AREA = "EPSG:6933"
+from .postprocess import EQUAL_AREA
+
 #: The output of :func:`by_region`, one row per region and period.
 COLUMNS = [
     "period", "region_id", "region_name",

@@ -17,6 +17,7 @@ pages = [
     st.Page("app_pages/trends.py", title="Trends", icon="📈"),
     st.Page("app_pages/review.py", title="Review", icon="✅"),
     st.Page("app_pages/tune.py", title="Tune", icon="🎚️"),
+    st.Page("app_pages/models.py", title="Models", icon="🧠", url_path="models"),
     st.Page("app_pages/overview.py", title="Models and data", icon="ℹ️", url_path="about"),
 ]
 page = st.navigation(pages)

@@ -27,17 +27,12 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from isolate import ROOT, isolate  # bench/ is on sys.path when run as a script
 
-_TMP = Path(tempfile.mkdtemp(prefix="bench_data_"))
-os.environ["DETECTOR_DATA_DIR"] = str(_TMP / "data")
-if not os.environ.get("DETECTOR_MIRROR") and (ROOT.parent / "shared" / "amw").is_dir():
-    os.environ["DETECTOR_MIRROR"] = str(ROOT.parent / "shared" / "amw")
+_TMP = isolate("bench_data_")
 
 import geopandas as gpd
 import shapely

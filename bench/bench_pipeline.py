@@ -27,19 +27,12 @@ import os
 import platform
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from isolate import isolate  # bench/ is on sys.path when run as a script
 
-# Before detector is imported: an empty store, quiet TensorFlow, the shared mirror by default.
-_TMP = Path(tempfile.mkdtemp(prefix="bench_pipeline_"))
-os.environ["DETECTOR_DATA_DIR"] = str(_TMP / "data")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-if not os.environ.get("DETECTOR_MIRROR") and (ROOT.parent / "shared" / "amw" / "models").is_dir():
-    os.environ["DETECTOR_MIRROR"] = str(ROOT.parent / "shared" / "amw")
+_TMP = isolate("bench_pipeline_")
 
 import numpy as np
 import rasterio

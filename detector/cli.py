@@ -28,43 +28,75 @@ def _write_atomic(gdf, out: Path) -> None:
 def cmd_detect(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from . import postprocess
-    from .pipeline import Detector
+    from . import models, postprocess
     from .region import load_region
     from .sources import open_source
+    from .store import ScoreStore
 
     out = Path(args.out)
     if out.suffix.lower() not in {".geojson", ".json", ".parquet"}:
         raise DetectorError(f"--out must end in .geojson or .parquet, not {out.suffix or 'nothing'}.")
-    region = load_region(args.region, args.max_area)
+    if args.workers and args.scheduler:
+        raise DetectorError("Give --workers N (a local Dask cluster) or --scheduler tcp://HOST:PORT (yours), not both.")
+    on_cluster = bool(args.workers or args.scheduler)
+    # The on-demand size limit guards interactive runs; a cluster run is meant for big regions.
+    limit = args.max_area if args.max_area is not None or not on_cluster else float("inf")
+    region = load_region(args.region, limit)
     bands = args.bands.split(",") if args.bands else None
     source = open_source(args.source, bands=bands)
-    det = Detector(args.model)
-    threshold = det.spec.threshold if args.threshold is None else args.threshold
+    store = ScoreStore(args.store) if args.store else None
+    spec = models.resolve(args.model)
+    threshold = spec.threshold if args.threshold is None else args.threshold
     bar = tqdm(total=None, unit="tile", desc="tiles", disable=args.quiet)
 
     def progress(p):
         bar.total = p.total
         bar.n = p.done
-        bar.set_postfix(from_store=p.from_store, computed=p.computed)
+        bar.set_postfix(from_store=p.from_store, computed=p.computed, **({"failed": p.failed} if p.failed else {}),
+                        refresh=False)
         bar.refresh()
 
-    res = det.run(region, args.year, source, on_progress=progress, limit_km2=args.max_area)
-    bar.close()
-    patches = res.patches
-    if args.dual:
-        kept = postprocess.dual_threshold(patches, threshold, args.t_iso, args.k, args.d_km)
+    failed: dict[str, str] = {}
+    if on_cluster:
+        from . import distributed
+
+        run = distributed.run_on_cluster(
+            region, args.year, source, spec, store, workers=args.workers, scheduler=args.scheduler,
+            retries=args.retries, fetch_per_worker=args.fetch_per_worker, on_progress=progress,
+            echo=None if args.quiet else lambda line: bar.write(line, file=sys.stderr))
+        bar.close()
+        s, failed = run.summary, run.failed
+        patches = None if failed else distributed.collect(
+            store or ScoreStore(), source.key, spec.name, args.year, run.covers, None if args.all else threshold)
     else:
-        kept = postprocess.above(patches, threshold)
-    _write_atomic(patches if args.all else kept, out)
-    s = res.summary
-    print(
-        f"patches scored: {s.patches:,} ({s.scored_now:,} computed now, {s.from_store:,} from the store)"
-        + (f"; {s.not_covered:,} without imagery" if s.not_covered else "")
-        + f"\nabove threshold {threshold:g}{' (dual rule)' if args.dual else ''}: {len(kept):,}"
-        + f"\ntime: {s.seconds:.1f} s; device: {s.device}"
-        + f"\nwrote {len(patches) if args.all else len(kept):,} patches to {out}"
-    )
+        from .pipeline import Detector
+
+        res = Detector(args.model, store=store).run(region, args.year, source, on_progress=progress,
+                                                    limit_km2=args.max_area)
+        bar.close()
+        s, patches = res.summary, res.patches
+    lines = [f"patches scored: {s.patches:,} ({s.scored_now:,} computed now, {s.from_store:,} from the store)"
+             + (f"; {s.not_covered:,} without imagery" if s.not_covered else "")]
+    if on_cluster:
+        lines.append(f"tiles: {s.tiles:,} ({s.tiles_from_store:,} whole in the store); tiles failed: {len(failed):,}")
+    if patches is not None:
+        if args.dual:
+            kept = postprocess.dual_threshold(patches, threshold, args.t_iso, args.k, args.d_km)
+        else:
+            kept = postprocess.above(patches, threshold)
+        _write_atomic(patches if args.all else kept, out)
+        lines.append(f"above threshold {threshold:g}{' (dual rule)' if args.dual else ''}: {len(kept):,}")
+    lines.append(f"time: {s.seconds:.1f} s; device: {s.device}")
+    if patches is not None:
+        lines.append(f"wrote {len(patches) if args.all else len(kept):,} patches to {out}")
+    print("\n".join(lines))
+    if failed:
+        print(f"{len(failed):,} of {s.tiles:,} tiles failed after {args.retries + 1} attempts each:", file=sys.stderr)
+        for key, error in sorted(failed.items()):
+            print(f"  tile {key}: {error}", file=sys.stderr)
+        print(f"Nothing was written to {out}. The finished tiles are kept in the store: run the same command "
+              "again to resume; only the failed tiles are computed.", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -233,6 +265,21 @@ def cmd_labels_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from .training import TrainOptions, train
+
+    result = train(TrainOptions(
+        name=args.out, year=args.year, source=args.source, labels=args.labels or (), positives=args.positives or (),
+        negatives=args.negatives or (), base=args.base, architecture=args.architecture,
+        indices=None if args.indices is None else args.indices.split(","),
+        source_bands=args.bands.split(",") if args.bands else None, epochs=args.epochs, batch_size=args.batch_size,
+        learning_rate=args.learning_rate, patience=args.patience, seed=args.seed, val_fraction=args.val_fraction,
+        block_km=args.block_km, force=args.force, description=args.description or "", quiet=args.quiet,
+    ))
+    print(result.text())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m detector", description="Find gold mines in Sentinel-2 imagery.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -253,6 +300,18 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--max-area", dest="max_area", type=float, default=None,
                    help="raise the on-demand size limit (km²; default DETECTOR_MAX_AREA_KM2 or 2500)")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
+    d.add_argument("--store", default=None, metavar="FOLDER|URL",
+                   help="score store: a folder (shared by all workers on a cluster) or an fsspec URL such as "
+                        "s3://bucket/scores (default: data/scores)")
+    dc = d.add_argument_group("Dask cluster (basin-scale runs; no on-demand size limit)")
+    dc.add_argument("--workers", type=int, default=None, metavar="N",
+                    help="start a local Dask cluster of N worker processes and map the tiles over it")
+    dc.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                    help="run on an existing Dask cluster (every worker needs this code, the model and the store)")
+    dc.add_argument("--retries", type=int, default=2, help="times a failed tile is tried again (default 2)")
+    dc.add_argument("--fetch-per-worker", dest="fetch_per_worker", type=int, default=None, metavar="K",
+                    help="imagery requests at once per worker process (default: the source's limit, 8 for "
+                         "Earth Engine, 2 for GeoTIFF)")
     d.set_defaults(fn=cmd_detect)
 
     m = sub.add_parser("models", help="the registered models")
@@ -293,6 +352,52 @@ def build_parser() -> argparse.ArgumentParser:
     ls = lsub.add_parser("stats", help="how many labels, by answer, look-alike and reviewer")
     ls.add_argument("--format", choices=["text", "json"], default="text")
     ls.set_defaults(fn=cmd_labels_stats)
+
+    tr = sub.add_parser(
+        "train", help="train or fine-tune a model from labelled points, and register it for Detect and Tune",
+        description="Labelled points → the 48 px grid patch nearest each → its pixels from the imagery → a model "
+                    "trained with rotations and flips and class weights, validated on whole blocks of land held out "
+                    "→ data/models/NAME.h5 + NAME.toml + NAME.report.json, selectable by --model NAME.",
+    )
+    tr.add_argument("--labels", nargs="+", action="extend", metavar="SRC",
+                    help="a folder from `labels export`, the Review page's labels.zip, 'store' (the label store; or "
+                         "a database URL), or sampling files / published sampling names whose file name says "
+                         "positives or negatives")
+    tr.add_argument("--positives", nargs="+", action="extend", metavar="FILE",
+                    help="point files (or published sampling names) that are all mines")
+    tr.add_argument("--negatives", nargs="+", action="extend", metavar="FILE",
+                    help="point files (or published sampling names) that are all not mines")
+    tr.add_argument("--year", required=True, type=int, help="the imagery year the labels describe")
+    tr.add_argument("--source", default="earthengine", help="'earthengine' (default) or a GeoTIFF file/folder")
+    tr.add_argument("--bands", help="band order of a GeoTIFF without band descriptions, e.g. B1,B2,…")
+    tr.add_argument("--out", required=True, metavar="NAME",
+                    help="the new model's name (not a published one); --model NAME selects it afterwards")
+    tr.add_argument("--force", action="store_true",
+                    help="replace an earlier trained model of the same name (its stored scores are forgotten, so "
+                         "Detect scores again with the new one); without it an existing name is refused")
+    tr.add_argument("--base", metavar="MODEL",
+                    help="fine-tune this registered single model (e.g. 48px_v3.7) instead of training from scratch")
+    tr.add_argument("--architecture", metavar="MODEL",
+                    help="train from scratch with this registered single model's architecture and bands "
+                         "(default 48px_v3.7; 48px_v4.21 for 13 bands)")
+    tr.add_argument("--indices", metavar="LIST",
+                    help="spectral indices as extra input channels, e.g. ndvi,mndwi,bsi (known: ndvi, ndwi, mndwi, "
+                         "ndmi, nbr, bsi, ndti); default none, or the base model's")
+    tr.add_argument("--epochs", type=int, default=40, help="at most this many epochs (default 40; early stopping)")
+    tr.add_argument("--patience", type=int, default=8,
+                    help="stop after this many epochs without a better validation loss (default 8)")
+    tr.add_argument("--batch-size", dest="batch_size", type=int, default=32)
+    tr.add_argument("--learning-rate", dest="learning_rate", type=float, default=None,
+                    help="Adam's learning rate (default 1e-3 from scratch, 1e-4 fine-tuning)")
+    tr.add_argument("--seed", type=int, default=0, help="seed of the split, the weights and the augmentation")
+    tr.add_argument("--val-fraction", dest="val_fraction", type=float, default=0.25,
+                    help="share of the labelled patches held out for validation (default 0.25)")
+    tr.add_argument("--block-km", dest="block_km", type=float, default=5.0,
+                    help="validation takes whole square blocks of this size, so neighbours never straddle the split "
+                         "(default 5 km)")
+    tr.add_argument("--description", help="a line saying what the model is for (default: how it was trained)")
+    tr.add_argument("--quiet", action="store_true", help="no progress bars")
+    tr.set_defaults(fn=cmd_train)
     return p
 
 

@@ -23,6 +23,7 @@ from scipy.spatial import cKDTree
 
 from . import postprocess
 from .labels import layer_patch_ids
+from .metrics import Rates
 
 #: How a kept or dropped patch fares against its truth; the Tune map colours these.
 OUTCOMES = ("true positive", "false positive", "missed mine", "unlabelled", "unsure", "true negative")
@@ -58,7 +59,7 @@ class Rule:
 
 
 @dataclass(frozen=True)
-class Scores:
+class Scores(Rates):
     """The confusion counts of one rule against the labelled patches, and what follows from them."""
 
     kept: int
@@ -67,14 +68,6 @@ class Scores:
     fn: int
     unsure: int  # kept patches whose labels do not settle it
     unlabelled: int  # kept patches nobody labelled
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else math.nan
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else math.nan
 
     @property
     def f1(self) -> float:

@@ -37,7 +37,7 @@ TILE_PX = TILE * STRIDE_PX + (PATCH_PX - STRIDE_PX)  # 792 px
 
 def utm_zone(lon: float) -> int:
     """UTM zone number (1–60) of a longitude; the Norway/Svalbard exceptions are ignored."""
-    return min(max(int(math.floor((lon + 180.0) / 6.0)) + 1, 1), 60)
+    return min(max(math.floor((lon + 180.0) / 6.0) + 1, 1), 60)
 
 
 def zone_epsg(zone: int) -> int:
@@ -190,13 +190,69 @@ def patches_for_region(region: BaseGeometry) -> list[ZonePatches]:
     return out
 
 
+@dataclass
+class TileCover:
+    """A tile and the patch positions of it that a region covers.
+
+    ``mask`` (TILE·TILE booleans in :meth:`Tile.all_patches` order) is None when the tile lies
+    wholly inside the region, so a whole basin's covers fit in a few megabytes: only the tiles
+    on its outline carry a mask, and no patch id is made until a tile is scored.
+    """
+
+    tile: Tile
+    mask: np.ndarray | None = None
+
+    def patches(self) -> tuple[np.ndarray, np.ndarray]:
+        """Global (rows, cols) of the covered patches, row by row."""
+        rows, cols = self.tile.all_patches()
+        return (rows, cols) if self.mask is None else (rows[self.mask], cols[self.mask])
+
+    @property
+    def n_patches(self) -> int:
+        return TILE * TILE if self.mask is None else int(self.mask.sum())
+
+
+def region_covers(region: BaseGeometry) -> list[TileCover]:
+    """Every tile a region needs, in tile order, with the patches of it inside the region.
+
+    Tiles are found at tile level (one box per tile against the region); only tiles that the
+    outline crosses are tested patch by patch, with the very predicate of
+    :func:`patches_for_region`, so the patches are the same while a basin of 100 million
+    patches costs seconds and little memory instead of minutes and gigabytes.
+    """
+    covers: list[TileCover] = []
+    tile_m = TILE_PX * PIXEL_M
+    for zone, part in zone_parts(region).items():
+        epsg = zone_epsg(zone)
+        local = reproject(part, _to_utm(epsg))
+        shapely.prepare(local)
+        minx, miny, maxx, maxy = local.bounds
+        c0, c1 = math.floor((minx - PATCH_M) / STRIDE_M), math.ceil(maxx / STRIDE_M)
+        r0, r1 = math.floor((miny - PATCH_M) / STRIDE_M), math.ceil(maxy / STRIDE_M)
+        tcols = np.arange(c0 // TILE, c1 // TILE + 1)
+        x0 = tcols.astype(float) * TILE * STRIDE_M
+        for trow in range(r0 // TILE, r1 // TILE + 1):
+            y0 = float(trow * TILE * STRIDE_M)
+            boxes = shapely.box(x0, y0, x0 + tile_m, y0 + tile_m)  # a tile's box is the union of its patches
+            near = np.flatnonzero(shapely.intersects(local, boxes))
+            inside = shapely.contains_properly(local, boxes[near])
+            for i, whole in zip(near, inside):
+                tile = Tile(epsg, trow, int(tcols[i]))
+                if whole:
+                    covers.append(TileCover(tile))
+                    continue
+                rows, cols = tile.all_patches()
+                patch_boxes = patch_boxes_utm(rows, cols)
+                # Touching along an edge only is not overlap: drop patches sharing no area.
+                hit = shapely.intersects(local, patch_boxes) & ~shapely.touches(local, patch_boxes)
+                if hit.any():
+                    covers.append(TileCover(tile, hit))
+    return covers
+
+
 def tiles_for_region(region: BaseGeometry) -> dict[Tile, tuple[np.ndarray, np.ndarray]]:
     """Tiles a region needs, each with the (rows, cols) of its patches inside the region."""
-    tiles: dict[Tile, tuple[np.ndarray, np.ndarray]] = {}
-    for zp in patches_for_region(region):
-        for tile, idx in zp.by_tile().items():
-            tiles[tile] = (zp.rows[idx], zp.cols[idx])
-    return dict(sorted(tiles.items()))
+    return {c.tile: c.patches() for c in region_covers(region)}
 
 
 def region_bounds_in(region: BaseGeometry, epsg: int) -> tuple[float, float, float, float]:

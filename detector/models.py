@@ -1,9 +1,10 @@
 """The model registry, safe model loading, and batched scoring.
 
 Published models are named in ``models/registry.toml`` with their checksum, band order and
-recommended threshold. A user's own model may be given by path; since a Keras file can carry
-Python code (Lambda layers, custom objects) that runs on load, such files are refused before
-TensorFlow ever sees them.
+recommended threshold. Models trained here (``python -m detector train``) are registered as
+``NAME.h5`` + ``NAME.toml`` in ``data/models/`` and listed after them. A user's own model may be
+given by path; since a Keras file can carry Python code (Lambda layers, custom objects) that runs
+on load, such files are refused before TensorFlow ever sees them.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 import os
 import threading
 import tomllib
+import warnings
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,14 +22,17 @@ from typing import Any
 
 import numpy as np
 
-from .config import PROJECT_ROOT
+from . import indices as spectral
+from .config import PROJECT_ROOT, data_dir
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before any TensorFlow import: keep the CLI readable
 from .errors import ModelError
 from .fetch import local_copy, published_file
 
 REGISTRY_FILE = PROJECT_ROOT / "models" / "registry.toml"
-SCALE = 10000.0
+#: Folder (inside the data folder) of the models trained here: NAME.h5, NAME.toml, NAME.report.json.
+TRAINED_DIR = "models"
+SCALE = spectral.SCALE
 BANDS_12 = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8A", "B8", "B9", "B11", "B12")
 BANDS_13 = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8A", "B8", "B9", "B10", "B11", "B12")
 
@@ -48,10 +53,22 @@ class ModelSpec:
     url: str = ""
     sha256: str = ""
     local_path: str = ""  # set for a user's own model file
+    indices: tuple[str, ...] = ()  # spectral indices appended to the bands as input channels
+    trained: bool = False  # registered by `python -m detector train` in the data folder
 
     @property
     def published(self) -> bool:
         return not self.local_path
+
+    @property
+    def channels(self) -> int:
+        """Input channels: the bands, then the indices."""
+        return len(self.bands) + len(self.indices)
+
+    @property
+    def report_path(self) -> Path | None:
+        """The training report (NAME.report.json) of a model trained here."""
+        return Path(self.local_path).with_suffix(".report.json") if self.trained else None
 
     def available(self) -> bool:
         """Whether the file is here without a download."""
@@ -64,9 +81,78 @@ class ModelSpec:
         return published_file(self.file, self.url, self.sha256)
 
 
-@lru_cache(maxsize=1)
 def registry() -> dict[str, ModelSpec]:
-    """Registered models by name, default first."""
+    """Registered models by name: the published ones (default first), then those trained here.
+
+    The trained models are read from the data folder at each call (cheaply: re-parsed only when a
+    file there changes), so a model registered by another process, or another data folder, shows.
+    """
+    out = dict(_published())
+    for name, spec in _trained(*_trained_stamp()).items():
+        out.setdefault(name, spec)  # a published name always means the published model
+    return out
+
+
+def published_names() -> frozenset[str]:
+    return frozenset(_published())
+
+
+def trained_dir() -> Path:
+    """Where trained models are registered: data/models/ (follows DETECTOR_DATA_DIR)."""
+    return data_dir() / TRAINED_DIR
+
+
+def _trained_stamp() -> tuple[str, tuple[tuple[str, int, int], ...]]:
+    root = trained_dir()
+    files = []
+    if root.is_dir():
+        for p in sorted(root.glob("*.toml")):
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            files.append((p.name, st.st_mtime_ns, st.st_size))
+    return str(root), tuple(files)
+
+
+@lru_cache(maxsize=8)
+def _trained(root: str, files: tuple[tuple[str, int, int], ...]) -> dict[str, ModelSpec]:
+    specs = {}
+    for fname, _, _ in files:
+        side = Path(root) / fname
+        try:
+            spec = trained_spec(side)
+        except (OSError, KeyError, ValueError, TypeError, tomllib.TOMLDecodeError, ModelError) as exc:
+            warnings.warn(f"Skipping the trained model {side}: {exc}", stacklevel=2)
+            continue
+        specs[spec.name] = spec
+    return dict(sorted(specs.items()))
+
+
+def trained_spec(side: Path) -> ModelSpec:
+    """The spec of a model registered by training: NAME.toml beside NAME.h5."""
+    meta = tomllib.loads(side.read_text(encoding="utf-8"))
+    h5 = side.with_suffix(".h5")
+    if not h5.is_file():
+        raise ModelError(f"{h5.name} is missing beside {side.name}")
+    prov = meta.get("provenance", {})
+    if isinstance(prov, dict):
+        prov = "; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in prov.items()
+                         if v not in (None, "", []))
+    name = side.stem  # the file names the model, so two files never claim one name
+    bands, idx = tuple(meta["bands"]), spectral.parse(meta.get("indices", []))
+    spectral.check(idx, bands, name)
+    return ModelSpec(
+        name=name, bands=bands, patch_size=int(meta.get("patch_size", 48)),
+        ensemble=int(meta.get("ensemble", 1)), threshold=float(meta.get("threshold", 0.5)),
+        description=str(meta.get("description", "")), provenance=str(prov), licence=str(meta.get("licence", "")),
+        sha256=str(meta.get("sha256", "")), local_path=str(h5), indices=idx, trained=True,
+    )
+
+
+@lru_cache(maxsize=1)
+def _published() -> dict[str, ModelSpec]:
+    """The published models of models/registry.toml, default first."""
     data = tomllib.loads(REGISTRY_FILE.read_text())
     common = data["common"]
     specs = {}
@@ -89,7 +175,7 @@ def registry() -> dict[str, ModelSpec]:
 
 
 def default_model() -> str:
-    return next(iter(registry()))
+    return next(iter(_published()))
 
 
 # ---------------------------------------------------------------- safety of local files
@@ -173,10 +259,11 @@ def local_spec(path: str | Path) -> ModelSpec:
         raise ModelError(f"No model file at {p}. Give a registered model name ({', '.join(registry())}) or a path.")
     check_safe(p)
     meta = _sidecar(p)
+    idx = spectral.parse(meta.get("indices", []))
     bands = tuple(meta["bands"]) if "bands" in meta else ()
     if not bands:
         channels = _input_shape(_read_config(p))[-1]
-        bands = {12: BANDS_12, 13: BANDS_13}.get(channels, ())
+        bands = {12: BANDS_12, 13: BANDS_13}.get(channels - len(idx), ())
         if not bands:
             raise ModelError(
                 f"{p.name} takes {channels} input channels, and no band list is known for that. "
@@ -196,6 +283,7 @@ def local_spec(path: str | Path) -> ModelSpec:
         licence=meta.get("licence", ""),
         sha256=digest,
         local_path=str(p),
+        indices=idx,
     )
 
 
@@ -253,12 +341,16 @@ class Scorer:
         return int(self.model.output_shape[-1])
 
     def score(self, windows: np.ndarray) -> np.ndarray:
-        """Member scores (N, M) for patches (N, P, P, bands) in reflectance DN, model band order."""
+        """Member scores (N, M) for patches (N, P, P, bands) in reflectance DN, model band order.
+
+        The model's input is :func:`detector.indices.model_input`: the scaled bands, then the
+        spectral indices the model was trained with (the training step calls the same function).
+        """
         n = len(windows)
         out = np.empty((n, self.members), dtype=np.float32)
         with self._lock:  # Keras models are not safe to call from several threads at once
             for i in range(0, n, self.batch_size):
-                batch = np.clip(np.asarray(windows[i : i + self.batch_size], dtype=np.float32) / SCALE, 0.0, 1.0)
+                batch = spectral.model_input(windows[i : i + self.batch_size], self.spec.bands, self.spec.indices)
                 out[i : i + len(batch)] = np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
             self.patches_scored += n
         return out
@@ -266,6 +358,7 @@ class Scorer:
 
 def load(spec: ModelSpec) -> Scorer:
     """Load a model (legacy .h5 with tf_keras, .keras with Keras 3), never compiling it."""
+    spectral.check(spec.indices, spec.bands, spec.name)
     path = spec.path()
     if spec.local_path:
         check_safe(path)
@@ -283,13 +376,14 @@ def load(spec: ModelSpec) -> Scorer:
         raise
     except Exception as exc:
         raise ModelError(f"Could not load {path.name}: {type(exc).__name__}: {exc}") from None
-    want = (spec.patch_size, spec.patch_size, len(spec.bands))
+    want = (spec.patch_size, spec.patch_size, spec.channels)
     got = tuple(model.input_shape[1:])
     if got != want:
+        extra = f" and the {len(spec.indices)} indices {', '.join(spec.indices)}" if spec.indices else ""
         raise ModelError(
             f"Model {spec.name} takes input {got}, but its metadata says {want} "
-            f"({spec.patch_size} px patches of the {len(spec.bands)} bands {', '.join(spec.bands)}). "
-            "Use a model of 48×48 patches with those bands, or correct the band list in its .toml."
+            f"({spec.patch_size} px patches of the {len(spec.bands)} bands {', '.join(spec.bands)}{extra}). "
+            "Use a model of 48×48 patches with those inputs, or correct the band (and index) list in its .toml."
         )
     return Scorer(spec, model)
 

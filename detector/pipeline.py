@@ -5,6 +5,7 @@ batched inference on the covered patches → per-tile store → the region's pat
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,6 +36,7 @@ class TileProgress:
     total: int
     from_store: int
     computed: int
+    failed: int = 0  # tiles given up on (distributed runs; an in-process run stops at the first)
 
 
 @dataclass
@@ -102,6 +104,69 @@ def _tile_frame(n_members: int, tile: grid.Tile, rows, cols, ok, members: np.nda
     return gpd.GeoDataFrame(data, geometry=grid.patch_polygons(tile.epsg, rows, cols), crs="EPSG:4326")
 
 
+@dataclass
+class TileOutcome:
+    """What scoring one tile did; the in-process run and a Dask task both get one."""
+
+    tile: grid.Tile
+    patches: gpd.GeoDataFrame  # the tile's patches in the region, stored and new, with `covered`
+    from_store: int  # covered patches of the region served from the store
+    scored: int  # patches the model scored now
+    computed: bool  # whether the tile needed imagery and the model
+
+    @property
+    def not_covered(self) -> int:
+        return int((~self.patches["covered"].astype(bool)).sum())
+
+
+def region_rows(stored: pd.DataFrame, tile: grid.Tile, rows: np.ndarray, cols: np.ndarray) -> pd.DataFrame:
+    """The stored rows of the given patches (a tile file may also hold other regions' patches)."""
+    ids = [grid.patch_id(tile.epsg, r, c) for r, c in zip(rows, cols)]
+    return stored[stored["patch_id"].isin(ids)]
+
+
+def score_tile(detector: Detector, source: ImagerySource, year: int, tile: grid.Tile,
+               rows: np.ndarray, cols: np.ndarray) -> TileOutcome:
+    """Score one tile's patches that the store lacks, and store the tile again, whole.
+
+    This is the unit of work both for :meth:`Detector.run` and for a Dask worker, so the two
+    write the very same files. A tile stored complete is answered from the store without
+    touching the imagery or the model; a partly stored one (an overlapping earlier region) only
+    scores its missing patches and is rewritten, old and new together, in one atomic write.
+    """
+    spec = detector.spec
+    stored = detector.store.read_tile(source.key, spec.name, year, tile)
+    have: pd.DataFrame | None = None
+    if stored is not None:
+        ids = pd.Index([grid.patch_id(tile.epsg, r, c) for r, c in zip(rows, cols)])
+        in_region = stored["patch_id"].isin(ids)
+        have = stored[in_region]
+        missing = ~ids.isin(stored["patch_id"])
+        if not missing.any():
+            return TileOutcome(tile, have, int(have["covered"].sum()), 0, False)
+        rows, cols = rows[missing], cols[missing]
+    tp = detector._pixels(source, year, tile)
+    scorer = detector.scorer
+    ok = covered(tp.valid, tile, rows, cols)
+    members = scorer.score(patch_windows(tp.select(spec.bands), tile, rows[ok], cols[ok])) if ok.any() else None
+    new = _tile_frame(scorer.members, tile, rows, cols, ok, members)
+    merged = new if stored is None else pd.concat([stored, new], ignore_index=True)
+    detector.store.write_tile(source.key, spec.name, year, tile, gpd.GeoDataFrame(merged, crs="EPSG:4326"))
+    patches = new if have is None else gpd.GeoDataFrame(pd.concat([have, new], ignore_index=True), crs="EPSG:4326")
+    from_store = 0 if have is None else int(have["covered"].sum())
+    return TileOutcome(tile, patches, from_store, int(ok.sum()), True)
+
+
+def assemble(frames: list[pd.DataFrame], year: int, model: str) -> tuple[gpd.GeoDataFrame, int]:
+    """The region's covered patches as a run returns them, and how many had no imagery."""
+    allp = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326") if frames else _empty()
+    not_covered = int((~allp["covered"].astype(bool)).sum())
+    patches = allp[allp["covered"].astype(bool)].drop(columns=["covered"]).reset_index(drop=True)
+    patches.insert(1, "year", year)
+    patches.insert(2, "model", model)
+    return gpd.GeoDataFrame(patches, geometry="geometry", crs="EPSG:4326"), not_covered
+
+
 def _bounded_map(fn: Callable, items: list, workers: int) -> Iterator[tuple[Any, Future]]:
     """Run fn over items on a thread pool, at most 2×workers in flight, results in order."""
     with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
@@ -128,11 +193,14 @@ class Detector:
         self.store = store or ScoreStore()
         self.pixel_cache = pixel_cache or PixelCache(data_dir() / "pixels")
         self._scorer: models.Scorer | None = None
+        self._load_lock = threading.Lock()  # tiles are scored from several threads: load once
 
     @property
     def scorer(self) -> models.Scorer:
         if self._scorer is None:
-            self._scorer = models.load(self.spec)
+            with self._load_lock:
+                if self._scorer is None:
+                    self._scorer = models.load(self.spec)
         return self._scorer
 
     @property
@@ -169,58 +237,33 @@ class Detector:
         if on_progress:
             on_progress(TileProgress(0, len(tiles), 0, 0))
         frames: list[gpd.GeoDataFrame] = []
-        todo: list[tuple[grid.Tile, np.ndarray, np.ndarray, gpd.GeoDataFrame | None]] = []
-        done = 0
-        for tile, (rows, cols) in tiles.items():
-            stored = self.store.read_tile(source.key, spec.name, year, tile)
-            ids = [grid.patch_id(tile.epsg, r, c) for r, c in zip(rows, cols)]
-            if stored is not None:
-                have = stored["patch_id"].isin(ids)
-                missing = ~pd.Index(ids).isin(stored["patch_id"])
-                if not missing.any():
-                    frames.append(stored[have])
-                    summary.from_store += int(stored.loc[have, "covered"].sum())
-                    summary.tiles_from_store += 1
-                    done += 1
-                    if on_progress:
-                        on_progress(TileProgress(done, len(tiles), summary.tiles_from_store, done - summary.tiles_from_store))
-                    continue
-                todo.append((tile, rows[missing], cols[missing], stored))
-                frames.append(stored[have])
-                summary.from_store += int(stored.loc[have, "covered"].sum())
+
+        def work(item: tuple[grid.Tile, tuple[np.ndarray, np.ndarray]]) -> TileOutcome:
+            return score_tile(self, source, year, item[0], *item[1])
+
+        # Tiles go through a small thread pool: one tile's imagery is read while another's is
+        # scored (the scorer itself runs one batch at a time).
+        for done, (_, fut) in enumerate(_bounded_map(work, list(tiles.items()), source.max_concurrency), start=1):
+            out = fut.result()
+            frames.append(out.patches)
+            summary.from_store += out.from_store
+            summary.scored_now += out.scored
+            if out.computed:
+                if summary.device.startswith("not used"):
+                    summary.device = models.describe_device()
             else:
-                todo.append((tile, rows, cols, None))
+                summary.tiles_from_store += 1
+            if on_progress:
+                on_progress(TileProgress(done, len(tiles), summary.tiles_from_store, done - summary.tiles_from_store))
 
-        if todo:
-            summary.device = models.describe_device()
-            scorer = self.scorer
-            fetch = lambda job: self._pixels(source, year, job[0])
-            for (tile, rows, cols, stored), fut in _bounded_map(fetch, todo, source.max_concurrency):
-                tp = fut.result()
-                ok = covered(tp.valid, tile, rows, cols)
-                pix = tp.select(spec.bands)
-                members = scorer.score(patch_windows(pix, tile, rows[ok], cols[ok])) if ok.any() else None
-                new = _tile_frame(scorer.members, tile, rows, cols, ok, members)
-                merged = new if stored is None else pd.concat([stored, new], ignore_index=True)
-                self.store.write_tile(source.key, spec.name, year, tile, gpd.GeoDataFrame(merged, crs="EPSG:4326"))
-                frames.append(new)
-                summary.scored_now += int(ok.sum())
-                done += 1
-                if on_progress:
-                    on_progress(TileProgress(done, len(tiles), summary.tiles_from_store, done - summary.tiles_from_store))
-
-        allp = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326") if frames else _empty(spec)
-        summary.not_covered = int((~allp["covered"].astype(bool)).sum())
-        patches = allp[allp["covered"].astype(bool)].drop(columns=["covered"]).reset_index(drop=True)
-        patches.insert(1, "year", year)
-        patches.insert(2, "model", spec.name)
+        patches, summary.not_covered = assemble(frames, year, spec.name)
         summary.patches = len(patches)
         summary.seconds = time.perf_counter() - t0
         members = [c for c in patches.columns if c.startswith("member_")]
-        return DetectResult(gpd.GeoDataFrame(patches, geometry="geometry", crs="EPSG:4326"), summary, members)
+        return DetectResult(patches, summary, members)
 
 
-def _empty(spec: models.ModelSpec) -> gpd.GeoDataFrame:
+def _empty() -> gpd.GeoDataFrame:
     cols = {c: [] for c in ["patch_id", "epsg", "row", "col", "covered", "score"]}
     return gpd.GeoDataFrame(cols, geometry=[], crs="EPSG:4326")
 

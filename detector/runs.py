@@ -115,7 +115,7 @@ class StoredSource:
 
     def check(self, region: BaseGeometry, bands: Sequence[str], year: int) -> None:
         tiles = tiles_for_region(region)
-        missing = [t for t in tiles if not self.store.tile_path(self.key, self.model, year, t).exists()]
+        missing = [t for t in tiles if not self.store.has_tile(self.key, self.model, year, t)]
         if missing:
             raise ImageryError(
                 f"{len(missing)} of this run's {len(tiles)} tiles are no longer in the score store "

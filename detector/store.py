@@ -3,11 +3,19 @@
 Scores are kept whatever their value, so a threshold change never re-runs the model and a
 region that overlaps an earlier one only computes what is new. Each tile file is replaced
 atomically: a run stopped at any moment leaves whole tiles or none, never half a tile.
+
+The root is a local folder (the default ``data/scores``, or a shared folder every worker of a
+cluster mounts) or an fsspec URL (``file:///…``, ``s3://bucket/scores``, ``gs://…``,
+``memory://…``; the protocol's package, e.g. s3fs, is the user's to install). Local files go
+through :func:`~detector.atomic.atomic_path`; on object storage a tile is one PUT, which is
+atomic by itself.
 """
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -23,34 +31,129 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
 
 
+def _local_root(root: Path | str) -> Path | None:
+    """The folder a root names when it is on this machine's file system, else None."""
+    text = str(root)
+    if "://" not in text:
+        return Path(text).expanduser()
+    if text.startswith(("file://", "local://")):
+        import fsspec
+
+        _, path = fsspec.core.url_to_fs(text)
+        return Path(path)
+    return None
+
+
 class ScoreStore:
-    """Tile files under ``root/{source}/{model}/{year}/{tile}.parquet``."""
+    """Tile files under ``root/{source}/{model}/{year}/{tile}.parquet``.
 
-    def __init__(self, root: Path | str | None = None):
-        self.root = Path(root) if root is not None else data_dir() / "scores"
+    ``storage_options`` go to fsspec for a URL root (credentials, endpoint); a store pickles as
+    its root and options, so a Dask worker reopens the same store.
+    """
 
-    def tile_path(self, source_key: str, model: str, year: int, tile: Tile) -> Path:
-        return self.root / _safe(source_key) / _safe(model) / str(year) / f"{tile.key}.parquet"
+    def __init__(self, root: Path | str | None = None, **storage_options: Any):
+        root = root if root is not None else data_dir() / "scores"
+        self.storage_options = storage_options
+        local = _local_root(root)
+        if local is not None:
+            self.root: Path | str = local
+            self.url = str(local)
+            self._fs = None
+        else:
+            import fsspec
 
-    def read_tile(self, source_key: str, model: str, year: int, tile: Tile) -> gpd.GeoDataFrame | None:
-        path = self.tile_path(source_key, model, year, tile)
-        if not path.exists():
-            return None
-        return gpd.read_parquet(path)
+            self._fs, path = fsspec.core.url_to_fs(str(root), **storage_options)
+            self.url = str(root).rstrip("/")
+            self.root = self.url
+            self._base = path.rstrip("/")
+
+    def __reduce__(self):
+        return (_reopen, (self.url, self.storage_options))
+
+    def __repr__(self) -> str:
+        return f"ScoreStore({self.url!r})"
+
+    @property
+    def is_local(self) -> bool:
+        return self._fs is None
+
+    def _rel(self, source_key: str, model: str, year: int) -> str:
+        return f"{_safe(source_key)}/{_safe(model)}/{year}"
+
+    def tile_path(self, source_key: str, model: str, year: int, tile: Tile) -> Path | str:
+        """The tile's file: a Path for a local store, the URL otherwise."""
+        rel = f"{self._rel(source_key, model, year)}/{tile.key}.parquet"
+        return self.root / rel if self.is_local else f"{self.url}/{rel}"
+
+    def _fs_path(self, rel: str) -> str:
+        return f"{self._base}/{rel}"
+
+    def has_tile(self, source_key: str, model: str, year: int, tile: Tile) -> bool:
+        if self.is_local:
+            return self.tile_path(source_key, model, year, tile).exists()
+        return self._fs.exists(self._fs_path(f"{self._rel(source_key, model, year)}/{tile.key}.parquet"))
+
+    def tile_keys(self, source_key: str, model: str, year: int) -> set[str]:
+        """Keys of the tiles stored for (source, model, year), from one listing of the folder."""
+        rel = self._rel(source_key, model, year)
+        if self.is_local:
+            folder = self.root / rel
+            names = [p.name for p in folder.glob("*.parquet")] if folder.is_dir() else []
+        else:
+            try:
+                names = [Path(p).name for p in self._fs.ls(self._fs_path(rel), detail=False)]
+            except FileNotFoundError:
+                names = []
+        return {n[: -len(".parquet")] for n in names if n.endswith(".parquet") and not n.startswith(".")}
+
+    def read_tile(self, source_key: str, model: str, year: int, tile: Tile,
+                  columns: list[str] | None = None) -> gpd.GeoDataFrame | pd.DataFrame | None:
+        """The stored tile (None when absent); ``columns`` without geometry gives a plain DataFrame."""
+        rel = f"{self._rel(source_key, model, year)}/{tile.key}.parquet"
+        if self.is_local:
+            path = self.root / rel
+            if not path.exists():
+                return None
+            src: Any = path
+        else:
+            try:
+                src = io.BytesIO(self._fs.cat_file(self._fs_path(rel)))
+            except FileNotFoundError:
+                return None
+        if columns is not None and "geometry" not in columns:
+            return pd.read_parquet(src, columns=columns)
+        return gpd.read_parquet(src, columns=columns)
 
     def write_tile(self, source_key: str, model: str, year: int, tile: Tile, gdf: gpd.GeoDataFrame) -> None:
-        path = self.tile_path(source_key, model, year, tile)
-        with atomic_path(path) as tmp:
-            gdf.to_parquet(tmp, index=False)
+        rel = f"{self._rel(source_key, model, year)}/{tile.key}.parquet"
+        if self.is_local:
+            with atomic_path(self.root / rel) as tmp:
+                gdf.to_parquet(tmp, index=False)
+            return
+        buf = io.BytesIO()
+        gdf.to_parquet(buf, index=False)
+        # One whole-object write (a single PUT on object storage): readers see all of it or none.
+        self._fs.pipe_file(self._fs_path(rel), buf.getvalue())
 
     def runs(self) -> pd.DataFrame:
         """What the store holds: one row per (source, model, year) with tile counts."""
         rows = []
-        for year_dir in self.root.glob("*/*/*"):
-            if year_dir.is_dir():
-                files = list(year_dir.glob("*.parquet"))
-                rows.append({
-                    "source": year_dir.parent.parent.name, "model": year_dir.parent.name,
-                    "year": year_dir.name, "tiles": len(files),
-                })
+        if self.is_local:
+            for year_dir in self.root.glob("*/*/*"):
+                if year_dir.is_dir():
+                    files = [f for f in year_dir.glob("*.parquet") if not f.name.startswith(".")]
+                    rows.append({
+                        "source": year_dir.parent.parent.name, "model": year_dir.parent.name,
+                        "year": year_dir.name, "tiles": len(files),
+                    })
+        else:
+            counts: dict[tuple[str, str, str], int] = {}
+            for path in self._fs.glob(self._fs_path("*/*/*/*.parquet")):
+                source, model, year = path[len(self._base) + 1:].split("/")[:3]
+                counts[(source, model, year)] = counts.get((source, model, year), 0) + 1
+            rows = [{"source": s, "model": m, "year": y, "tiles": n} for (s, m, y), n in sorted(counts.items())]
         return pd.DataFrame(rows, columns=["source", "model", "year", "tiles"])
+
+
+def _reopen(url: str, storage_options: dict[str, Any]) -> ScoreStore:
+    return ScoreStore(url, **storage_options)

@@ -187,7 +187,10 @@ def too_large(req: Request, km2: float, limit: float) -> str:
     return (f"**{req.region.name}** covers {km2:,.0f} km², more than the {limit:,.0f} km² this page scores on "
             "demand. Run it from the command line (download the region below):\n\n"
             f"```\n{cli_command(req, km2)}\n```\n\n"
-            "or split it into smaller regions. (The limit is DETECTOR_MAX_AREA_KM2 on the server.)")
+            "For a large region (up to a whole basin) add `--workers N` to spread the tiles over N processes "
+            "of this machine, or `--scheduler tcp://HOST:8786` to run them on a Dask cluster; a stopped run "
+            "resumes where it stopped. Or split it into smaller regions. "
+            "(The limit is DETECTOR_MAX_AREA_KM2 on the server.)")
 
 
 def region(req: Request, view) -> None:

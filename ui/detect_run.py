@@ -17,6 +17,7 @@ import streamlit as st
 from detector import runs
 from detector.config import data_dir
 from detector.errors import DetectorError
+from detector.models import registry
 from detector.pipeline import Detector, TileProgress
 
 from .detect_results import Result
@@ -39,8 +40,11 @@ def _registry() -> _Detectors:
 
 
 def _stamp(model_ref: str) -> str:
-    """A local model file's size and time: a replaced file is a new detector."""
+    """A local model file's size and time (also a model trained here): a replaced file is a new detector."""
     p = Path(model_ref).expanduser()
+    spec = registry().get(model_ref)
+    if spec is not None and spec.trained:
+        p = Path(spec.local_path)
     if p.is_file():
         s = p.stat()
         return f"{s.st_size}:{s.st_mtime_ns}"

@@ -117,6 +117,23 @@ class EarthEngineSource:
         self._initialized = False
         self._build_lock = threading.Lock()
 
+    # -- shipping to Dask workers -----------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Settings only: locks cannot be pickled, and each process initialises ee itself."""
+        state = self.__dict__.copy()
+        for name in ("_init_lock", "_build_lock"):
+            state.pop(name, None)
+        state["_initialized"] = False
+        if isinstance(state.get("_ee_module"), ModuleType):
+            state["_ee_module"] = None  # the real package: imported again where it lands
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._init_lock = threading.Lock()
+        self._build_lock = threading.Lock()
+
     # -- public API -------------------------------------------------------------------------
 
     def check(self, region: BaseGeometry, bands: Sequence[str], year: int) -> None:

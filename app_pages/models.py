@@ -1,0 +1,112 @@
+"""Models: every registered model, and for one trained here its training report and how to use it.
+
+Thin: the registry and the reports come from detector.models / detector.training, the figures from
+ui.model_charts. Models are trained from the command line (``python -m detector train``); this page
+shows what came out, and sends the model to Detect.
+"""
+import json
+
+import streamlit as st
+
+from detector import models, training
+from ui import model_charts, state
+
+PARAM = "model"  # ?model=NAME opens that model's report
+
+state.current()
+st.title("Models")
+st.caption(
+    "The published Amazon Mining Watch models and the models trained here from reviewers' labels. A trained "
+    "model is registered in the data folder; **Detect** (and, through its runs, **Tune**) can select it at once."
+)
+
+specs = models.registry()
+reports = {n: training.load_report(s) for n, s in specs.items() if s.trained}
+default = models.default_model()
+st.dataframe(model_charts.models_table(specs, reports, default), hide_index=True, width="stretch")
+
+names = list(specs)
+trained = [n for n in names if specs[n].trained]
+wanted = st.query_params.get(PARAM)
+start = wanted if wanted in specs else (trained[-1] if trained else default)
+if "models_pick" not in st.session_state:
+    st.session_state["models_pick"] = start
+choice = st.selectbox("Model", names, key="models_pick",
+                      format_func=lambda n: f"{n} — trained here" if specs[n].trained else f"{n} — published")
+if st.query_params.get(PARAM) != choice:
+    st.query_params[PARAM] = choice  # a copied link reopens this report
+spec = specs[choice]
+
+
+def use_on_detect(name: str) -> None:
+    st.session_state["detect_model"] = name
+
+
+left, right = st.columns([3, 2], gap="medium")
+with left:
+    st.subheader(choice)
+    st.markdown(spec.description or "")
+    inputs = ", ".join(spec.bands) + (f"; indices {', '.join(spec.indices)}" if spec.indices else "")
+    st.caption(f"Inputs: {spec.patch_size}×{spec.patch_size} px patches of {inputs}. Recommended threshold "
+               f"{spec.threshold:g}. " + (f"Provenance: {spec.provenance}. " if spec.provenance else "")
+               + (f"Licence: {spec.licence}." if spec.licence else ""))
+with right:
+    st.markdown("**Use it**")
+    st.code(f"python -m detector detect --model {choice} \\\n  --region region.geojson --year 2024 --out mines.geojson",
+            language="bash")
+    st.caption("On **Detect**, pick it under *Model*; a Detect run made with it is a layer that **Review** and "
+               "**Tune** can open.")
+    if st.button("Use this model on Detect", key="models_use", icon=":material/search:", on_click=use_on_detect,
+                 args=(choice,)):
+        st.switch_page("app_pages/detect.py")
+
+report = reports.get(choice)
+if not spec.trained:
+    st.info("A published model: its training sets and test metrics are in the `_config.txt` beside it in the "
+            "[mining-detector repository](https://github.com/earthrise-media/mining-detector/tree/main/models). "
+            "Fine-tune it on your own labels with `python -m detector train --base " + choice + " …`"
+            + (" (ensembles cannot be fine-tuned: pick one of the single models)." if spec.ensemble > 1 else "."))
+elif report is None:
+    st.warning(f"No training report beside {spec.local_path} (it should be {choice}.report.json).")
+else:
+    st.header("Training report")
+    val = report["metrics"]["validation"]
+    c = st.columns(5)
+    c[0].metric("Validation F1", model_charts.fmt(val["f1"]))
+    c[1].metric("Precision", model_charts.fmt(val["precision"]))
+    c[2].metric("Recall", model_charts.fmt(val["recall"]))
+    c[3].metric("Average precision", model_charts.fmt(val["average_precision"]))
+    c[4].metric("Best threshold", f"{val['threshold']:g}")
+    n, sp, tr = report["counts"], report["split"], report["training"]
+    how = f"Fine-tuned from **{report['base']}**" if report["base"] else \
+        f"Trained from scratch with the **{report['architecture']}** architecture"
+    st.markdown(
+        f"{how} on {n['patches']:,} labelled patches ({n['mines']:,} mines, {n['not_mines']:,} not) of "
+        f"{report['year']} imagery ({report['source']['label']}); {n['not_covered']:,} without imagery skipped. "
+        f"Validation held out by geography: {sp['validation']:,} patches in {sp['validation_blocks']} of "
+        f"{sp['blocks']} blocks of {sp['block_km']:g} km (seed {sp['seed']}), "
+        f"{sp['train']:,} for training" + (f", {sp['buffer_dropped']} overlapping the held-out ones left out"
+                                           if sp["buffer_dropped"] else "")
+        + f". {tr['epochs_run']} epochs (best: {tr['best_epoch']}), {tr['seconds']:.0f} s on {tr['device']}."
+    )
+    st.plotly_chart(model_charts.learning_curves(report["history"], tr["best_epoch"]), width="stretch",
+                    key="models_curves", config={"displayModeBar": False})
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(model_charts.confusion_matrix(val), width="stretch", key="models_confusion",
+                    config={"displayModeBar": False})
+    c2.plotly_chart(model_charts.pr_chart(report.get("pr_curve", {}), val["threshold"]), width="stretch",
+                    key="models_pr", config={"displayModeBar": False})
+    st.dataframe(model_charts.metrics_table(report), hide_index=True, width="stretch")
+    with st.expander("Labels, options and the whole report"):
+        st.markdown("**Labels:** " + "; ".join(f"`{o}`" for o in report["labels"]))
+        st.json(report["split"], expanded=False)
+        st.download_button("Download the report (JSON)", json.dumps(report, indent=1), file_name=f"{choice}.report.json",
+                           mime="application/json", on_click="ignore", icon=":material/download:", key="models_report")
+
+st.subheader("Train your own")
+st.caption("Label detections on **Review**, export them, and train (add `--base 48px_v3.7` to fine-tune, "
+           "`--indices ndvi,mndwi,bsi` for spectral-index inputs). The new model appears here and on Detect.")
+st.code("python -m detector labels export --out my_labels/\n"
+        "python -m detector train --labels my_labels/ --year 2024 --source earthengine --out my-model-v1",
+        language="bash")
+st.caption(f"Trained models are registered in {models.trained_dir()}.")

@@ -1,0 +1,858 @@
+"""Train or fine-tune a mining model from labelled points, and register it for Detect and Tune.
+
+The flow, one direction:
+
+    label points (Review export, the label store, sampling-location files)
+      → the grid patch each point is nearest the centre of (so training sees what inference sees)
+      → that patch's 48 × 48 window from the imagery source, read tile by tile (cached on disk)
+      → a split held out by geography: whole blocks of ``block_km`` go to validation
+      → the published architecture from scratch, or a registered model fine-tuned
+        (rotations and flips, class weights, early stopping on validation loss)
+      → precision, recall, F1, average precision and the best threshold on the validation part
+      → data/models/NAME.h5 + NAME.toml + NAME.report.json, listed by ``models.registry()``
+
+Features come from :func:`detector.indices.model_input`, the function :class:`models.Scorer` calls
+at inference, and the validation scores are computed by a Scorer: one code path for both.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import grid, indices, metrics, models
+from .atomic import atomic_path
+from .config import data_dir
+from .errors import DetectorError, ModelError
+from .sources.base import ImagerySource, PixelCache, TilePixels
+
+#: The architecture a model trained from scratch gets: that of this published single model.
+DEFAULT_ARCHITECTURE = "48px_v3.7"
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+
+
+@dataclass
+class TrainOptions:
+    """What ``python -m detector train`` takes (see its --help for each option)."""
+
+    name: str
+    year: int
+    source: str = "earthengine"
+    labels: Sequence[str] = ()  # export folders, sampling files, "store", a database URL, published names
+    positives: Sequence[str] = ()  # point files that are all mines, whatever their name
+    negatives: Sequence[str] = ()  # point files that are all not mines
+    base: str | None = None  # a registered single model to fine-tune
+    architecture: str | None = None  # a registered single model whose architecture to train from scratch
+    indices: Sequence[str] | None = None  # None: the base model's (none from scratch)
+    source_bands: Sequence[str] | None = None  # band order of a GeoTIFF without band descriptions
+    epochs: int = 40
+    batch_size: int = 32
+    learning_rate: float | None = None  # default 1e-3 from scratch, 1e-4 fine-tuning
+    patience: int = 8
+    seed: int = 0
+    val_fraction: float = 0.25
+    block_km: float = 5.0
+    force: bool = False
+    description: str = ""
+    quiet: bool = False
+
+
+@dataclass
+class Points:
+    """Labelled points: lon, lat, y (1 mine, 0 not), origin (the file or store they came from)."""
+
+    frame: pd.DataFrame
+    origins: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Samples:
+    """One row per labelled grid patch: patch_id, epsg, row, col, y; and what was merged or dropped."""
+
+    frame: pd.DataFrame
+    points: int = 0
+    duplicates: int = 0  # points on a patch another point with the same answer already labels
+    conflicts: int = 0  # patches labelled both mine and not a mine (left out)
+
+
+@dataclass
+class Dataset:
+    """Raw DN windows (N, 48, 48, bands) of the covered samples, in the samples' order."""
+
+    windows: np.ndarray
+    patch_ids: np.ndarray
+    covered: np.ndarray  # per sample of the Samples frame
+    bands: tuple[str, ...]
+    from_cache: bool = False
+    tiles: int = 0
+
+
+@dataclass
+class TrainResult:
+    spec: models.ModelSpec
+    report: dict[str, Any]
+    files: dict[str, Path]
+
+    def text(self) -> str:
+        """The closing summary the command line prints."""
+        r, m = self.report, self.report["metrics"]["validation"]
+        n, s = r["counts"], r["split"]
+        lines = [
+            f"labels: {n['points']:,} points → {n['patches']:,} patches ({n['mines']:,} mines, {n['not_mines']:,} not)"
+            + (f"; {n['duplicates']:,} duplicate points merged" if n["duplicates"] else "")
+            + (f"; {n['conflicts']:,} patches labelled both ways left out" if n["conflicts"] else "")
+            + (f"; {n['not_covered']:,} without imagery skipped" if n["not_covered"] else ""),
+            f"imagery: {r['source']['label']}, {r['year']}"
+            + (" (patch windows from the training cache)" if r["dataset"]["from_cache"]
+               else f" ({r['dataset']['tiles']} tiles read)"),
+            f"split by {s['block_km']:g} km blocks (seed {s['seed']}): train {s['train']:,} patches in "
+            f"{s['train_blocks']} blocks, validation {s['validation']:,} in {s['validation_blocks']} blocks"
+            + (f"; {s['buffer_dropped']} training patches overlapping validation ones left out"
+               if s["buffer_dropped"] else ""),
+            f"{'fine-tuned ' + r['base'] if r['base'] else 'trained from scratch (' + r['architecture'] + ' architecture)'}"
+            f", inputs {len(self.spec.bands)} bands" + (f" + {', '.join(self.spec.indices)}" if self.spec.indices else "")
+            + f"; {r['training']['epochs_run']} epochs (best {r['training']['best_epoch']}), "
+              f"{r['training']['seconds']:.0f} s on {r['training']['device']}",
+            (f"validation at the best threshold {m['threshold']:g}: precision {_fmt(m['precision'])}, "
+             f"recall {_fmt(m['recall'])}, F1 {_fmt(m['f1'])}, average precision {_fmt(m['average_precision'])} "
+             f"(TP {m['tp']}, FP {m['fp']}, FN {m['fn']}, TN {m['tn']})"),
+            f"registered {self.spec.name}: {self.files['model']} (+ .toml, .report.json)",
+            (f"use it: python -m detector detect --model {self.spec.name} …, or pick it on the Detect page; "
+             "the Models page shows this report"),
+        ]
+        return "\n".join(lines)
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
+
+
+# ---------------------------------------------------------------- the name
+
+def check_name(name: str, force: bool) -> None:
+    """Refuse names that would be confused with a published model or a file, or replace one unasked."""
+    if not _NAME_RE.match(name or "") or name.lower().endswith((".h5", ".keras")):
+        raise DetectorError(f"--out {name!r} is not a usable model name: use letters, digits, '.', '_' and '-' "
+                            "(at most 80), starting with a letter or digit, e.g. my-mines-v1.")
+    taken = {n.lower(): n for n in models.published_names()}
+    if name.lower() in taken:
+        raise DetectorError(f"--out {name} is the name of the published model {taken[name.lower()]}; a trained model "
+                            "needs a name of its own, e.g. " + f"{name}-finetuned.")
+    h5 = models.trained_dir() / f"{name}.h5"
+    if (h5.exists() or h5.with_suffix(".toml").exists()) and not force:
+        raise DetectorError(f"A trained model named {name} already exists ({h5}). Choose another --out, or add --force "
+                            "to replace it (its stored scores are forgotten, so Detect scores again with the new one).")
+
+
+# ---------------------------------------------------------------- labelled points
+
+def _sampling_file(arg: str) -> Path:
+    """A point file by path, or a published sampling dataset by name (`python -m detector data list`)."""
+    from . import catalog
+
+    path = Path(arg).expanduser()
+    if path.exists() or arg.lower().endswith((".geojson", ".json")):
+        if not path.is_file():
+            raise DetectorError(f"{path}: no such file.")
+        return path
+    ds = catalog.get(arg)
+    if ds.kind != "sampling":
+        raise DetectorError(f"{arg} is a {ds.kind} dataset; training takes sampling-location point files.")
+    return ds.path(progress=False)
+
+
+def _read(path: Path, y: int, origin: str) -> pd.DataFrame:
+    from .labels import _read_points
+
+    pts = _read_points(path)
+    return pd.DataFrame({"lon": pts.geometry.x.to_numpy(float), "lat": pts.geometry.y.to_numpy(float),
+                         "y": np.full(len(pts), y, dtype=np.int8), "origin": origin})
+
+
+def _answer(path: Path) -> int:
+    from .labels import sampling_answer
+
+    return 1 if sampling_answer(path.name)[0] == "yes" else 0
+
+
+def _store_points(url: str | None) -> tuple[pd.DataFrame, str]:
+    """The label store's current labels, through the very export the Review page offers."""
+    from .labels import LabelStore
+
+    store = LabelStore(url)
+    frames = []
+    with tempfile.TemporaryDirectory() as tmp:
+        res = store.export(tmp)
+        for path in res.files.values():
+            frames.append(_read(path, _answer(path), f"label store: {path.name}"))
+    return pd.concat(frames, ignore_index=True), repr(store)
+
+
+def _read_folder(folder: Path, shown: str | None = None) -> list[pd.DataFrame]:
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in {".geojson", ".json"} and p.is_file())
+    if not files:
+        raise DetectorError(f"{shown or folder} holds no .geojson files. Give the folder written by "
+                            "`python -m detector labels export --out DIR`, or the Review page's labels.zip.")
+    return [_read(f, _answer(f), f.name) for f in files]
+
+
+def load_points(labels: Sequence[str] = (), positives: Sequence[str] = (), negatives: Sequence[str] = ()) -> Points:
+    """Every labelled point from the given sources.
+
+    ``labels``: a folder written by ``labels export`` (or the Review page's labels.zip), a single
+    sampling file (its name says positives or negatives), ``store`` for the label store (or a
+    database URL), or a published sampling dataset name. ``positives`` / ``negatives``: point
+    files whose every point is (not) a mine, whatever the file is called.
+    """
+    frames, origins = [], []
+    for arg in labels:
+        arg = str(arg)
+        if arg in {"store", "db", "database"} or "://" in arg:
+            df, what = _store_points(None if "://" not in arg else arg)
+            frames.append(df)
+            origins.append(what)
+            continue
+        path = Path(arg).expanduser()
+        if path.is_dir():
+            frames.extend(_read_folder(path))
+            origins.append(str(path))
+            continue
+        if path.suffix.lower() == ".zip" and path.is_file():  # the Review page's download, as it is
+            import zipfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                try:
+                    with zipfile.ZipFile(path) as z:
+                        z.extractall(tmp)
+                except zipfile.BadZipFile as exc:
+                    raise DetectorError(f"{path} is not a readable zip file ({exc}).") from None
+                frames.extend(_read_folder(Path(tmp), path.name))
+            origins.append(str(path))
+            continue
+        f = _sampling_file(arg)
+        frames.append(_read(f, _answer(f), f.name))
+        origins.append(str(f))
+    for args, y in ((positives, 1), (negatives, 0)):
+        for arg in args:
+            f = _sampling_file(str(arg))
+            frames.append(_read(f, y, f.name))
+            origins.append(f"{f} ({'mines' if y else 'not mines'})")
+    if not frames:
+        raise DetectorError("No labels given. Use --labels DIR (from `python -m detector labels export` or the Review "
+                            "page), --labels store, or --positives FILE … --negatives FILE ….")
+    return Points(pd.concat(frames, ignore_index=True), origins)
+
+
+def _check_classes(y: np.ndarray, where: str) -> None:
+    mines, nots = int((y == 1).sum()), int((y == 0).sum())
+    if mines == 0 or nots == 0:
+        have = f"{mines} mine{'s' * (mines != 1)}" if mines else f"{nots} non-mine{'s' * (nots != 1)}"
+        lack = "no mines (positives)" if not mines else "no non-mines (negatives: look-alikes, forest)"
+        raise DetectorError(
+            f"The labels {where} hold {have} and {lack}; a model learns to tell the two apart, so it needs both. "
+            "Label some of the missing kind on the Review page (or add --positives / --negatives files)."
+        )
+
+
+# ---------------------------------------------------------------- points onto the grid
+
+def snap(lon: np.ndarray, lat: np.ndarray) -> pd.DataFrame:
+    """The grid patch whose centre is nearest each point, in the point's UTM zone: epsg, row, col, patch_id."""
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    epsg = np.array([grid.zone_epsg(grid.utm_zone(x)) for x in lon], dtype=np.int64)
+    row = np.zeros(len(lon), dtype=np.int64)
+    col = np.zeros(len(lon), dtype=np.int64)
+    for e in np.unique(epsg):
+        sel = epsg == e
+        x, y = grid._to_utm(int(e)).transform(lon[sel], lat[sel])
+        col[sel] = np.round((np.asarray(x) - grid.PATCH_M / 2) / grid.STRIDE_M).astype(np.int64)
+        row[sel] = np.round((np.asarray(y) - grid.PATCH_M / 2) / grid.STRIDE_M).astype(np.int64)
+    ids = [grid.patch_id(int(e), int(r), int(c)) for e, r, c in zip(epsg, row, col)]
+    return pd.DataFrame({"patch_id": ids, "epsg": epsg, "row": row, "col": col})
+
+
+def to_samples(points: Points) -> Samples:
+    """One sample per labelled patch; a patch labelled both ways is left out (and counted)."""
+    pts = points.frame
+    if pts.empty:
+        raise DetectorError("The label files hold no points.")
+    snapped = pd.concat([snap(pts["lon"], pts["lat"]), pts[["y", "origin"]].reset_index(drop=True)], axis=1)
+    answers = snapped.groupby("patch_id")["y"].agg(["min", "max"])
+    conflicted = answers.index[answers["min"] != answers["max"]]
+    kept = snapped[~snapped["patch_id"].isin(conflicted)]
+    uniq = kept.drop_duplicates("patch_id").sort_values(["epsg", "row", "col"]).reset_index(drop=True)
+    return Samples(uniq[["patch_id", "epsg", "row", "col", "y", "origin"]], points=len(pts),
+                   duplicates=len(kept) - len(uniq), conflicts=len(conflicted))
+
+
+# ---------------------------------------------------------------- patch windows from the imagery
+
+def _tile_pixels(source: ImagerySource, year: int, tile: grid.Tile, bands: Sequence[str],
+                 cache: PixelCache) -> TilePixels:
+    """A tile's pixels, through the pixel cache for cacheable sources (as Detect reads them)."""
+    if source.cacheable:
+        hit = cache.get(source.key, year, tile, bands)
+        if hit is not None:
+            return hit
+        tp = source.read(tile, getattr(source, "cache_bands", bands), year)
+        cache.put(source.key, year, tile, tp)
+        return tp
+    return source.read(tile, bands, year)
+
+
+def _dataset_path(source_key: str, year: int, bands: Sequence[str], patch_ids: Sequence[str]) -> Path:
+    h = hashlib.sha256(json.dumps([source_key, int(year), list(bands), sorted(patch_ids)]).encode()).hexdigest()
+    return data_dir() / "training" / f"windows-{h[:24]}.npz"
+
+
+def _cached(path: Path, ids: np.ndarray, bands: tuple[str, ...]) -> Dataset | None:
+    """The windows of an earlier run on the same patches, source, year and bands; None on a miss."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path) as z:
+            cached = dict(z)
+    except Exception:  # noqa: BLE001 — a torn or foreign cache file is a miss, not a failure
+        return None
+    order = pd.Index(cached["patch_ids"].astype(str))
+    if set(order) != set(ids) or tuple(cached["bands"].astype(str)) != bands:
+        return None
+    pos = order.get_indexer(ids)
+    cov = cached["covered"][pos]
+    row_of = np.cumsum(cached["covered"]) - 1
+    return Dataset(cached["windows"][row_of[pos[cov]]], ids[cov], cov, bands, from_cache=True)
+
+
+def _outside_footprint(source: ImagerySource, samples: pd.DataFrame) -> np.ndarray:
+    """Samples whose patch centre is outside the source's outline (sources that know theirs), else none."""
+    footprint = getattr(source, "footprint", None)
+    if footprint is None or samples.empty:
+        return np.zeros(len(samples), dtype=bool)
+    import shapely
+
+    out = np.zeros(len(samples), dtype=bool)
+    fp = footprint()
+    for e, rows in samples.groupby("epsg"):
+        lon, lat = grid.patch_centers_lonlat(int(e), rows["row"].to_numpy(), rows["col"].to_numpy())
+        out[samples.index.get_indexer(rows.index)] = ~shapely.contains_xy(fp, lon, lat)
+    return out
+
+
+def _no_imagery_message(source: ImagerySource, samples: pd.DataFrame, label: str) -> str:
+    lon, lat = [], []
+    for e, rows in samples.groupby("epsg"):
+        x, y = grid.patch_centers_lonlat(int(e), rows["row"].to_numpy(), rows["col"].to_numpy())
+        lon.extend(x)
+        lat.extend(y)
+    where = f"the points span lon {min(lon):.3f}…{max(lon):.3f}, lat {min(lat):.3f}…{max(lat):.3f}"
+    footprint = getattr(source, "footprint", None)
+    if footprint is not None:
+        w, s, e, n = footprint().bounds
+        where += f"; the imagery covers lon {w:.3f}…{e:.3f}, lat {s:.3f}…{n:.3f}"
+    return (f"None of the {len(samples):,} labelled patches has imagery in {label} ({where}). "
+            "Give labels inside the image, or the imagery of the labels (--source), or another --year.")
+
+
+def build_dataset(samples: pd.DataFrame, source: ImagerySource, year: int, bands: Sequence[str],
+                  source_label: str = "the imagery", quiet: bool = True) -> Dataset:
+    """The 48 × 48 window of every sample patch, read once per tile; cached on disk by source, year, bands, patches.
+
+    Patches the imagery does not fully cover (outside the image, clouds, nodata) are marked
+    uncovered and skipped, as Detect skips them.
+    """
+    from tqdm import tqdm
+
+    from .pipeline import covered, patch_windows
+
+    bands = tuple(bands)
+    ids = samples["patch_id"].to_numpy(str)
+    path = _dataset_path(source.key, year, bands, ids)
+    hit = _cached(path, ids, bands)
+    if hit is not None:
+        return hit
+
+    outside = _outside_footprint(source, samples)
+    if outside.all():
+        raise DetectorError(_no_imagery_message(source, samples, source_label))
+    inside = samples[~outside]
+    from shapely.geometry import MultiPoint
+
+    lon, lat = [], []
+    for e, rows in inside.groupby("epsg"):
+        x, y = grid.patch_centers_lonlat(int(e), rows["row"].to_numpy(), rows["col"].to_numpy())
+        lon.extend(x)
+        lat.extend(y)
+    source.check(MultiPoint(list(zip(lon, lat))).envelope.buffer(0.005), bands, year)
+
+    tile_of = {}
+    for i, (e, r, c) in enumerate(zip(inside["epsg"], inside["row"], inside["col"])):
+        tile_of.setdefault(grid.Tile(int(e), int(r) // grid.TILE, int(c) // grid.TILE), []).append(i)
+    cache = PixelCache(data_dir() / "pixels")
+    cov = np.zeros(len(samples), dtype=bool)
+    windows = np.zeros((len(samples), grid.PATCH_PX, grid.PATCH_PX, len(bands)), dtype=np.float32)
+    where = np.flatnonzero(~outside)
+
+    def read(tile: grid.Tile) -> TilePixels:
+        return _tile_pixels(source, year, tile, bands, cache)
+
+    def take(tile: grid.Tile, tp: TilePixels) -> None:
+        local = np.asarray(tile_of[tile])
+        rows, cols = inside["row"].to_numpy()[local], inside["col"].to_numpy()[local]
+        ok = covered(tp.valid, tile, rows, cols)
+        idx = where[local[ok]]
+        if ok.any():
+            windows[idx] = patch_windows(tp.select(bands), tile, rows[ok], cols[ok])
+        cov[idx] = True
+
+    tiles = sorted(tile_of)
+    workers = max(1, min(source.max_concurrency, 8))
+    with ThreadPoolExecutor(max_workers=workers) as pool, \
+            tqdm(total=len(tiles), unit="tile", desc="reading patches", disable=quiet) as bar:
+        # a few tiles in flight at a time: a tile's raster is tens of MB, only its windows are kept
+        for first in range(0, len(tiles), 2 * workers):
+            chunk = tiles[first:first + 2 * workers]
+            for tile, tp in zip(chunk, pool.map(read, chunk)):
+                take(tile, tp)
+                bar.update(1)
+    if not cov.any():
+        raise DetectorError(_no_imagery_message(source, samples, source_label))
+    ds = Dataset(windows[cov], ids[cov], cov, bands, tiles=len(tiles))
+    with atomic_path(path) as tmp:
+        np.savez(tmp, windows=ds.windows, patch_ids=ids, covered=cov, bands=np.array(bands))
+    return ds
+
+
+# ---------------------------------------------------------------- the split by geography
+
+def spatial_split(frame: pd.DataFrame, block_km: float, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Which samples validate and which train: whole ``block_km`` blocks of the grid go to validation.
+
+    Blocks are squares of each UTM zone's grid; a seeded shuffle of them fills validation up to
+    ``val_fraction`` of the samples, so neighbouring patches — which share pixels and look alike —
+    never sit on both sides. Training patches that still overlap a validation patch across a block
+    edge are left out. The first shuffle giving both classes on both sides is taken (deterministic).
+    Returns (validation mask, training mask, facts for the report).
+    """
+    if not 0 < val_fraction < 1:
+        raise DetectorError(f"--val-fraction must be between 0 and 1 (not {val_fraction:g}); e.g. 0.25.")
+    if block_km <= 0:
+        raise DetectorError(f"--block-km must be positive (not {block_km:g}); e.g. 5.")
+    e = frame["epsg"].to_numpy()
+    r, c = frame["row"].to_numpy(), frame["col"].to_numpy()
+    y = frame["y"].to_numpy()
+    size = block_km * 1000.0
+    bx = np.floor((c * grid.STRIDE_M + grid.PATCH_M / 2) / size).astype(np.int64)
+    by = np.floor((r * grid.STRIDE_M + grid.PATCH_M / 2) / size).astype(np.int64)
+    keys = pd.Series(list(zip(e, bx, by)))
+    blocks = sorted(set(keys))
+    if len(blocks) < 2:
+        raise DetectorError(f"All {len(frame)} labelled patches lie in one {block_km:g} km block, so none can be held "
+                            "out by geography. Use a smaller --block-km, or add labels from elsewhere.")
+    block_of = keys.map({b: i for i, b in enumerate(blocks)}).to_numpy()
+    counts = np.bincount(block_of, minlength=len(blocks))
+    target = max(1, round(val_fraction * len(frame)))
+    rng = np.random.default_rng(seed)
+    for attempt in range(500):
+        order = rng.permutation(len(blocks))
+        chosen, n = [], 0
+        for b in order:
+            if n >= target:
+                break
+            chosen.append(b)
+            n += counts[b]
+        val = np.isin(block_of, chosen)
+        near = {(pe, pr + dr, pc + dc) for pe, pr, pc in zip(e[val], r[val], c[val])
+                for dr in (-1, 0, 1) for dc in (-1, 0, 1)}
+        overlap = np.array([k in near for k in zip(e, r, c)]) & ~val
+        train = ~val & ~overlap
+        if val.all() or not train.any():
+            continue
+        if len(set(y[val])) == 2 and len(set(y[train])) == 2:
+            facts = {"block_km": block_km, "seed": seed, "val_fraction": val_fraction, "attempts": attempt + 1,
+                     "blocks": len(blocks), "validation_blocks": len(chosen), "train_blocks": len(blocks) - len(chosen),
+                     "train": int(train.sum()), "validation": int(val.sum()), "buffer_dropped": int(overlap.sum()),
+                     "train_mines": int(y[train].sum()), "validation_mines": int(y[val].sum())}
+            return val, train, facts
+    raise DetectorError(
+        f"No split into {block_km:g} km blocks puts mines and non-mines on both sides ({len(blocks)} blocks, "
+        f"{int(y.sum())} mines, {int((y == 0).sum())} not). Use a smaller --block-km, or label more places, so that "
+        "mines and non-mines occur in several blocks."
+    )
+
+
+# ---------------------------------------------------------------- the model
+
+def _with_channels(cfg: dict, channels: int) -> dict:
+    """A copy of a Sequential model's config taking ``channels`` input channels (fresh weights follow)."""
+    cfg = json.loads(json.dumps(cfg))
+    if cfg.get("class_name") != "Sequential":
+        raise ModelError("Only a Sequential architecture can be rebuilt for training; choose a published single "
+                         f"model for --architecture (e.g. {DEFAULT_ARCHITECTURE}).")
+    inner = cfg["config"]
+    inner.pop("build_input_shape", None)
+    for layer in inner["layers"]:
+        layer.pop("build_config", None)
+        c = layer.get("config", {})
+        for key in ("batch_input_shape", "batch_shape"):
+            if c.get(key):
+                c[key] = [*c[key][:-1], channels]
+    return cfg
+
+
+def build_model(architecture: models.ModelSpec, channels: int, seed: int):
+    """The architecture of a registered single model (its config, read without running code), fresh weights."""
+    import tf_keras
+
+    path = architecture.path()
+    if architecture.local_path:
+        models.check_safe(path)
+    cfg = models._read_config(path)
+    tf_keras.utils.set_random_seed(seed)
+    model = tf_keras.models.model_from_json(json.dumps(_with_channels(cfg, channels)))
+    if model.output_shape[-1] != 1:
+        raise ModelError(f"{architecture.name} has {model.output_shape[-1]} outputs; --architecture takes a single "
+                         f"model (one score), e.g. {DEFAULT_ARCHITECTURE}.")
+    return model
+
+
+def data_dependent_init(model, x: np.ndarray) -> None:
+    """Rescale each hidden layer's fresh weights so its pre-activations are centred with unit spread on ``x``.
+
+    Reflectances are all positive with a large common level and small differences between
+    land covers; freshly initialised, the nine convolutions pass on mostly that level and training
+    from scratch idles on a plateau (loss ln 2) for a random number of epochs. Centring and scaling
+    each layer on a batch of the training data (Krähenbühl et al. 2016) removes the plateau without
+    changing the architecture: only the starting weights differ.
+    """
+    import tf_keras
+
+    h = tf_keras.backend.constant(x)
+    layers = [lay for lay in model.layers if not isinstance(lay, tf_keras.layers.InputLayer)]
+    last = max(i for i, lay in enumerate(layers) if getattr(lay, "kernel", None) is not None)
+    for i, layer in enumerate(layers):
+        kernel, bias = getattr(layer, "kernel", None), getattr(layer, "bias", None)
+        if kernel is not None and bias is not None and i != last:
+            act, layer.activation = layer.activation, tf_keras.activations.linear
+            z = layer(h).numpy()
+            axes = tuple(range(z.ndim - 1))
+            mean, std = z.mean(axis=axes), z.std(axis=axes) + 1e-6
+            kernel.assign(kernel.numpy() / std)
+            bias.assign((bias.numpy() - mean) / std)
+            layer.activation = act
+        h = layer(h, training=False)
+
+
+def _check_single(spec: models.ModelSpec) -> None:
+    """Ensembles are not fine-tuned: say which single models can be."""
+    if spec.ensemble > 1:
+        singles = [n for n, s in models.registry().items() if s.ensemble == 1 and s.bands == spec.bands]
+        raise ModelError(
+            f"{spec.name} is an ensemble of {spec.ensemble} models; fine-tuning it would train all of them at once on "
+            f"one score. Fine-tune one single model instead (--base {' or '.join(singles[:3])}), or train from scratch."
+        )
+
+
+def _base_model(spec: models.ModelSpec):
+    _check_single(spec)
+    model = models.load(spec).model
+    if model.output_shape[-1] != 1:
+        raise ModelError(f"{spec.name} has {model.output_shape[-1]} outputs; --base takes a single model (one score).")
+    return model
+
+
+DIHEDRAL = 8  # 4 rotations × with and without a flip
+
+
+def augment(x: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """Each window rotated by 90° × (which % 4), then mirrored when which ≥ 4 (the 8 symmetries of a square)."""
+    out = np.empty_like(x)
+    for t in range(DIHEDRAL):
+        sel = which == t
+        if sel.any():
+            v = np.rot90(x[sel], k=t % 4, axes=(1, 2))
+            out[sel] = v[:, :, ::-1] if t >= 4 else v
+    return out
+
+
+def _sequence(x: np.ndarray, y: np.ndarray, w: np.ndarray, batch_size: int, seed: int):
+    import tf_keras
+
+    class Augmented(tf_keras.utils.Sequence):
+        """Shuffled batches, each window under a random symmetry; deterministic from (seed, epoch, batch)."""
+
+        def __init__(self):
+            super().__init__()
+            self.epoch = 0
+            self.order = np.random.default_rng([seed, 0]).permutation(len(x))
+
+        def __len__(self) -> int:
+            return math.ceil(len(x) / batch_size)
+
+        def __getitem__(self, i: int):
+            idx = self.order[i * batch_size:(i + 1) * batch_size]
+            rng = np.random.default_rng([seed, self.epoch, i])
+            return augment(x[idx], rng.integers(0, DIHEDRAL, len(idx))), y[idx], w[idx]
+
+        def on_epoch_end(self) -> None:
+            self.epoch += 1
+            self.order = np.random.default_rng([seed, self.epoch]).permutation(len(x))
+
+    return Augmented()
+
+
+def _epoch_bar(total: int, quiet: bool):
+    import tf_keras
+    from tqdm import tqdm
+
+    class EpochBar(tf_keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.bar = tqdm(total=total, unit="epoch", desc="training", disable=quiet)
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            self.bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items() if k in ("loss", "val_loss", "val_accuracy")})
+            self.bar.update(1)
+
+        def on_train_end(self, logs=None):
+            self.bar.close()
+
+    return EpochBar()
+
+
+def class_weights(y: np.ndarray) -> dict[int, float]:
+    """Balanced weights n / (2 · n_class): each class counts as much in the loss, whatever its share."""
+    n = len(y)
+    return {k: float(n / (2 * max(int((y == k).sum()), 1))) for k in (0, 1)}
+
+
+# ---------------------------------------------------------------- the whole step
+
+def _inputs(opts: TrainOptions) -> tuple[models.ModelSpec | None, models.ModelSpec | None, tuple[str, ...], tuple[str, ...]]:
+    """(base, architecture, bands, indices) from the options, refusing what cannot work."""
+    wanted = None if opts.indices is None else indices.parse(list(opts.indices))
+    if opts.base and opts.architecture:
+        raise DetectorError("--base continues training a model and --architecture builds a fresh one: give one of them.")
+    if opts.base:
+        base = models.resolve(opts.base)
+        _check_single(base)
+        if wanted is not None and tuple(wanted) != tuple(base.indices):
+            have = ", ".join(base.indices) or "no indices"
+            raise DetectorError(
+                f"The base model {base.name} takes its {len(base.bands)} bands with {have}; fine-tuning keeps a "
+                f"model's inputs, so it cannot learn from {', '.join(wanted) or 'no indices'}. Leave out --indices "
+                f"to fine-tune {base.name} as it is, or train from scratch (no --base) with --indices "
+                f"{','.join(wanted) or '…'}."
+            )
+        return base, None, base.bands, tuple(base.indices)
+    arch = models.resolve(opts.architecture or DEFAULT_ARCHITECTURE)
+    if arch.ensemble > 1:
+        raise ModelError(f"{arch.name} is an ensemble; --architecture takes a single model, e.g. {DEFAULT_ARCHITECTURE}.")
+    idx = tuple(wanted or ())
+    indices.check(idx, arch.bands, f"the {arch.name} architecture")
+    return None, arch, arch.bands, idx
+
+
+def train(opts: TrainOptions, source: ImagerySource | None = None) -> TrainResult:
+    """Labels → patch windows → a trained, evaluated, registered model (see the module docstring)."""
+    t_start = time.perf_counter()
+    check_name(opts.name, opts.force)
+    if opts.epochs < 1 or opts.batch_size < 1:
+        raise DetectorError("--epochs and --batch-size must be at least 1.")
+    base, arch, bands, idx = _inputs(opts)
+
+    points = load_points(opts.labels, opts.positives, opts.negatives)
+    _check_classes(points.frame["y"].to_numpy(), "given")
+    samples = to_samples(points)
+    _check_classes(samples.frame["y"].to_numpy(), "left after merging points on the same patch")
+
+    if source is None:
+        from .sources import open_source
+
+        source = open_source(opts.source, bands=list(opts.source_bands) if opts.source_bands else None)
+    source_label = "Earth Engine (S2 L1C, Cloud Score+)" if source.cacheable else str(opts.source)
+    data = build_dataset(samples.frame, source, opts.year, bands, source_label, quiet=opts.quiet)
+    frame = samples.frame[data.covered].reset_index(drop=True)
+    y_all = frame["y"].to_numpy().astype(np.float32)
+    _check_classes(y_all, f"with imagery in {source_label} ({int((~data.covered).sum())} without)")
+
+    val, trn, split = spatial_split(frame, opts.block_km, opts.val_fraction, opts.seed)
+    x_all = indices.model_input(data.windows, bands, idx)
+    weights = class_weights(y_all[trn].astype(int))
+    w_all = np.where(y_all == 1, weights[1], weights[0]).astype(np.float32)
+
+    import tf_keras
+
+    if base is not None:
+        model = _base_model(base)
+        tf_keras.utils.set_random_seed(opts.seed)
+    else:
+        model = build_model(arch, len(bands) + len(idx), opts.seed)
+        probe_rows = np.random.default_rng(opts.seed).permutation(np.flatnonzero(trn))[:256]
+        data_dependent_init(model, x_all[probe_rows])
+    lr = opts.learning_rate or (1e-4 if base is not None else 1e-3)
+    model.compile(optimizer=tf_keras.optimizers.Adam(lr), loss="binary_crossentropy", metrics=["accuracy"],
+                  weighted_metrics=[])
+    stop = tf_keras.callbacks.EarlyStopping(monitor="val_loss", patience=opts.patience, restore_best_weights=True)
+    t_fit = time.perf_counter()
+    hist = model.fit(
+        _sequence(x_all[trn], y_all[trn], w_all[trn], opts.batch_size, opts.seed),
+        validation_data=(x_all[val], y_all[val], w_all[val]), epochs=opts.epochs, verbose=0,
+        callbacks=[stop, _epoch_bar(opts.epochs, opts.quiet)], shuffle=False,
+    )
+    fit_seconds = time.perf_counter() - t_fit
+    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    best_epoch = int(np.argmin(history["val_loss"])) + 1
+
+    # Scores through the inference path itself: a Scorer on the raw windows.
+    probe = models.ModelSpec(name=opts.name, bands=bands, indices=idx, local_path="(training)")
+    scorer = models.Scorer(probe, model)
+    s_val = scorer.score(data.windows[val])[:, 0]
+    s_trn = scorer.score(data.windows[trn])[:, 0]
+    threshold, _ = metrics.best_threshold(y_all[val], s_val)
+    report = {
+        "name": opts.name,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "year": opts.year,
+        "source": {"arg": str(opts.source), "key": source.key, "label": source_label},
+        "labels": points.origins,
+        "base": base.name if base else None,
+        "architecture": arch.name if arch else base.name,
+        "bands": list(bands), "indices": list(idx), "patch_size": grid.PATCH_PX,
+        "counts": {"points": samples.points, "patches": len(samples.frame), "duplicates": samples.duplicates,
+                   "conflicts": samples.conflicts, "not_covered": int((~data.covered).sum()),
+                   "mines": int(samples.frame["y"].sum()), "not_mines": int((samples.frame["y"] == 0).sum()),
+                   "by_origin": {k: {"mines": int(g["y"].sum()), "not_mines": int((g["y"] == 0).sum())}
+                                 for k, g in samples.frame.groupby("origin")}},
+        "dataset": {"from_cache": data.from_cache, "tiles": data.tiles, "windows": len(data.windows)},
+        "split": split,
+        "training": {"epochs": opts.epochs, "epochs_run": len(history["loss"]), "best_epoch": best_epoch,
+                     "batch_size": opts.batch_size, "learning_rate": lr, "patience": opts.patience,
+                     "class_weights": {str(k): v for k, v in weights.items()}, "augmentation": "rotations by 90° "
+                     "and flips (the 8 symmetries of the square)", "optimizer": "Adam", "loss": "binary cross-entropy",
+                     "seconds": round(fit_seconds, 1), "device": models.describe_device()},
+        "history": history,
+        "metrics": {
+            "validation": metrics.summary(y_all[val], s_val, threshold),
+            "validation_at_0.5": metrics.summary(y_all[val], s_val, 0.5),
+            "train": metrics.summary(y_all[trn], s_trn, threshold),
+        },
+        "pr_curve": metrics.pr_curve(y_all[val], s_val),
+        "seconds": None,
+    }
+    report["seconds"] = round(time.perf_counter() - t_start, 1)
+    spec, files = register(model, opts, bands, idx, threshold, report)
+    return TrainResult(spec, report, files)
+
+
+# ---------------------------------------------------------------- registration
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return json.dumps(str(v), ensure_ascii=False)  # a JSON string is a TOML basic string
+
+
+def _clean(o: Any) -> Any:
+    """JSON has no NaN: a missing figure is null."""
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    if isinstance(o, dict):
+        return {str(k): _clean(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_clean(v) for v in o]
+    if isinstance(o, np.generic):
+        return _clean(o.item())
+    return o
+
+
+def _forget_scores(name: str) -> int:
+    """Remove a replaced model's stored scores (the store is keyed by model name); returns folders removed."""
+    from .store import ScoreStore
+
+    store, gone = ScoreStore(), 0
+    try:
+        rows = store.runs()
+    except Exception:  # noqa: BLE001 — nothing stored, or a layout this cannot read: nothing to forget
+        return 0
+    for src, year in {(r.source, r.year) for r in rows.itertuples()}:
+        try:
+            path = store.tile_path(src, name, int(year), grid.Tile(0, 0, 0))
+        except (TypeError, ValueError):
+            continue
+        folder = path.parent if isinstance(path, Path) else None  # object storage: left to its own lifecycle
+        if folder is not None and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+            gone += 1
+    return gone
+
+
+def register(model, opts: TrainOptions, bands: Sequence[str], idx: Sequence[str], threshold: float,
+             report: dict) -> tuple[models.ModelSpec, dict[str, Path]]:
+    """Write NAME.h5, NAME.report.json and, last, NAME.toml (what the registry lists) into data/models/."""
+    from .fetch import sha256_of
+
+    check_name(opts.name, opts.force)
+    root = models.trained_dir()
+    files = {"model": root / f"{opts.name}.h5", "report": root / f"{opts.name}.report.json",
+             "metadata": root / f"{opts.name}.toml"}
+    replaced = files["metadata"].exists()
+    with atomic_path(files["model"]) as tmp:
+        model.save(tmp, save_format="h5", include_optimizer=False)
+    digest = sha256_of(files["model"])
+    report = {**report, "sha256": digest, "file": str(files["model"])}
+    with atomic_path(files["report"]) as tmp:
+        tmp.write_text(json.dumps(_clean(report), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    m = report["metrics"]["validation"]
+    what = f"fine-tuned from {report['base']}" if report["base"] else f"{report['architecture']} architecture, from scratch"
+    description = opts.description or (
+        f"Trained here ({what}) on {report['counts']['mines']} mine and {report['counts']['not_mines']} other patches, "
+        f"{opts.year}; validation F1 {_fmt(m['f1'])} at {threshold:g}."
+    )
+    meta = {
+        "name": opts.name, "bands": list(bands), "indices": list(idx), "patch_size": grid.PATCH_PX, "ensemble": 1,
+        "threshold": float(threshold), "description": description,
+        "licence": "your own model (trained from your labels" + ("; base model MIT, Earth Genome)" if report["base"]
+                                                                  else ")"),
+        "sha256": digest, "report": files["report"].name,
+    }
+    prov = {"trained": report["created"], "labels": report["labels"], "source": report["source"]["label"],
+            "year": opts.year, "base": report["base"] or "", "architecture": report["architecture"]}
+    text = "# Registered by `python -m detector train`; the training report is in the .report.json beside it.\n"
+    text += "".join(f"{k} = {_toml_value(v)}\n" for k, v in meta.items())
+    text += "\n[provenance]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in prov.items())
+    with atomic_path(files["metadata"]) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    if replaced:
+        _forget_scores(opts.name)
+    spec = models.registry().get(opts.name)
+    if spec is None:
+        raise ModelError(f"{files['metadata']} was written but the registry does not list {opts.name}.")
+    return spec, files
+
+
+def load_report(spec: models.ModelSpec) -> dict | None:
+    """The training report of a model trained here (None for others, or when it cannot be read)."""
+    path = spec.report_path
+    if path is None or not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from training_helpers import YEAR, install, make_mining, train_on
 
-from detector import cli, grid, indices, metrics, models, training
+from detector import cli, grid, indices, metrics, models, training, training_data
 from detector.errors import DetectorError, ModelError
 from detector.pipeline import Detector, covered, patch_windows
 from detector.sources.geotiff import GeoTiffSource
@@ -97,33 +97,33 @@ def test_points_snap_to_the_patch_whose_centre_is_nearest(mining):
     scene = mining.scene
     r, c = mining.pos[0]
     lon, lat = scene.lonlat(r, c)
-    near = training.snap([lon], [lat]).iloc[0]
+    near = training_data.snap([lon], [lat]).iloc[0]
     assert near["patch_id"] == grid.patch_id(scene.epsg, r, c)
     # 100 m east of the centre is still nearer this patch's centre than the next one's (240 m on)
     t = grid._to_utm(scene.epsg)
     x, y = t.transform(lon, lat)
     lon2, lat2 = grid._to_lonlat(scene.epsg).transform(x + 100, y)
-    assert training.snap([lon2], [lat2]).iloc[0]["patch_id"] == near["patch_id"]
+    assert training_data.snap([lon2], [lat2]).iloc[0]["patch_id"] == near["patch_id"]
     lon3, lat3 = grid._to_lonlat(scene.epsg).transform(x + 140, y)
-    assert training.snap([lon3], [lat3]).iloc[0]["patch_id"] == grid.patch_id(scene.epsg, r, c + 1)
+    assert training_data.snap([lon3], [lat3]).iloc[0]["patch_id"] == grid.patch_id(scene.epsg, r, c + 1)
 
 
 def test_published_sampling_locations_are_labels_by_name(mirror):
-    pts = training.load_points(labels=["sampling_riverbank_negatives_2025_08"],
+    pts = training_data.load_points(labels=["sampling_riverbank_negatives_2025_08"],
                                positives=["sampling_dredge_mining_positives_2025_08"])
     by = pts.frame.groupby("origin")["y"].agg(["size", "mean"])
     assert by.loc["riverbank_negatives_v2025-08.geojson"].tolist() == [241, 0]
     assert by.loc["dredge_mining_positives2025-08.geojson"].tolist() == [41, 1]
-    samples = training.to_samples(pts)
+    samples = training_data.to_samples(pts)
     assert samples.points == 282 and len(samples.frame) + samples.duplicates + samples.conflicts <= 282
     assert samples.frame["epsg"].between(32601, 32660).all()  # each in its own UTM zone's grid
 
 
 def test_split_holds_out_whole_blocks_deterministically(mining):
-    pts = training.load_points(positives=[mining.positives], negatives=[mining.negatives])
-    frame = training.to_samples(pts).frame
-    val, trn, facts = training.spatial_split(frame, 1.6, 0.3, seed=0)
-    again, _, _ = training.spatial_split(frame, 1.6, 0.3, seed=0)
+    pts = training_data.load_points(positives=[mining.positives], negatives=[mining.negatives])
+    frame = training_data.to_samples(pts).frame
+    val, trn, facts = training_data.spatial_split(frame, 1.6, 0.3, seed=0)
+    again, _, _ = training_data.spatial_split(frame, 1.6, 0.3, seed=0)
     assert (val == again).all() and not (val & trn).any()
     assert 0.2 < val.mean() < 0.45 and facts["validation_mines"] > 0 and facts["train_mines"] > 0
     block = list(zip(frame["epsg"], (frame["col"] * 240 + 240) // 1600, (frame["row"] * 240 + 240) // 1600))
@@ -133,10 +133,10 @@ def test_split_holds_out_whole_blocks_deterministically(mining):
     vr, vc = frame["row"][val].to_numpy(), frame["col"][val].to_numpy()
     for r, c in zip(frame["row"][trn], frame["col"][trn]):
         assert not np.any((np.abs(vr - r) <= 1) & (np.abs(vc - c) <= 1))
-    other, _, _ = training.spatial_split(frame, 1.6, 0.3, seed=1)
+    other, _, _ = training_data.spatial_split(frame, 1.6, 0.3, seed=1)
     assert not (other == val).all()
     with pytest.raises(DetectorError, match="one 50 km block"):
-        training.spatial_split(frame, 50, 0.3, seed=0)
+        training_data.spatial_split(frame, 50, 0.3, seed=0)
 
 
 # ---------------------------------------------------------------- the must-show: train, then detect
@@ -256,7 +256,7 @@ def test_labels_exported_by_review_train_directly(mining, data_dir, tmp_path, ca
     assert report["counts"]["points"] == sum(res.counts.values()) == len(expected)  # unsure left out
     assert report["counts"]["mines"] == len(yes) + 1 and report["counts"]["not_mines"] == len(no)
     assert {f"{k}.geojson" for k in res.files} == set(report["counts"]["by_origin"])
-    samples = training.to_samples(training.load_points([str(out)])).frame
+    samples = training_data.to_samples(training_data.load_points([str(out)])).frame
     assert set(samples["patch_id"]) == expected  # each label trains on exactly the patch it was given on
     # the Review page's download (a zip of the same files) and the label store itself read the same
     import zipfile
@@ -264,10 +264,10 @@ def test_labels_exported_by_review_train_directly(mining, data_dir, tmp_path, ca
     with zipfile.ZipFile(tmp_path / "labels.zip", "w") as z:
         for path in res.files.values():
             z.write(path, path.name)
-    zipped = training.to_samples(training.load_points([str(tmp_path / "labels.zip")])).frame
+    zipped = training_data.to_samples(training_data.load_points([str(tmp_path / "labels.zip")])).frame
     assert zipped[["patch_id", "y"]].sort_values("patch_id").values.tolist() == \
         samples[["patch_id", "y"]].sort_values("patch_id").values.tolist()
-    direct = training.to_samples(training.load_points(["store"])).frame
+    direct = training_data.to_samples(training_data.load_points(["store"])).frame
     assert direct[["patch_id", "y"]].sort_values("patch_id").values.tolist() == \
         samples[["patch_id", "y"]].sort_values("patch_id").values.tolist()
 
@@ -289,8 +289,8 @@ def test_index_model_is_scored_by_the_pipeline_on_the_training_features(mining, 
 
     # the training windows are the very windows Detect reads for those patches
     source = GeoTiffSource(mining.scene.path)
-    samples = training.to_samples(training.load_points(positives=[mining.positives], negatives=[mining.negatives]))
-    data = training.build_dataset(samples.frame, source, YEAR, spec.bands)
+    samples = training_data.to_samples(training_data.load_points(positives=[mining.positives], negatives=[mining.negatives]))
+    data = training_data.build_dataset(samples.frame, source, YEAR, spec.bands)
     assert data.from_cache and data.covered.all()
     frame = samples.frame
     for tile_key, rows in frame.groupby(frame["row"] // grid.TILE * 10_000 + frame["col"] // grid.TILE):
@@ -340,14 +340,14 @@ def test_patch_windows_are_cached_and_not_read_again(mining):
             return super().read(tile, bands, year)
 
     source = Counting(mining.scene.path)
-    samples = training.to_samples(training.load_points(positives=[mining.positives], negatives=[mining.negatives]))
-    first = training.build_dataset(samples.frame, source, YEAR, models.BANDS_12)
+    samples = training_data.to_samples(training_data.load_points(positives=[mining.positives], negatives=[mining.negatives]))
+    first = training_data.build_dataset(samples.frame, source, YEAR, models.BANDS_12)
     assert not first.from_cache and Counting.reads == first.tiles >= 1
-    second = training.build_dataset(samples.frame, source, YEAR, models.BANDS_12)
+    second = training_data.build_dataset(samples.frame, source, YEAR, models.BANDS_12)
     assert second.from_cache and Counting.reads == first.tiles
     np.testing.assert_array_equal(first.windows, second.windows)
     # another year, or other bands, is another dataset
-    assert not training.build_dataset(samples.frame, source, YEAR + 1, models.BANDS_12).from_cache
+    assert not training_data.build_dataset(samples.frame, source, YEAR + 1, models.BANDS_12).from_cache
 
 
 # ---------------------------------------------------------------- bad input says what to do

@@ -18,7 +18,7 @@ pages = [
     st.Page("app_pages/review.py", title="Review", icon="✅"),
     st.Page("app_pages/tune.py", title="Tune", icon="🎚️"),
     st.Page("app_pages/models.py", title="Models", icon="🧠", url_path="models"),
-    st.Page("app_pages/overview.py", title="Models and data", icon="ℹ️", url_path="about"),
+    st.Page("app_pages/overview.py", title="About", icon="ℹ️", url_path="about"),
 ]
 page = st.navigation(pages)
 state.sidebar(show_threshold=page.url_path in {"detect", "tune"})

@@ -52,7 +52,8 @@ with left:
                + (f"Licence: {spec.licence}." if spec.licence else ""))
 with right:
     st.markdown("**Use it**")
-    st.code(f"python -m detector detect --model {choice} \\\n  --region region.geojson --year 2024 --out mines.geojson",
+    year = reports[choice]["year"] if reports.get(choice) else 2024  # a trained model: the year it learnt on
+    st.code(f"python -m detector detect --model {choice} \\\n  --region region.geojson --year {year} --out mines.geojson",
             language="bash")
     st.caption("On **Detect**, pick it under *Model*; a Detect run made with it is a layer that **Review** and "
                "**Tune** can open.")

@@ -8,9 +8,10 @@ from detector.models import registry
 st.title("Gold-mine detector")
 st.markdown(
     "Finds artisanal gold mines in Sentinel-2 imagery with the published "
-    "[Amazon Mining Watch](https://amazonminingwatch.org) models. Score any region and year "
-    "from the command line today: `python -m detector detect --region REGION.geojson --year 2023 "
-    "--source earthengine --out mines.geojson`."
+    "[Amazon Mining Watch](https://amazonminingwatch.org) models, and with models trained here from "
+    "reviewers' labels. **Explore** and **Trends** show the published yearly layers; **Detect** scores a "
+    "region you draw; **Review** and **Tune** check detections against labels; **Models** shows each "
+    "model and the training report of those trained here."
 )
 
 st.subheader("Registered models")

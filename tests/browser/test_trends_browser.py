@@ -43,7 +43,7 @@ def test_trends_page_draws_every_chart(page, app_url, screenshot_dir):
     # the deep link got the whole app: its navigation and the shared sidebar, not the page alone
     sidebar = page.locator("[data-testid=stSidebar]")
     assert sidebar.get_by_text("Basemap", exact=True).first.is_visible(), "the shared sidebar is missing"
-    assert sidebar.get_by_text("Models and data").first.is_visible(), "app.py's navigation is missing"
+    assert sidebar.get_by_text("About", exact=True).first.is_visible(), "app.py's navigation is missing"
     text = _chart_text(page)
     assert "≤2018" in text and "New mined area per period (ha)" in text
     assert "Cumulative mined area (ha)" in text and "Peru: new and cumulative mined area" in text

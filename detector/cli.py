@@ -196,19 +196,6 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sampling_path(arg: str) -> Path:
-    """A sampling-location file: a path, or the name of a published sampling dataset (`data list`)."""
-    from . import catalog
-
-    path = Path(arg).expanduser()
-    if path.exists() or arg.lower().endswith((".geojson", ".json")):
-        return path
-    ds = catalog.get(arg)
-    if ds.kind != "sampling":
-        raise DetectorError(f"{arg} is a {ds.kind} dataset; `labels import` takes sampling-location files.")
-    return ds.path(progress=False)
-
-
 def _layer(name: str):
     from . import catalog, published
 
@@ -220,9 +207,9 @@ def _layer(name: str):
 
 
 def cmd_labels_import(args: argparse.Namespace) -> int:
-    from .labels import LabelStore
+    from .labels import LabelStore, sampling_path
 
-    files = [_sampling_path(f) for f in args.files]
+    files = [sampling_path(f, "`labels import`") for f in args.files]
     layer = _layer(args.layer) if args.layer else None
     store = LabelStore(args.database)
     reports = store.import_sampling(files, layer, args.layer, reviewer=args.reviewer)

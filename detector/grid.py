@@ -60,6 +60,11 @@ def patch_id(epsg: int, row: int, col: int) -> str:
     return f"{epsg}_{row}_{col}"
 
 
+def patch_ids(epsg: int, rows: np.ndarray, cols: np.ndarray) -> list[str]:
+    """The ids of many patches of one grid."""
+    return [patch_id(epsg, r, c) for r, c in zip(rows, cols)]
+
+
 def parse_patch_id(pid: str) -> tuple[int, int, int]:
     """Inverse of :func:`patch_id`."""
     epsg, row, col = pid.split("_")
@@ -164,6 +169,18 @@ def zone_parts(region: BaseGeometry) -> dict[int, BaseGeometry]:
     return parts
 
 
+def _patch_range(local: BaseGeometry) -> tuple[int, int, int, int]:
+    """(first row, last row, first col, last col) of the patch positions that may touch a UTM geometry."""
+    minx, miny, maxx, maxy = local.bounds
+    return (math.floor((miny - PATCH_M) / STRIDE_M), math.ceil(maxy / STRIDE_M),
+            math.floor((minx - PATCH_M) / STRIDE_M), math.ceil(maxx / STRIDE_M))
+
+
+def _overlaps(local: BaseGeometry, boxes: np.ndarray) -> np.ndarray:
+    """Which patch boxes share area with the region: touching along an edge only is not overlap."""
+    return shapely.intersects(local, boxes) & ~shapely.touches(local, boxes)
+
+
 def patches_for_region(region: BaseGeometry) -> list[ZonePatches]:
     """Every grid patch that intersects the region, per UTM zone.
 
@@ -174,17 +191,11 @@ def patches_for_region(region: BaseGeometry) -> list[ZonePatches]:
     for zone, part in zone_parts(region).items():
         epsg = zone_epsg(zone)
         local = reproject(part, _to_utm(epsg))
-        minx, miny, maxx, maxy = local.bounds
-        c0 = math.floor((minx - PATCH_M) / STRIDE_M)
-        c1 = math.ceil(maxx / STRIDE_M)
-        r0 = math.floor((miny - PATCH_M) / STRIDE_M)
-        r1 = math.ceil(maxy / STRIDE_M)
+        r0, r1, c0, c1 = _patch_range(local)
         rr, cc = np.meshgrid(np.arange(r0, r1 + 1), np.arange(c0, c1 + 1), indexing="ij")
         rr, cc = rr.ravel(), cc.ravel()
-        boxes = patch_boxes_utm(rr, cc)
         shapely.prepare(local)
-        # Touching along an edge only is not overlap: drop patches sharing no area.
-        hit = shapely.intersects(local, boxes) & ~shapely.touches(local, boxes)
+        hit = _overlaps(local, patch_boxes_utm(rr, cc))
         if hit.any():
             out.append(ZonePatches(epsg, rr[hit], cc[hit]))
     return out
@@ -226,9 +237,7 @@ def region_covers(region: BaseGeometry) -> list[TileCover]:
         epsg = zone_epsg(zone)
         local = reproject(part, _to_utm(epsg))
         shapely.prepare(local)
-        minx, miny, maxx, maxy = local.bounds
-        c0, c1 = math.floor((minx - PATCH_M) / STRIDE_M), math.ceil(maxx / STRIDE_M)
-        r0, r1 = math.floor((miny - PATCH_M) / STRIDE_M), math.ceil(maxy / STRIDE_M)
+        r0, r1, c0, c1 = _patch_range(local)
         tcols = np.arange(c0 // TILE, c1 // TILE + 1)
         x0 = tcols.astype(float) * TILE * STRIDE_M
         for trow in range(r0 // TILE, r1 // TILE + 1):
@@ -242,9 +251,7 @@ def region_covers(region: BaseGeometry) -> list[TileCover]:
                     covers.append(TileCover(tile))
                     continue
                 rows, cols = tile.all_patches()
-                patch_boxes = patch_boxes_utm(rows, cols)
-                # Touching along an edge only is not overlap: drop patches sharing no area.
-                hit = shapely.intersects(local, patch_boxes) & ~shapely.touches(local, patch_boxes)
+                hit = _overlaps(local, patch_boxes_utm(rows, cols))
                 if hit.any():
                     covers.append(TileCover(tile, hit))
     return covers

@@ -362,7 +362,7 @@ class LabelStore:
         reports = []
         for f in files:
             path = Path(f)
-            points = _read_points(path)
+            points = read_points(path)
             is_mine, category = sampling_answer(path.name)
             who = reviewer or f"import:{path.stem}"
             rep = FileImport(path.name, is_mine, category, points=len(points))
@@ -445,7 +445,20 @@ def sampling_answer(filename: str) -> tuple[str, str | None]:
     )
 
 
-def _read_points(path: Path) -> gpd.GeoDataFrame:
+def sampling_path(arg: str, purpose: str = "this command") -> Path:
+    """A sampling-location file by path, or a published sampling dataset by name (`python -m detector data list`)."""
+    from . import catalog
+
+    path = Path(arg).expanduser()
+    if path.exists() or arg.lower().endswith((".geojson", ".json")):
+        return path
+    ds = catalog.get(arg)
+    if ds.kind != "sampling":
+        raise DetectorError(f"{arg} is a {ds.kind} dataset; {purpose} takes sampling-location point files.")
+    return ds.path(progress=False)
+
+
+def read_points(path: Path) -> gpd.GeoDataFrame:
     if not path.is_file():
         raise DetectorError(f"{path}: no such file.")
     try:

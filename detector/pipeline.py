@@ -86,7 +86,7 @@ def _tile_frame(n_members: int, tile: grid.Tile, rows, cols, ok, members: np.nda
     n = len(rows)
     score = np.full(n, np.nan, dtype=np.float32)
     data: dict[str, Any] = {
-        "patch_id": [grid.patch_id(tile.epsg, r, c) for r, c in zip(rows, cols)],
+        "patch_id": grid.patch_ids(tile.epsg, rows, cols),
         "epsg": np.full(n, tile.epsg, dtype=np.int32),
         "row": np.asarray(rows, dtype=np.int64),
         "col": np.asarray(cols, dtype=np.int64),
@@ -121,8 +121,7 @@ class TileOutcome:
 
 def region_rows(stored: pd.DataFrame, tile: grid.Tile, rows: np.ndarray, cols: np.ndarray) -> pd.DataFrame:
     """The stored rows of the given patches (a tile file may also hold other regions' patches)."""
-    ids = [grid.patch_id(tile.epsg, r, c) for r, c in zip(rows, cols)]
-    return stored[stored["patch_id"].isin(ids)]
+    return stored[stored["patch_id"].isin(grid.patch_ids(tile.epsg, rows, cols))]
 
 
 def score_tile(detector: Detector, source: ImagerySource, year: int, tile: grid.Tile,
@@ -138,7 +137,7 @@ def score_tile(detector: Detector, source: ImagerySource, year: int, tile: grid.
     stored = detector.store.read_tile(source.key, spec.name, year, tile)
     have: pd.DataFrame | None = None
     if stored is not None:
-        ids = pd.Index([grid.patch_id(tile.epsg, r, c) for r, c in zip(rows, cols)])
+        ids = pd.Index(grid.patch_ids(tile.epsg, rows, cols))
         in_region = stored["patch_id"].isin(ids)
         have = stored[in_region]
         missing = ~ids.isin(stored["patch_id"])

@@ -80,9 +80,12 @@ class ScoreStore:
     def _rel(self, source_key: str, model: str, year: int) -> str:
         return f"{_safe(source_key)}/{_safe(model)}/{year}"
 
+    def _tile_rel(self, source_key: str, model: str, year: int, tile: Tile) -> str:
+        return f"{self._rel(source_key, model, year)}/{tile.key}.parquet"
+
     def tile_path(self, source_key: str, model: str, year: int, tile: Tile) -> Path | str:
         """The tile's file: a Path for a local store, the URL otherwise."""
-        rel = f"{self._rel(source_key, model, year)}/{tile.key}.parquet"
+        rel = self._tile_rel(source_key, model, year, tile)
         return self.root / rel if self.is_local else f"{self.url}/{rel}"
 
     def _fs_path(self, rel: str) -> str:
@@ -91,7 +94,7 @@ class ScoreStore:
     def has_tile(self, source_key: str, model: str, year: int, tile: Tile) -> bool:
         if self.is_local:
             return self.tile_path(source_key, model, year, tile).exists()
-        return self._fs.exists(self._fs_path(f"{self._rel(source_key, model, year)}/{tile.key}.parquet"))
+        return self._fs.exists(self._fs_path(self._tile_rel(source_key, model, year, tile)))
 
     def tile_keys(self, source_key: str, model: str, year: int) -> set[str]:
         """Keys of the tiles stored for (source, model, year), from one listing of the folder."""
@@ -109,7 +112,7 @@ class ScoreStore:
     def read_tile(self, source_key: str, model: str, year: int, tile: Tile,
                   columns: list[str] | None = None) -> gpd.GeoDataFrame | pd.DataFrame | None:
         """The stored tile (None when absent); ``columns`` without geometry gives a plain DataFrame."""
-        rel = f"{self._rel(source_key, model, year)}/{tile.key}.parquet"
+        rel = self._tile_rel(source_key, model, year, tile)
         if self.is_local:
             path = self.root / rel
             if not path.exists():
@@ -125,7 +128,7 @@ class ScoreStore:
         return gpd.read_parquet(src, columns=columns)
 
     def write_tile(self, source_key: str, model: str, year: int, tile: Tile, gdf: gpd.GeoDataFrame) -> None:
-        rel = f"{self._rel(source_key, model, year)}/{tile.key}.parquet"
+        rel = self._tile_rel(source_key, model, year, tile)
         if self.is_local:
             with atomic_path(self.root / rel) as tmp:
                 gdf.to_parquet(tmp, index=False)

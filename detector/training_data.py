@@ -21,6 +21,7 @@ from . import grid
 from .atomic import atomic_path
 from .config import data_dir
 from .errors import DetectorError
+from .labels import LabelStore, read_points, sampling_answer, sampling_path
 from .sources.base import ImagerySource, PixelCache, TilePixels
 
 
@@ -58,39 +59,18 @@ class Dataset:
 
 # ---------------------------------------------------------------- labelled points
 
-def _sampling_file(arg: str) -> Path:
-    """A point file by path, or a published sampling dataset by name (`python -m detector data list`)."""
-    from . import catalog
-
-    path = Path(arg).expanduser()
-    if path.exists() or arg.lower().endswith((".geojson", ".json")):
-        if not path.is_file():
-            raise DetectorError(f"{path}: no such file.")
-        return path
-    ds = catalog.get(arg)
-    if ds.kind != "sampling":
-        raise DetectorError(f"{arg} is a {ds.kind} dataset; training takes sampling-location point files.")
-    return ds.path(progress=False)
-
-
 def _read(path: Path, y: int, origin: str) -> pd.DataFrame:
-    from .labels import _read_points
-
-    pts = _read_points(path)
+    pts = read_points(path)
     return pd.DataFrame({"lon": pts.geometry.x.to_numpy(float), "lat": pts.geometry.y.to_numpy(float),
                          "y": np.full(len(pts), y, dtype=np.int8), "origin": origin})
 
 
 def _answer(path: Path) -> int:
-    from .labels import sampling_answer
-
     return 1 if sampling_answer(path.name)[0] == "yes" else 0
 
 
 def _store_points(url: str | None) -> tuple[pd.DataFrame, str]:
     """The label store's current labels, through the very export the Review page offers."""
-    from .labels import LabelStore
-
     store = LabelStore(url)
     frames = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -141,12 +121,12 @@ def load_points(labels: Sequence[str] = (), positives: Sequence[str] = (), negat
                 frames.extend(_read_folder(Path(tmp), path.name))
             origins.append(str(path))
             continue
-        f = _sampling_file(arg)
+        f = sampling_path(arg, "training")
         frames.append(_read(f, _answer(f), f.name))
         origins.append(str(f))
     for args, y in ((positives, 1), (negatives, 0)):
         for arg in args:
-            f = _sampling_file(str(arg))
+            f = sampling_path(str(arg), "training")
             frames.append(_read(f, y, f.name))
             origins.append(f"{f} ({'mines' if y else 'not mines'})")
     if not frames:

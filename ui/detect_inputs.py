@@ -163,7 +163,8 @@ def model(req: Request) -> None:
         req.problems.append(str(exc))
         return
     req.model_ref = ref
-    st.caption(f"{spec.description} Bands: {len(spec.bands)}; recommended threshold {spec.threshold:g}.")
+    extra = f" + indices {', '.join(spec.indices)}" if spec.indices else ""
+    st.caption(f"{spec.description} Bands: {len(spec.bands)}{extra}; recommended threshold {spec.threshold:g}.")
 
 
 def year(view) -> int:

@@ -1,14 +1,20 @@
 """Detect: score a region and year with a mining model, see the detections at once, re-filter for free.
 
-Thin: inputs in ui.detect_inputs, running and reopening in ui.detect_run, figures and downloads in
-ui.detect_results, the map in ui.detect_map. The model runs only on the Run button, and only for
-tiles the score store lacks; the threshold (sidebar) and the isolation rule re-filter stored scores.
+Thin: inputs in ui.detect.inputs, running and reopening in ui.detect.run (through the workspace),
+figures and downloads in ui.detect.results, the map in ui.detect.map. The model runs only on the
+Run button, and only for tiles the score store lacks; the threshold (sidebar) and the isolation
+rule re-filter stored scores.
 """
 from dataclasses import astuple
 
 import streamlit as st
 
-from ui import basemaps, detect_inputs, detect_map, detect_results, detect_run, explore_map, state, tune_view
+from ui import state
+from ui.detect import inputs, results, run
+from ui.detect import map as detect_map
+from ui.format import plain
+from ui.map import basemaps
+from ui.tune import view as tune_view
 
 view = state.current()
 st.title("Detect")
@@ -21,35 +27,35 @@ st.caption(
 
 left, right = st.columns([3, 2], gap="medium")
 with right:
-    req = detect_inputs.controls(view)
+    req = inputs.controls(view)
     where = st.container()
     if where.button("Run detector", type="primary", disabled=not req.ready, key="detect_run_button"):
-        detect_run.run(req, where)
-    result = detect_run.current()
-    if detect_run.message():
-        st.warning(detect_run.message())
-    detect_run.model_work_caption()
+        run.run(req, where)
+    result = run.current()
+    if run.message():
+        st.warning(run.message())
+    run.model_work_caption()
 
 with left:
     map_box = st.container()
-    f, top = None, detect_results.top_patches([])
+    f, top = None, results.top_patches([])
     if result is not None:
-        st.markdown(f"**Result:** {detect_run.title(result.record)}")
-        st.caption(detect_run.summary_text(result))
+        st.markdown(f"**Result:** {run.title(result.record)}")
+        st.caption(run.summary_text(result))
         rule = tune_view.rule_controls(view)  # the same rule as on Tune
-        f = detect_results.filtered(result.digest, astuple(rule), result.patches)
-        detect_results.show_figures(result, f, rule)
+        f = results.filtered(result.digest, astuple(rule), result.patches)
+        results.show_figures(result, f, rule)
         if result.geotiff:
-            top = detect_results.top_patches(result.scores)
-            st.info(detect_results.image_answer(result, rule.threshold))
-        detect_results.downloads(result, f, rule)
-        detect_results.polygons_table(f.polygons)
+            top = results.top_patches(result.scores)
+            st.info(results.image_answer(result, rule.threshold))
+        results.downloads(result, f, rule)
+        results.polygons_table(f.polygons)
     with map_box:
         if view.basemap == "mapbox" and not basemaps.mapbox_token():
             st.info(basemaps.MAPBOX_HELP)
         bm = basemaps.basemap(view.basemap, str(result.record.year if result is not None else req.year))
-        detect_map.show(result, f, top, view.threshold, bm, detect_inputs.fly(req),
+        detect_map.show(result, f, top, view.threshold, bm, inputs.fly(req),
                         req.region.geometry if req.region else None, view)
-        st.caption(f"{detect_results.model_credit(result)} Imagery: {explore_map.plain(bm.attribution)}.")
+        st.caption(f"{results.model_credit(result)} Imagery: {plain(bm.attribution)}.")
 
-detect_run.earlier_runs()
+run.earlier_runs()

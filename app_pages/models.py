@@ -1,7 +1,7 @@
 """Models: every registered model, and for one trained here its training report and how to use it.
 
 Thin: the registry and the reports come from detector.models / detector.training, the figures from
-ui.model_charts. Models are trained from the command line (``python -m detector train``); this page
+ui.charts.models. Models are trained from the command line (``python -m detector train``); this page
 shows what came out, and sends the model to Detect.
 """
 import json
@@ -9,7 +9,8 @@ import json
 import streamlit as st
 
 from detector import models, training
-from ui import model_charts, state
+from ui import state
+from ui.charts import models as model_charts
 
 PARAM = "model"  # ?model=NAME opens that model's report
 

@@ -2,8 +2,8 @@
 import pandas as pd
 import streamlit as st
 
-from detector import config
 from detector.models import registry
+from ui import workspace
 
 st.title("Gold-mine detector")
 st.markdown(
@@ -29,7 +29,7 @@ rows = [
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 st.subheader("Published data")
-mirror = config.mirror_dir()
+mirror = workspace.current().settings.mirror
 if mirror is None:
     st.info(
         "No mirror folder is set: published models and data are downloaded from their public "
@@ -40,7 +40,7 @@ elif not mirror.is_dir():
 else:
     n = sum(1 for p in mirror.rglob("*") if p.is_file())
     st.success(f"Reading published files from the mirror {mirror} ({n} files).")
-st.caption(f"Data folder: {config.data_dir()}")
+st.caption(f"Data folder: {workspace.current().layout.root}")
 
 st.caption(
     "Models and data: Earth Genome, [mining-detector](https://github.com/earthrise-media/mining-detector) "

@@ -1,12 +1,16 @@
 """Review: reviewers go through detections one by one and say, with one key, what each one is.
 
-Thin: the queue comes from ui.review_queue, the item's maps, buttons, progress and agreement from
-ui.review_view, the layer and the label store from ui.review_layers. Every decision is appended to
+Thin: the queue comes from detector.review_queue, the item's maps, buttons, progress and agreement
+from ui.review.view, the layer and the label store from ui.review.layers (over the workspace). Every decision is appended to
 the label store at once (detector.labels): nothing waits in the session to be saved.
 """
 import streamlit as st
 
-from ui import data, review_keys, review_layers, review_queue, review_view, state
+from detector import review_queue
+from ui import data, state
+from ui.review import keys as review_keys
+from ui.review import layers as review_layers
+from ui.review import view as review_view
 
 view = state.current()
 st.title("Review")

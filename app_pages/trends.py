@@ -8,8 +8,9 @@ import streamlit as st
 
 from detector import catalog, trends
 from detector.errors import DetectorError
-from detector.region import check_region
-from ui import charts, data, regions, state
+from detector.region import MAX_GEOJSON_BYTES, check_region
+from ui import data, regions, state
+from ui.charts import trends as charts
 
 view = state.current()
 
@@ -116,7 +117,7 @@ if choice != view.region:
     view = state.update(region=choice)
 upload = st.file_uploader("…or upload a region (GeoJSON, EPSG:4326)", type=["geojson", "json"], key="trends_upload",
                           help="A polygon or multipolygon in longitude/latitude, at most "
-                               f"{regions.MAX_UPLOAD_BYTES // 2**20} MB. While a file is here it is used instead of "
+                               f"{MAX_GEOJSON_BYTES // 10**6} MB. While a file is here it is used instead of "
                                "the choice above.")
 
 region = None

@@ -1,12 +1,15 @@
 """Tune: what a threshold (and the isolation rule) does to precision, recall, counts and area.
 
-Thin: the truth of each patch and the scores come from detector.evaluate (cached in ui.tune_view),
-the layer and the label store from ui.review_layers. The threshold is the shared sidebar's.
+Thin: the truth of each patch and the scores come from detector.evaluate (cached in ui.tune.view),
+the layer and the label store from ui.review.layers. The threshold is the shared sidebar's.
 """
 import streamlit as st
 
 from detector import evaluate
-from ui import review_layers, review_maps, state, tune_view
+from ui import state
+from ui.review import layers as review_layers
+from ui.review import maps as review_maps
+from ui.tune import view as tune_view
 
 view = state.current()
 st.title("Tune")
@@ -62,6 +65,6 @@ with left:
     st.caption(f"Patches: {review_layers.credit(info)}. Imagery: {tune_view.imagery_credit(str(info.year), view.basemap)}.")
 
 st.subheader("Save these settings as a preset")
-st.caption(f"Now: {tune_view.rule_text(rule)}. A preset is a named threshold (and isolation rule) that Explore and "
+st.caption(f"Now: {rule.describe()}. A preset is a named threshold (and isolation rule) that Explore and "
            "Detect can apply; `detector.presets.load(name).apply(patches)` does it in Python.")
 tune_view.presets_panel(rule, info.name, scores, labelled)

@@ -26,7 +26,6 @@ browser session.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import tempfile
 import time
@@ -55,7 +54,8 @@ def synthetic_run(data_dir: Path, seed: int = 0):
     from shapely.geometry import box
 
     from detector import grid, runs
-    from detector.pipeline import Detector, _tile_frame
+    from detector.pipeline import DetectResult, Detector, RunSummary, _tile_frame
+    from detector.readback import read_region
 
     region = box(*BOX)
     det = Detector(MODEL)
@@ -77,7 +77,9 @@ def synthetic_run(data_dir: Path, seed: int = 0):
         frame = _tile_frame(1, tile, rows, cols, np.ones(n, dtype=bool), score[i:i + n, None])
         det.store.write_tile(key, det.spec.name, YEAR, tile, gpd.GeoDataFrame(frame, crs="EPSG:4326"))
         i += n
-    res = det.run(region, YEAR, runs.StoredSource(key, det.spec.name, det.store), limit_km2=math.inf)
+    back = read_region(det.store, key, det.spec.name, YEAR, region)
+    res = DetectResult(back.patches, RunSummary(model=det.spec.name, year=YEAR, source=key, tiles=back.tiles,
+                                                patches=len(back.patches)))
     record = runs.RunRecord.of(res, region, "Madre de Dios 35 km box", MODEL, "synthetic scores")
     runs.RunIndex().add(record)
     return record, np.sort(res.patches["score"].to_numpy())
@@ -87,11 +89,12 @@ def server_parts(record, scores) -> list[tuple[str, float]]:
     """What the server does for a result and a threshold change, timed in-process."""
     from detector import display, runs
     from detector.pipeline import Detector
-    from ui import detect_map, detect_results
+    from ui.detect import map as detect_map
+    from ui.detect import results as detect_results
 
     out = []
     t = time.perf_counter()
-    res = runs.reopen(record, Detector(MODEL))
+    res = runs.reopen(record, Detector(MODEL).store)
     out.append(("reopen from the store (read tiles)", time.perf_counter() - t))
     t = time.perf_counter()
     result = detect_results.Result.of(res, record, geotiff=False, reopened=True)

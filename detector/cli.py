@@ -11,13 +11,16 @@ from pathlib import Path
 
 from .atomic import atomic_path
 from .errors import DetectorError
+from .rule import Rule
+
+
+OUT_SUFFIXES = {".geojson", ".json", ".parquet"}
 
 
 def _write_atomic(gdf, out: Path) -> None:
     """Write GeoJSON or GeoParquet through a temporary file, so a failure leaves no half file."""
+    _check_out(out)
     suffix = out.suffix.lower()
-    if suffix not in {".geojson", ".json", ".parquet"}:
-        raise DetectorError(f"--out must end in .geojson or .parquet, not {out.suffix or 'nothing'}.")
     with atomic_path(out) as tmp:
         if suffix == ".parquet":
             gdf.to_parquet(tmp, index=False)
@@ -25,29 +28,16 @@ def _write_atomic(gdf, out: Path) -> None:
             tmp.write_text(gdf.to_json(drop_id=True), encoding="utf-8")
 
 
-def cmd_detect(args: argparse.Namespace) -> int:
+def _check_out(out: Path) -> None:
+    """Refuse an output the run could not write, before any work is done."""
+    if out.suffix.lower() not in OUT_SUFFIXES:
+        raise DetectorError(f"--out must end in .geojson or .parquet, not {out.suffix or 'nothing'}.")
+
+
+def _progress_bar(quiet: bool):
     from tqdm import tqdm
 
-    from . import models, postprocess
-    from .region import load_region
-    from .sources import open_source
-    from .store import ScoreStore
-
-    out = Path(args.out)
-    if out.suffix.lower() not in {".geojson", ".json", ".parquet"}:
-        raise DetectorError(f"--out must end in .geojson or .parquet, not {out.suffix or 'nothing'}.")
-    if args.workers and args.scheduler:
-        raise DetectorError("Give --workers N (a local Dask cluster) or --scheduler tcp://HOST:PORT (yours), not both.")
-    on_cluster = bool(args.workers or args.scheduler)
-    # The on-demand size limit guards interactive runs; a cluster run is meant for big regions.
-    limit = args.max_area if args.max_area is not None or not on_cluster else float("inf")
-    region = load_region(args.region, limit)
-    bands = args.bands.split(",") if args.bands else None
-    source = open_source(args.source, bands=bands)
-    store = ScoreStore(args.store) if args.store else None
-    spec = models.resolve(args.model)
-    threshold = spec.threshold if args.threshold is None else args.threshold
-    bar = tqdm(total=None, unit="tile", desc="tiles", disable=args.quiet)
+    bar = tqdm(total=None, unit="tile", desc="tiles", disable=quiet)
 
     def progress(p):
         bar.total = p.total
@@ -56,36 +46,31 @@ def cmd_detect(args: argparse.Namespace) -> int:
                         refresh=False)
         bar.refresh()
 
-    failed: dict[str, str] = {}
-    if on_cluster:
-        from . import distributed
+    return bar, progress
 
-        run = distributed.run_on_cluster(
-            region, args.year, source, spec, store, workers=args.workers, scheduler=args.scheduler,
-            retries=args.retries, fetch_per_worker=args.fetch_per_worker, on_progress=progress,
-            echo=None if args.quiet else lambda line: bar.write(line, file=sys.stderr))
-        bar.close()
-        s, failed = run.summary, run.failed
-        patches = None if failed else distributed.collect(
-            store or ScoreStore(), source.key, spec.name, args.year, run.covers, None if args.all else threshold)
-    else:
-        from .pipeline import Detector
 
-        res = Detector(args.model, store=store).run(region, args.year, source, on_progress=progress,
-                                                    limit_km2=args.max_area)
-        bar.close()
-        s, patches = res.summary, res.patches
+def cmd_detect(args: argparse.Namespace) -> int:
+    from .workspace import DetectRequest, Workspace
+
+    out = Path(args.out)
+    _check_out(out)
+    ws = Workspace.from_env()
+    req = DetectRequest(args.region, args.year, args.source, args.model, args.bands.split(",") if args.bands else None,
+                        max_area_km2=args.max_area, workers=args.workers, scheduler=args.scheduler,
+                        retries=args.retries, fetch_per_worker=args.fetch_per_worker, store=args.store).check()
+    rule = ws.rule(args.threshold, args.model, dual=args.dual, t_iso=args.t_iso, k=args.k, d_km=args.d_km)
+    bar, progress = _progress_bar(args.quiet)
+    outcome = ws.detect(req, on_progress=progress, echo=None if args.quiet else lambda line: bar.write(line, file=sys.stderr))
+    bar.close()
+    s, patches, failed = outcome.summary, outcome.patches, outcome.failed
     lines = [f"patches scored: {s.patches:,} ({s.scored_now:,} computed now, {s.from_store:,} from the store)"
              + (f"; {s.not_covered:,} without imagery" if s.not_covered else "")]
-    if on_cluster:
+    if outcome.on_cluster:
         lines.append(f"tiles: {s.tiles:,} ({s.tiles_from_store:,} whole in the store); tiles failed: {len(failed):,}")
     if patches is not None:
-        if args.dual:
-            kept = postprocess.dual_threshold(patches, threshold, args.t_iso, args.k, args.d_km)
-        else:
-            kept = postprocess.above(patches, threshold)
+        kept = rule.apply(patches)
         _write_atomic(patches if args.all else kept, out)
-        lines.append(f"above threshold {threshold:g}{' (dual rule)' if args.dual else ''}: {len(kept):,}")
+        lines.append(f"above threshold {rule.threshold:g}{' (dual rule)' if rule.dual else ''}: {len(kept):,}")
     lines.append(f"time: {s.seconds:.1f} s; device: {s.device}")
     if patches is not None:
         lines.append(f"wrote {len(patches) if args.all else len(kept):,} patches to {out}")
@@ -113,10 +98,11 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 
 def cmd_data_list(args: argparse.Namespace) -> int:
     from .catalog import catalog
-    from .config import data_dir, mirror_dir
+    from .config import settings
 
-    mirror = mirror_dir()
-    where = f"the mirror folder {mirror} (DETECTOR_MIRROR)" if mirror else f"{data_dir() / 'downloads'} (downloaded on first use)"
+    conf = settings()
+    where = (f"the mirror folder {conf.mirror} (DETECTOR_MIRROR)" if conf.mirror
+             else f"{conf.layout.downloads} (downloaded on first use)")
     print(f"published files are read from {where}\n")
     print(f"{'name':40} {'kind':12} {'here':8}  description  [licence]")
     for ds in catalog().values():
@@ -207,7 +193,8 @@ def _layer(name: str):
 
 
 def cmd_labels_import(args: argparse.Namespace) -> int:
-    from .labels import LabelStore, sampling_path
+    from .labels import LabelStore
+    from .sampling import sampling_path
 
     files = [sampling_path(f, "`labels import`") for f in args.files]
     layer = _layer(args.layer) if args.layer else None
@@ -279,9 +266,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--model", default=None, help="registered model name or a .h5/.keras path (default: the ensemble)")
     d.add_argument("--threshold", type=float, default=None, help="keep patches with score ≥ T (default: the model's)")
     d.add_argument("--dual", action="store_true", help="apply the isolation rule (t_iso, k, D) as well")
-    d.add_argument("--t-iso", dest="t_iso", type=float, default=0.75)
-    d.add_argument("--k", type=int, default=5)
-    d.add_argument("--d-km", dest="d_km", type=float, default=3.0)
+    d.add_argument("--t-iso", dest="t_iso", type=float, default=Rule.t_iso,
+                   help=f"isolated patches need this score (default {Rule.t_iso:g})")
+    d.add_argument("--k", type=int, default=Rule.k, help=f"neighbours counted (default {Rule.k})")
+    d.add_argument("--d-km", dest="d_km", type=float, default=Rule.d_km,
+                   help=f"isolated: the k-th neighbour is farther than this (default {Rule.d_km:g} km)")
     d.add_argument("--out", required=True, help="FILE.geojson or FILE.parquet")
     d.add_argument("--all", action="store_true", help="write every scored patch, not only those above T")
     d.add_argument("--max-area", dest="max_area", type=float, default=None,

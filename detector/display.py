@@ -20,7 +20,6 @@ are simplified here for a zoom level first (:func:`simplify_for_zoom`).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from shapely.geometry import Point, box, shape
-from shapely.geometry.base import BaseGeometry
+from shapely.geometry import Point
 
 #: Coordinate units per degree: 1e-5° is about 1.1 m, finer than any basemap pixel up to zoom 17.
 PRECISION = 100_000
@@ -351,54 +349,3 @@ class FactsIndex:
             country=str(self._country[i]),
             territory=str(self._territory[i]),
         )
-
-
-def click_tolerance_deg(lat: float, zoom: float, pixels: float = 4.0) -> float:
-    """Degrees of longitude that ``pixels`` cover at a latitude and zoom: how far off a click may be."""
-    return pixels * 360.0 / 256.0 / 2.0 ** zoom * max(math.cos(math.radians(lat)), 0.01)
-
-
-# ---------------------------------------------------------------- drawn shapes and map views
-
-def drawn_geometry(drawing: Mapping[str, Any] | None) -> BaseGeometry | None:
-    """The polygon of a Leaflet.draw GeoJSON feature, or None for anything else."""
-    if not isinstance(drawing, Mapping):
-        return None
-    geom = drawing.get("geometry") if drawing.get("type") == "Feature" else drawing
-    if not isinstance(geom, Mapping) or geom.get("type") not in {"Polygon", "MultiPolygon"}:
-        return None
-    try:
-        g = shape(geom)
-    except Exception:  # noqa: BLE001  (shapely raises several types for malformed coordinates: not a region)
-        return None
-    if not g.is_valid:
-        g = shapely.make_valid(g)
-    return None if g.is_empty or g.area <= 0 else g
-
-
-def as_rectangle(geom: BaseGeometry | None) -> tuple[float, float, float, float] | None:
-    """(west, south, east, north) when a shape is an axis-aligned rectangle (a drawn box), else None."""
-    if geom is None or geom.geom_type != "Polygon" or geom.interiors:
-        return None
-    b = box(*geom.bounds)
-    if b.area <= 0 or len(geom.exterior.coords) != 5:
-        return None
-    return tuple(geom.bounds) if abs(geom.area - b.area) <= 1e-9 * b.area + 1e-12 else None
-
-
-def view_for_bounds(
-    bounds: tuple[float, float, float, float], width_px: int = 900, height_px: int = 600, max_zoom: int = 14,
-) -> tuple[float, float, int]:
-    """(lat, lon, zoom) that shows ``bounds`` (west, south, east, north) whole in a map of that size."""
-    w, s, e, n = bounds
-
-    def merc_y(lat: float) -> float:
-        lat = max(min(lat, 85.0), -85.0)
-        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
-
-    dx = max(e - w, 1e-9) / 360.0
-    dy = max(merc_y(n) - merc_y(s), 1e-9) / (2 * math.pi)
-    zoom = math.floor(min(math.log2(width_px / 256 / dx), math.log2(height_px / 256 / dy)))
-    yc = (merc_y(n) + merc_y(s)) / 2
-    lat = math.degrees(2 * math.atan(math.exp(yc)) - math.pi / 2)
-    return lat, (w + e) / 2, int(max(1, min(zoom, max_zoom)))

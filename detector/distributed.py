@@ -28,13 +28,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
-import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from . import grid, models
 from .errors import DetectorError, ModelError
-from .pipeline import Detector, RunSummary, TileProgress, _bounded_map, assemble, region_rows, score_tile
-from .sources.base import ImagerySource, TilePixels
+from .concurrency import bounded_map
+from .pipeline import Detector, RunSummary, TileProgress, score_tile
+from .readback import IO_THREADS, read_region, region_rows
+from .sources import BoundedSource, ImagerySource
 from .store import ScoreStore
 
 if TYPE_CHECKING:
@@ -43,8 +44,6 @@ if TYPE_CHECKING:
 #: Tasks in flight per worker thread: enough to keep every thread busy between the client's
 #: rounds, few enough that the scheduler never holds a basin's 100,000 tasks at once.
 WINDOW_PER_THREAD = 3
-#: Threads the client uses to check the store and to read tiles back (I/O, mostly waiting).
-IO_THREADS = 8
 
 
 # ---------------------------------------------------------------- what a worker is sent
@@ -107,28 +106,9 @@ class TileReport:
 
 _LOCK = threading.Lock()
 _DETECTORS: dict[tuple, Detector] = {}
-_SOURCES: dict[str, _Bounded] = {}
+_SOURCES: dict[str, ImagerySource] = {}
 _TF_CONFIGURED = False
 _DEVICE: str | None = None
-
-
-class _Bounded:
-    """An imagery source whose reads wait for one of a few slots.
-
-    A worker may run more threads than the imagery service should see requests from it
-    (threads overlap reading with scoring); the slots keep its requests to the limit.
-    """
-
-    def __init__(self, inner: ImagerySource, slots: int):
-        self._inner = inner
-        self._slots = threading.BoundedSemaphore(max(int(slots), 1))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def read(self, tile: grid.Tile, bands, year: int) -> TilePixels:
-        with self._slots:
-            return self._inner.read(tile, bands, year)
 
 
 def _configure_tensorflow(threads: int | None) -> None:
@@ -136,7 +116,7 @@ def _configure_tensorflow(threads: int | None) -> None:
     global _TF_CONFIGURED
     if _TF_CONFIGURED or not threads:
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    models.quiet_tensorflow()
     import tensorflow as tf
 
     try:
@@ -147,8 +127,12 @@ def _configure_tensorflow(threads: int | None) -> None:
     _TF_CONFIGURED = True
 
 
-def _worker_state(recipe: Recipe) -> tuple[Detector, _Bounded]:
-    """This process's detector (the model loads once, on first use) and imagery source."""
+def _worker_state(recipe: Recipe) -> tuple[Detector, ImagerySource]:
+    """This process's detector (the model loads once, on first use) and imagery source.
+
+    The source is read through the worker's pixel cache, and its reads are capped per process
+    (a worker may run more threads than the imagery service should see requests from it).
+    """
     import cloudpickle
 
     with _LOCK:
@@ -168,7 +152,7 @@ def _worker_state(recipe: Recipe) -> tuple[Detector, _Bounded]:
         source = _SOURCES.get(recipe.source_token)
         if source is None:
             inner = cloudpickle.loads(recipe.source)
-            source = _Bounded(inner, recipe.fetch_per_worker or getattr(inner, "max_concurrency", 1))
+            source = det.imagery(BoundedSource(inner, recipe.fetch_per_worker or inner.max_concurrency))
             if len(_SOURCES) >= 8:
                 _SOURCES.pop(next(iter(_SOURCES)))
             _SOURCES[recipe.source_token] = source
@@ -290,7 +274,7 @@ def run(client: Client, region: BaseGeometry, year: int, source: ImagerySource,
 
     def submit_all() -> None:
         nonlocal done, window, window_at
-        for cover, check_fut in _bounded_map(check, covers, IO_THREADS):
+        for cover, check_fut in bounded_map(check, covers, IO_THREADS):
             whole = check_fut.result()
             if whole is not None:
                 summary.from_store += whole[0]
@@ -330,20 +314,9 @@ def collect(store: ScoreStore, source_key: str, model: str, year: int, covers: l
             min_score: float | None = None) -> gpd.GeoDataFrame:
     """The region's scored patches read back from the store, as :meth:`Detector.run` returns them.
 
-    ``min_score`` keeps only patches scoring at least that much, tile by tile, so a basin's
-    detections can be gathered without holding its 100 million patches at once. Tiles missing
-    from the store (failed ones) are left out.
+    Tiles missing from the store (failed ones) are left out; see :func:`detector.readback.read_region`.
     """
-    def read(cover: grid.TileCover) -> pd.DataFrame | None:
-        stored = store.read_tile(source_key, model, year, cover.tile)
-        if stored is None:
-            return None
-        part = stored if cover.mask is None else region_rows(stored, cover.tile, *cover.patches())
-        return part if min_score is None else part[part["score"] >= min_score]
-
-    frames = [f for _, fut in _bounded_map(read, covers, IO_THREADS) if (f := fut.result()) is not None]
-    patches, _ = assemble(frames, year, model)
-    return patches
+    return read_region(store, source_key, model, year, covers, min_score).patches
 
 
 # ---------------------------------------------------------------- a cluster to run on

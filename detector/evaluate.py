@@ -24,38 +24,10 @@ from scipy.spatial import cKDTree
 from . import postprocess
 from .labels import layer_patch_ids
 from .metrics import Rates
+from .rule import Rule
 
 #: How a kept or dropped patch fares against its truth; the Tune map colours these.
 OUTCOMES = ("true positive", "false positive", "missed mine", "unlabelled", "unsure", "true negative")
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A threshold, and optionally the isolation rule (see :func:`detector.postprocess.dual_threshold`)."""
-
-    threshold: float = 0.5
-    dual: bool = False
-    t_iso: float = 0.75
-    k: int = 5
-    d_km: float = 3.0
-
-    def kept(self, patches: gpd.GeoDataFrame) -> np.ndarray:
-        """Which patches the rule keeps, as a boolean array in the patches' order."""
-        if self.dual:
-            out = postprocess.dual_threshold(patches, self.threshold, self.t_iso, self.k, self.d_km)
-        else:
-            out = postprocess.above(patches, self.threshold)
-        return patches.index.isin(out.index)
-
-    def at(self, threshold: float) -> Rule:
-        return Rule(threshold, self.dual, self.t_iso, self.k, self.d_km)
-
-    def describe(self) -> str:
-        """The rule in words, e.g. "score ≥ 0.6, isolated patches (k=5, D=3 km) ≥ 0.75"."""
-        text = f"score ≥ {self.threshold:g}"
-        if self.dual:
-            text += f", isolated patches (k={self.k}, D={self.d_km:g} km) ≥ {self.t_iso:g}"
-        return text
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from .config import data_dir, mirror_dir
+from .config import layout, mirror_dir
 from .errors import DetectorError
 
 
@@ -44,7 +44,7 @@ def local_copy(mirror_path: str) -> Path | None:
     mirror = mirror_dir()
     if mirror is not None and (mirror / mirror_path).is_file():
         return mirror / mirror_path
-    cached = data_dir() / "downloads" / mirror_path
+    cached = layout().downloads / mirror_path
     return cached if cached.is_file() else None
 
 
@@ -62,7 +62,7 @@ def published_file(mirror_path: str, url: str, sha256: str, progress: bool = Tru
         )
     import pooch  # imported late: only a real download needs it
 
-    target = data_dir() / "downloads" / mirror_path
+    target = layout().downloads / mirror_path
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         path = pooch.retrieve(

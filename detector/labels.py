@@ -15,8 +15,6 @@ import_sampling`); current labels export back to that format for training (:meth
 """
 from __future__ import annotations
 
-import json
-import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -46,7 +44,8 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
 
 from .atomic import atomic_path
-from .config import data_dir
+from . import config
+from .sampling import sampling_geojson
 from .errors import DetectorError
 
 #: The answers to "is this a mine?".
@@ -63,7 +62,6 @@ CATEGORIES = {
 }
 #: How the reviewer was choosing items when they labelled one; ``random`` labels estimate precision.
 QUEUES = ("uncertain", "score", "random", "region", "import", "manual")
-SQLITE_FILE = "labels.sqlite"
 BUSY_TIMEOUT_S = 60
 
 _metadata = MetaData()
@@ -141,10 +139,8 @@ def layer_patch_ids(patches: gpd.GeoDataFrame, source: str) -> pd.Series:
 
 def default_url() -> str:
     """``DATABASE_URL`` when set (``postgresql+psycopg://…``), else a SQLite file in the data folder."""
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        return url
-    return f"sqlite:///{data_dir() / SQLITE_FILE}"
+    conf = config.settings()
+    return conf.layout.labels_url(conf.database_url)
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -170,20 +166,6 @@ def _sqlite_engine(url: str) -> Engine:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass
-class FileImport:
-    """What one sampling-location file gave: points, how many fell inside the layer's patches, labels written."""
-
-    file: str
-    is_mine: str
-    category: str | None
-    points: int = 0
-    inside: int = 0  # points inside at least one patch of the layer
-    patches: int = 0  # distinct patches those points fall in
-    added: int = 0  # new label records
-    unchanged: int = 0  # already labelled the same way by the same reviewer
 
 
 @dataclass
@@ -343,50 +325,13 @@ class LabelStore:
     # ------------------------------------------------------------ sampling locations in and out
 
     def import_sampling(self, files: Sequence[str | Path], layer: gpd.GeoDataFrame | None = None,
-                        layer_name: str | None = None, reviewer: str | None = None) -> list[FileImport]:
-        """Sampling-location files (``*positives*`` mines, ``*negatives*`` look-alikes) as labels.
+                        layer_name: str | None = None, reviewer: str | None = None) -> list:
+        """Sampling-location files as labels; see :func:`detector.label_import.import_sampling`."""
+        from .label_import import import_sampling
 
-        With a scored ``layer``, a point inside one of its patches labels that patch (every patch it falls
-        in: patches overlap by half); other points are labelled as points. The reviewer is ``reviewer``
-        or ``import:<file name>``, so curated sets never supersede each other. Importing a file again
-        adds nothing.
-        """
-        index = None
-        if layer is not None:
-            if not layer_name:
-                raise DetectorError("Importing into a layer needs the layer's name (it becomes the labels' source).")
-            index = gpd.GeoDataFrame(
-                {"patch_id": layer_patch_ids(layer, layer_name).to_numpy(),
-                 "score": layer["score"].to_numpy() if "score" in layer.columns else np.nan},
-                geometry=layer.geometry.to_numpy(), crs=layer.crs or "EPSG:4326")
-        reports = []
-        for f in files:
-            path = Path(f)
-            points = read_points(path)
-            is_mine, category = sampling_answer(path.name)
-            who = reviewer or f"import:{path.stem}"
-            rep = FileImport(path.name, is_mine, category, points=len(points))
-            labels = []
-            hits = gpd.GeoDataFrame(columns=["patch_id", "score", "index_right"])
-            if index is not None and len(points):
-                hits = gpd.sjoin(points, index, predicate="within", how="inner")
-                rep.inside = int(hits.index.nunique())
-                rep.patches = int(hits["patch_id"].nunique())
-            inside = set(hits.index)
-            for i, pt in zip(points.index, points.geometry):
-                common = {"is_mine": is_mine, "category": category, "reviewer": who, "lon": pt.x, "lat": pt.y,
-                              "geometry": pt.wkt, "queue": "import"}
-                if i in inside:
-                    for pid, score in hits.loc[[i], ["patch_id", "score"]].itertuples(index=False):
-                        labels.append(Label(item=pid, patch_id=pid, source=layer_name,
-                                            score=None if pd.isna(score) else float(score), **common))
-                else:
-                    labels.append(Label(item=point_item(pt.x, pt.y), source=path.name, **common))
-            rep.added, rep.unchanged = self._add_new(labels)
-            reports.append(rep)
-        return reports
+        return import_sampling(self, files, layer, layer_name, reviewer)
 
-    def _add_new(self, labels: list[Label]) -> tuple[int, int]:
+    def add_new(self, labels: list[Label]) -> tuple[int, int]:
         """Append the labels that change something; returns (added, unchanged)."""
         if not labels:
             return 0, 0
@@ -423,66 +368,10 @@ class LabelStore:
         for name, rows in groups.items():
             path = out / f"{name}.geojson"
             with atomic_path(path) as tmp:
-                tmp.write_text(_sampling_geojson(name, rows), encoding="utf-8")
+                tmp.write_text(sampling_geojson(name, rows), encoding="utf-8")
             res.files[name] = path
             res.counts[name] = len(rows)
         return res
-
-
-def sampling_answer(filename: str) -> tuple[str, str | None]:
-    """A sampling file's answer from its name: ``*positives*`` mines, ``*negatives*`` look-alikes of the named kind."""
-    name = filename.lower()
-    if re.search(r"positive|pos(?![a-z])", name):  # also "MinesPos2018-2020…"
-        return "yes", None
-    if re.search(r"negative|neg(?![a-z])", name):
-        for key in ("aquaculture", "riverbank", "landslide", "industrial", "farm_pond", "cloud", "other"):
-            if key in name or key.replace("_", "-") in name:
-                return "no", key
-        return "no", None
-    raise DetectorError(
-        f"{filename}: cannot tell mines from look-alikes. Sampling-location files must have 'positives' "
-        "(mines) or 'negatives' (not mines) in their name."
-    )
-
-
-def sampling_path(arg: str, purpose: str = "this command") -> Path:
-    """A sampling-location file by path, or a published sampling dataset by name (`python -m detector data list`)."""
-    from . import catalog
-
-    path = Path(arg).expanduser()
-    if path.exists() or arg.lower().endswith((".geojson", ".json")):
-        return path
-    ds = catalog.get(arg)
-    if ds.kind != "sampling":
-        raise DetectorError(f"{arg} is a {ds.kind} dataset; {purpose} takes sampling-location point files.")
-    return ds.path(progress=False)
-
-
-def read_points(path: Path) -> gpd.GeoDataFrame:
-    if not path.is_file():
-        raise DetectorError(f"{path}: no such file.")
-    try:
-        gdf = gpd.read_file(path)
-    except Exception as exc:  # noqa: BLE001 — any reader failure means the same to the user
-        raise DetectorError(f"{path} is not a readable GeoJSON file ({exc}).") from None
-    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
-    gdf = gdf.set_crs("EPSG:4326") if gdf.crs is None else gdf.to_crs("EPSG:4326")
-    pts = gdf.geometry.where(gdf.geom_type == "Point", gdf.geometry.representative_point())
-    return gpd.GeoDataFrame(geometry=pts.to_numpy(), crs="EPSG:4326").reset_index(drop=True)
-
-
-def _sampling_geojson(name: str, rows: pd.DataFrame) -> str:
-    """The published sampling-location layout: CRS84 points, one feature per labelled point."""
-    feats = []
-    for r in rows.itertuples():
-        props = {"id": None, "category": r.category if isinstance(r.category, str) else None,
-                 "source": r.source if isinstance(r.source, str) else None,
-                 "patch_id": r.patch_id if isinstance(r.patch_id, str) else None, "reviewers": int(r.reviewers)}
-        feats.append({"type": "Feature", "properties": props,
-                      "geometry": {"type": "Point", "coordinates": [round(float(r.lon), 7), round(float(r.lat), 7)]}})
-    doc = {"type": "FeatureCollection", "name": name,
-           "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}, "features": feats}
-    return json.dumps(doc, ensure_ascii=False, indent=0) + "\n"
 
 
 def consensus(current: pd.DataFrame) -> pd.DataFrame:

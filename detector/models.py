@@ -23,15 +23,12 @@ from typing import Any
 import numpy as np
 
 from . import indices as spectral
-from .config import PROJECT_ROOT, data_dir
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before any TensorFlow import: keep the CLI readable
+from . import config
+from .config import PROJECT_ROOT
 from .errors import ModelError
 from .fetch import local_copy, published_file
 
 REGISTRY_FILE = PROJECT_ROOT / "models" / "registry.toml"
-#: Folder (inside the data folder) of the models trained here: NAME.h5, NAME.toml, NAME.report.json.
-TRAINED_DIR = "models"
 SCALE = spectral.SCALE
 BANDS_12 = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8A", "B8", "B9", "B11", "B12")
 BANDS_13 = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8A", "B8", "B9", "B10", "B11", "B12")
@@ -98,8 +95,8 @@ def published_names() -> frozenset[str]:
 
 
 def trained_dir() -> Path:
-    """Where trained models are registered: data/models/ (follows DETECTOR_DATA_DIR)."""
-    return data_dir() / TRAINED_DIR
+    """Where trained models are registered (NAME.h5, NAME.toml, NAME.report.json): the layout's models folder."""
+    return config.layout().models
 
 
 def _trained_stamp() -> tuple[str, tuple[tuple[str, int, int], ...]]:
@@ -310,13 +307,14 @@ def resolve(model: str | Path | None) -> ModelSpec:
 
 # ---------------------------------------------------------------- loading and scoring
 
-def _quiet_tensorflow() -> None:
+def quiet_tensorflow() -> None:
+    """Keep TensorFlow's C++ start-up chatter out of the CLI; called before every TensorFlow import."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def describe_device() -> str:
     """The device TensorFlow will run on: the GPU's name, or the CPU."""
-    _quiet_tensorflow()
+    quiet_tensorflow()
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
@@ -362,7 +360,7 @@ def load(spec: ModelSpec) -> Scorer:
     path = spec.path()
     if spec.local_path:
         check_safe(path)
-    _quiet_tensorflow()
+    quiet_tensorflow()
     try:
         if path.suffix == ".h5":
             import tf_keras

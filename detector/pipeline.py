@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,11 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 from shapely.geometry.base import BaseGeometry
 
-from . import grid, models
-from .config import data_dir
+from . import config, grid, models
+from .concurrency import bounded_map
+from .readback import assemble
 from .region import check_region, load_region
-from .sources.base import ImagerySource, PixelCache, TilePixels
+from .sources import ImagerySource, PixelCache, cached
 from .store import ScoreStore
 
 Progress = Callable[["TileProgress"], None]
@@ -119,17 +119,13 @@ class TileOutcome:
         return int((~self.patches["covered"].astype(bool)).sum())
 
 
-def region_rows(stored: pd.DataFrame, tile: grid.Tile, rows: np.ndarray, cols: np.ndarray) -> pd.DataFrame:
-    """The stored rows of the given patches (a tile file may also hold other regions' patches)."""
-    return stored[stored["patch_id"].isin(grid.patch_ids(tile.epsg, rows, cols))]
-
-
 def score_tile(detector: Detector, source: ImagerySource, year: int, tile: grid.Tile,
                rows: np.ndarray, cols: np.ndarray) -> TileOutcome:
     """Score one tile's patches that the store lacks, and store the tile again, whole.
 
     This is the unit of work both for :meth:`Detector.run` and for a Dask worker, so the two
-    write the very same files. A tile stored complete is answered from the store without
+    write the very same files. ``source`` is read as given: callers pass
+    :meth:`Detector.imagery` of their source, so pixels go through the pixel cache. A tile stored complete is answered from the store without
     touching the imagery or the model; a partly stored one (an overlapping earlier region) only
     scores its missing patches and is rewritten, old and new together, in one atomic write.
     """
@@ -144,7 +140,7 @@ def score_tile(detector: Detector, source: ImagerySource, year: int, tile: grid.
         if not missing.any():
             return TileOutcome(tile, have, int(have["covered"].sum()), 0, False)
         rows, cols = rows[missing], cols[missing]
-    tp = detector._pixels(source, year, tile)
+    tp = source.read(tile, spec.bands, year)
     scorer = detector.scorer
     ok = covered(tp.valid, tile, rows, cols)
     members = scorer.score(patch_windows(tp.select(spec.bands), tile, rows[ok], cols[ok])) if ok.any() else None
@@ -156,33 +152,6 @@ def score_tile(detector: Detector, source: ImagerySource, year: int, tile: grid.
     return TileOutcome(tile, patches, from_store, int(ok.sum()), True)
 
 
-def assemble(frames: list[pd.DataFrame], year: int, model: str) -> tuple[gpd.GeoDataFrame, int]:
-    """The region's covered patches as a run returns them, and how many had no imagery."""
-    allp = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326") if frames else _empty()
-    not_covered = int((~allp["covered"].astype(bool)).sum())
-    patches = allp[allp["covered"].astype(bool)].drop(columns=["covered"]).reset_index(drop=True)
-    patches.insert(1, "year", year)
-    patches.insert(2, "model", model)
-    return gpd.GeoDataFrame(patches, geometry="geometry", crs="EPSG:4326"), not_covered
-
-
-def _bounded_map(fn: Callable, items: list, workers: int) -> Iterator[tuple[Any, Future]]:
-    """Run fn over items on a thread pool, at most 2×workers in flight, results in order."""
-    with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
-        pending: list[tuple[Any, Future]] = []
-        it = iter(items)
-        for item in it:
-            pending.append((item, pool.submit(fn, item)))
-            if len(pending) >= 2 * workers:
-                break
-        while pending:
-            item, fut = pending.pop(0)
-            yield item, fut
-            nxt = next(it, None)
-            if nxt is not None:
-                pending.append((nxt, pool.submit(fn, nxt)))
-
-
 class Detector:
     """Holds a loaded model across runs (the pages keep one per process)."""
 
@@ -190,7 +159,7 @@ class Detector:
                  pixel_cache: PixelCache | None = None):
         self.spec = models.resolve(model)
         self.store = store or ScoreStore()
-        self.pixel_cache = pixel_cache or PixelCache(data_dir() / "pixels")
+        self.pixel_cache = pixel_cache or PixelCache(config.layout().pixels)
         self._scorer: models.Scorer | None = None
         self._load_lock = threading.Lock()  # tiles are scored from several threads: load once
 
@@ -207,18 +176,9 @@ class Detector:
         """Patches the model has scored in this detector's life (0 while it is not loaded)."""
         return self._scorer.patches_scored if self._scorer is not None else 0
 
-    def _pixels(self, source: ImagerySource, year: int, tile: grid.Tile) -> TilePixels:
-        bands = self.spec.bands
-        if source.cacheable:
-            hit = self.pixel_cache.get(source.key, year, tile, bands)
-            if hit is not None:
-                return hit
-            # Cache every band the source has to offer, so 12- and 13-band models share it.
-            fetch_bands = getattr(source, "cache_bands", bands)
-            tp = source.read(tile, fetch_bands, year)
-            self.pixel_cache.put(source.key, year, tile, tp)
-            return tp
-        return source.read(tile, bands, year)
+    def imagery(self, source: ImagerySource) -> ImagerySource:
+        """The source as this detector reads it: through its pixel cache where that is worth it."""
+        return cached(source, self.pixel_cache)
 
     def run(self, region: BaseGeometry | str | Path | dict, year: int, source: ImagerySource,
             on_progress: Progress | None = None, limit_km2: float | None = None) -> DetectResult:
@@ -230,6 +190,7 @@ class Detector:
             region = load_region(region, limit_km2)
         spec = self.spec
         source.check(region, spec.bands, year)
+        source = self.imagery(source)
         tiles = grid.tiles_for_region(region)
         summary = RunSummary(model=spec.name, year=year, source=source.key, tiles=len(tiles))
 
@@ -242,7 +203,7 @@ class Detector:
 
         # Tiles go through a small thread pool: one tile's imagery is read while another's is
         # scored (the scorer itself runs one batch at a time).
-        for done, (_, fut) in enumerate(_bounded_map(work, list(tiles.items()), source.max_concurrency), start=1):
+        for done, (_, fut) in enumerate(bounded_map(work, list(tiles.items()), source.max_concurrency), start=1):
             out = fut.result()
             frames.append(out.patches)
             summary.from_store += out.from_store
@@ -260,11 +221,6 @@ class Detector:
         summary.seconds = time.perf_counter() - t0
         members = [c for c in patches.columns if c.startswith("member_")]
         return DetectResult(patches, summary, members)
-
-
-def _empty() -> gpd.GeoDataFrame:
-    cols = {c: [] for c in ["patch_id", "epsg", "row", "col", "covered", "score"]}
-    return gpd.GeoDataFrame(cols, geometry=[], crs="EPSG:4326")
 
 
 def detect(region, year: int, source: ImagerySource, model: str | Path | None = None, **kwargs) -> DetectResult:

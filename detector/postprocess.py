@@ -37,13 +37,12 @@ def kth_neighbour_km(lon: np.ndarray, lat: np.ndarray, k: int) -> np.ndarray:
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord[:, k] / 2, 0, 1))
 
 
-def dual_threshold(
-    patches: gpd.GeoDataFrame, t_main: float = 0.5, t_iso: float = 0.75, k: int = 5, d_km: float = 3.0
-) -> gpd.GeoDataFrame:
+def dual_threshold(patches: gpd.GeoDataFrame, t_main: float, t_iso: float, k: int, d_km: float) -> gpd.GeoDataFrame:
     """The published isolation rule: keep score ≥ t_main, but an isolated patch needs t_iso.
 
     A surviving patch is isolated when its k-th nearest surviving neighbour is farther than
-    d_km; mining comes in clusters, so a lone patch is more likely a look-alike.
+    d_km; mining comes in clusters, so a lone patch is more likely a look-alike. The defaults are
+    :class:`detector.rule.Rule`'s.
     """
     kept = above(patches, t_main)
     if kept.empty:

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from . import config
 from .atomic import atomic_path
-from .config import data_dir
 from .errors import DetectorError
-from .evaluate import Rule
+from .rule import Rule
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
 
@@ -27,10 +27,10 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
 class Preset:
     name: str
     threshold: float
-    dual: bool = False
-    t_iso: float = 0.75
-    k: int = 5
-    d_km: float = 3.0
+    dual: bool = Rule.dual
+    t_iso: float = Rule.t_iso
+    k: int = Rule.k
+    d_km: float = Rule.d_km
     layer: str = ""  # the layer it was tuned on
     precision: float | None = None  # against the labels when saved
     recall: float | None = None
@@ -51,12 +51,12 @@ class Preset:
         return self.rule().describe()
 
 
-def _folder() -> Path:
-    return data_dir() / "presets"
+def _folder(folder: Path | None = None) -> Path:
+    return folder if folder is not None else config.layout().presets
 
 
-def _file(name: str) -> Path:
-    return _folder() / (re.sub(r"[^A-Za-z0-9._-]", "_", name) + ".json")
+def _file(name: str, folder: Path | None = None) -> Path:
+    return _folder(folder) / (re.sub(r"[^A-Za-z0-9._-]", "_", name) + ".json")
 
 
 def check(preset: Preset) -> Preset:
@@ -64,22 +64,17 @@ def check(preset: Preset) -> Preset:
     if not _NAME.match(preset.name or ""):
         raise DetectorError("A preset name is 1–64 letters, digits, spaces, dots, dashes or underscores, "
                             f"starting with a letter or digit; {preset.name!r} is not.")
-    for key in ("threshold", "t_iso"):
-        value = getattr(preset, key)
-        if not (0.0 <= value <= 1.0):
-            raise DetectorError(f"{key} must be between 0 and 1, not {value}.")
-    if preset.k < 1 or preset.d_km <= 0:
-        raise DetectorError("The isolation rule needs k ≥ 1 and D > 0 km.")
+    preset.rule().check()
     return preset
 
 
-def save(preset: Preset) -> Path:
+def save(preset: Preset, folder: Path | None = None) -> Path:
     """Save (or replace) a preset; returns its file."""
     preset = check(preset)
     data = asdict(preset)
     data["saved_at"] = data["saved_at"] or datetime.now(UTC).isoformat(timespec="seconds")
     data = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in data.items()}
-    path = _file(preset.name)
+    path = _file(preset.name, folder)
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
@@ -94,19 +89,20 @@ def _read(path: Path) -> Preset | None:
         return None  # a foreign or damaged file is not a preset
 
 
-def list_presets() -> list[Preset]:
+def list_presets(folder: Path | None = None) -> list[Preset]:
     """Every saved preset, by name."""
-    folder = _folder()
+    folder = _folder(folder)
     if not folder.is_dir():
         return []
     found = (_read(p) for p in sorted(folder.glob("*.json")))
     return sorted((p for p in found if p is not None), key=lambda p: p.name.lower())
 
 
-def load(name: str) -> Preset:
+def load(name: str, folder: Path | None = None) -> Preset:
     """A preset by name; the error lists the saved ones."""
-    for p in list_presets():
+    saved = list_presets(folder)
+    for p in saved:
         if p.name == name:
             return p
-    names = ", ".join(p.name for p in list_presets()) or "none yet (save one on the Tune page)"
+    names = ", ".join(p.name for p in saved) or "none yet (save one on the Tune page)"
     raise DetectorError(f"No threshold preset is called {name!r}. Saved presets: {names}.")

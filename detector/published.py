@@ -21,7 +21,7 @@ import pandas as pd
 from . import catalog
 from .atomic import atomic_path
 from .catalog import Dataset
-from .config import data_dir
+from .config import layout
 from .errors import DetectorError
 
 #: Bump when normalisation changes, so cached GeoParquet files made by older code are not used.
@@ -41,7 +41,7 @@ def period_dtype() -> pd.CategoricalDtype:
 # ---------------------------------------------------------------- the GeoParquet cache
 
 def _cache_file(key: str, digest: str) -> Path:
-    return data_dir() / "published" / f"{key}-{digest[:16]}-v{SCHEMA_VERSION}.parquet"
+    return layout().published / f"{key}-{digest[:16]}-v{SCHEMA_VERSION}.parquet"
 
 
 def _read_cache(path: Path) -> gpd.GeoDataFrame | None:

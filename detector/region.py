@@ -36,35 +36,45 @@ def reproject(geom: BaseGeometry, transformer: Transformer) -> BaseGeometry:
     return shapely.transform(geom, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
 
 
-def read_geojson(source: str | Path | Mapping[str, Any]) -> dict:
-    """Parse GeoJSON from a path, a JSON string or a mapping, with a clear error."""
-    if isinstance(source, Mapping):
-        return dict(source)
-    text: str
-    path = Path(source) if not str(source).lstrip().startswith("{") else None
-    if path is not None:
-        if not path.exists():
-            raise RegionError(f"Region file {path} does not exist. Give the path of a GeoJSON file.")
-        if path.stat().st_size > MAX_GEOJSON_BYTES:
-            raise RegionError(
-                f"Region file {path} is {path.stat().st_size / 1e6:.0f} MB, more than the "
-                f"{MAX_GEOJSON_BYTES / 1e6:.0f} MB a region may be. Simplify it (e.g. "
-                "`ogr2ogr -simplify 0.001`) or draw the outline you need."
-            )
-        text = path.read_text(encoding="utf-8", errors="replace")
-    else:
-        text = str(source)
+def _too_big(what: str, size: int) -> RegionError:
+    return RegionError(
+        f"{what} is {size / 1e6:.0f} MB, more than the {MAX_GEOJSON_BYTES / 1e6:.0f} MB a region may be. "
+        "Simplify it (e.g. `ogr2ogr -simplify 0.001`) or draw the outline you need."
+    )
+
+
+def parse_geojson(content: bytes | str, name: str = "The region") -> dict:
+    """GeoJSON from uploaded *content*: never read as a file name, whatever it says."""
+    if len(content) > MAX_GEOJSON_BYTES:
+        raise _too_big(name, len(content))
+    text = content.decode("utf-8", errors="replace") if isinstance(content, bytes) else content
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        where = f" in {path}" if path else ""
         raise RegionError(
-            f"The region{where} is not valid GeoJSON ({exc.msg} at line {exc.lineno}, "
-            f"column {exc.colno}). Save it again from your GIS, or check it at geojson.io."
+            f"{name} is not valid GeoJSON ({exc.msg} at line {exc.lineno}, column {exc.colno}). "
+            "Save it again from your GIS, or check it at geojson.io."
         ) from None
+    except RecursionError:
+        raise RegionError(f"{name} is nested too deeply to be GeoJSON. Save it again from your GIS.") from None
     if not isinstance(data, dict):
-        raise RegionError("The region is not a GeoJSON object. Give a FeatureCollection, Feature or Polygon.")
+        raise RegionError(f"{name} is not a GeoJSON object. Give a FeatureCollection, Feature or Polygon.")
     return data
+
+
+def read_geojson(source: str | Path | Mapping[str, Any]) -> dict:
+    """GeoJSON from a file the user named (the CLI), or a mapping; content goes to :func:`parse_geojson`."""
+    if isinstance(source, Mapping):
+        return dict(source)
+    if isinstance(source, str) and source.lstrip().startswith("{"):  # JSON text given in code
+        return parse_geojson(source)
+    path = Path(source).expanduser()
+    if not path.is_file():
+        raise RegionError(f"Region file {path} does not exist (or is not a file). Give the path of a GeoJSON file.")
+    size = path.stat().st_size
+    if size > MAX_GEOJSON_BYTES:
+        raise _too_big(f"Region file {path}", size)
+    return parse_geojson(path.read_bytes(), f"The region in {path}")
 
 
 def geometry_from_geojson(data: Mapping[str, Any]) -> BaseGeometry:

@@ -5,16 +5,14 @@ imagery source. Running the same again replaces its record (with the new time), 
 holds each distinct run once. Records are small JSON files under ``data/runs/``, each written
 atomically; the scores themselves stay in the :class:`~detector.store.ScoreStore`.
 
-Reopening never fetches imagery and never loads the model: :class:`StoredSource` is an imagery
-source that has nothing to give, so the pipeline serves every tile from the store (and says
-so when the store has lost some).
+Reopening reads the score store alone (:func:`detector.readback.read_region`): it never fetches
+imagery and never loads the model, and says so when the store has lost some tiles.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import hashlib
 import json
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,13 +21,12 @@ import shapely
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
+from . import config
 from .atomic import atomic_path
-from .config import data_dir
 from .errors import ImageryError
-from .grid import Tile, tiles_for_region
-from .pipeline import Detector, DetectResult
+from .pipeline import DetectResult, RunSummary
+from .readback import read_region
 from .region import area_km2
-from .sources.base import TilePixels
 from .store import ScoreStore
 
 
@@ -78,7 +75,7 @@ class RunIndex:
     """One JSON file per run under ``root`` (default ``data/runs``)."""
 
     def __init__(self, root: Path | str | None = None):
-        self.root = Path(root) if root is not None else data_dir() / "runs"
+        self.root = Path(root) if root is not None else config.layout().runs
 
     def add(self, record: RunRecord) -> None:
         with atomic_path(self.root / f"{record.run_id}.json") as tmp:
@@ -104,34 +101,19 @@ def _read(path: Path) -> RunRecord | None:
         return None
 
 
-class StoredSource:
-    """An imagery source that only lets the pipeline read what the store already holds."""
-
-    cacheable = False
-    max_concurrency = 1
-
-    def __init__(self, key: str, model: str, store: ScoreStore):
-        self.key, self.model, self.store = key, model, store
-
-    def check(self, region: BaseGeometry, bands: Sequence[str], year: int) -> None:
-        tiles = tiles_for_region(region)
-        missing = [t for t in tiles if not self.store.has_tile(self.key, self.model, year, t)]
-        if missing:
-            raise ImageryError(
-                f"{len(missing)} of this run's {len(tiles)} tiles are no longer in the score store "
-                f"({self.store.root}). Run it again to score them anew."
-            )
-
-    def read(self, tile: Tile, bands: Sequence[str], year: int) -> TilePixels:
-        raise ImageryError(f"Tile {tile.key} is not complete in the score store. Run the region again to score it.")
-
-
-def reopen(record: RunRecord, detector: Detector) -> DetectResult:
+def reopen(record: RunRecord, store: ScoreStore) -> DetectResult:
     """An earlier run's result, from the store only (no imagery, no model)."""
-    if detector.spec.name != record.model:
-        raise ValueError(f"reopening a run of {record.model} needs that model's detector, not {detector.spec.name}")
-    source = StoredSource(record.source_key, record.model, detector.store)
-    return detector.run(record.geometry, record.year, source, limit_km2=float("inf"))
+    back = read_region(store, record.source_key, record.model, record.year, record.geometry)
+    if back.missing:
+        raise ImageryError(
+            f"{len(back.missing)} of this run's {back.tiles} tiles are no longer in the score store "
+            f"({store.url}). Run it again to score them anew."
+        )
+    summary = RunSummary(model=record.model, year=record.year, source=record.source_key, tiles=back.tiles,
+                         tiles_from_store=back.tiles, patches=len(back.patches), from_store=len(back.patches),
+                         not_covered=back.not_covered, seconds=back.seconds)
+    members = [c for c in back.patches.columns if c.startswith("member_")]
+    return DetectResult(back.patches, summary, members)
 
 
 def describe(record: RunRecord) -> dict[str, Any]:

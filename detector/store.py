@@ -21,7 +21,7 @@ import geopandas as gpd
 import pandas as pd
 
 from .atomic import atomic_path
-from .config import data_dir
+from . import config
 from .grid import Tile
 
 COLUMNS = ["patch_id", "epsg", "row", "col", "covered", "score"]
@@ -52,7 +52,7 @@ class ScoreStore:
     """
 
     def __init__(self, root: Path | str | None = None, **storage_options: Any):
-        root = root if root is not None else data_dir() / "scores"
+        root = root if root is not None else config.layout().scores
         self.storage_options = storage_options
         local = _local_root(root)
         if local is not None:

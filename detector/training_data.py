@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import grid
+from . import config, grid
 from .atomic import atomic_path
-from .config import data_dir
 from .errors import DetectorError
-from .labels import LabelStore, read_points, sampling_answer, sampling_path
-from .sources.base import ImagerySource, PixelCache, TilePixels
+from .labels import LabelStore
+from .sampling import read_points, sampling_answer, sampling_path
+from .sources import ImagerySource, PixelCache, TilePixels, cached
 
 
 @dataclass
@@ -179,22 +179,9 @@ def to_samples(points: Points) -> Samples:
 
 # ---------------------------------------------------------------- patch windows from the imagery
 
-def _tile_pixels(source: ImagerySource, year: int, tile: grid.Tile, bands: Sequence[str],
-                 cache: PixelCache) -> TilePixels:
-    """A tile's pixels, through the pixel cache for cacheable sources (as Detect reads them)."""
-    if source.cacheable:
-        hit = cache.get(source.key, year, tile, bands)
-        if hit is not None:
-            return hit
-        tp = source.read(tile, getattr(source, "cache_bands", bands), year)
-        cache.put(source.key, year, tile, tp)
-        return tp
-    return source.read(tile, bands, year)
-
-
 def _dataset_path(source_key: str, year: int, bands: Sequence[str], patch_ids: Sequence[str]) -> Path:
     h = hashlib.sha256(json.dumps([source_key, int(year), list(bands), sorted(patch_ids)]).encode()).hexdigest()
-    return data_dir() / "training" / f"windows-{h[:24]}.npz"
+    return config.layout().training / f"windows-{h[:24]}.npz"
 
 
 def _cached(path: Path, ids: np.ndarray, bands: tuple[str, ...]) -> Dataset | None:
@@ -279,13 +266,13 @@ def build_dataset(samples: pd.DataFrame, source: ImagerySource, year: int, bands
     tile_of = {}
     for i, (e, r, c) in enumerate(zip(inside["epsg"], inside["row"], inside["col"])):
         tile_of.setdefault(grid.Tile(int(e), int(r) // grid.TILE, int(c) // grid.TILE), []).append(i)
-    cache = PixelCache(data_dir() / "pixels")
+    imagery = cached(source, PixelCache(config.layout().pixels))  # as Detect reads it
     cov = np.zeros(len(samples), dtype=bool)
     windows = np.zeros((len(samples), grid.PATCH_PX, grid.PATCH_PX, len(bands)), dtype=np.float32)
     where = np.flatnonzero(~outside)
 
     def read(tile: grid.Tile) -> TilePixels:
-        return _tile_pixels(source, year, tile, bands, cache)
+        return imagery.read(tile, bands, year)
 
     def take(tile: grid.Tile, tp: TilePixels) -> None:
         local = np.asarray(tile_of[tile])

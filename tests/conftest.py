@@ -5,6 +5,7 @@ No test touches the network: published models come from the mirror named by DETE
 """
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 
@@ -12,6 +13,32 @@ import pytest
 from synthetic import SCENE_CRS, SCENE_PX, SCENE_X0, SCENE_YTOP, SHUFFLED, lonlat_box, write_geotiff
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+#: Whole files in the slow tier: Dask clusters and model training.
+SLOW_FILES = {"test_distributed.py", "test_training.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tiers by what a test runs: ``browser`` (a real Chromium), ``slow`` (clusters, training), ``app``
+    (Streamlit's AppTest), else ``unit``. ``pytest -m unit`` is the inner loop; the test command runs all."""
+    for item in items:
+        path = Path(str(item.fspath))
+        if "browser" in path.parts:
+            item.add_marker(pytest.mark.browser)
+        elif path.name in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
+        elif "app" in getattr(item, "fixturenames", ()) or _uses_apptest(item):
+            item.add_marker(pytest.mark.app)
+        else:
+            item.add_marker(pytest.mark.unit)
+
+
+def _uses_apptest(item) -> bool:
+    fn = getattr(item, "function", None)
+    try:
+        return fn is not None and "AppTest" in inspect.getsource(fn)
+    except (OSError, TypeError):
+        return False
 
 
 @pytest.fixture(autouse=True)

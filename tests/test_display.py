@@ -11,6 +11,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from detector import display
+from ui.map import drawing
 
 
 def _frame(geoms, periods, mined, crs="EPSG:4326"):
@@ -97,31 +98,31 @@ def test_region_join_and_facts_at_a_click():
 
 
 def test_click_tolerance_shrinks_with_zoom_and_latitude():
-    assert display.click_tolerance_deg(0, 10) == pytest.approx(4 * 360 / 256 / 1024)
-    assert display.click_tolerance_deg(0, 12) < display.click_tolerance_deg(0, 10)
-    assert display.click_tolerance_deg(60, 10) == pytest.approx(display.click_tolerance_deg(0, 10) / 2)
+    assert drawing.click_tolerance_deg(0, 10) == pytest.approx(4 * 360 / 256 / 1024)
+    assert drawing.click_tolerance_deg(0, 12) < drawing.click_tolerance_deg(0, 10)
+    assert drawing.click_tolerance_deg(60, 10) == pytest.approx(drawing.click_tolerance_deg(0, 10) / 2)
 
 
 def test_drawn_shapes():
     rect = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [
         [[-70.342712, -13.034662], [-70.342712, -12.990508], [-70.280914, -12.990508], [-70.280914, -13.034662],
          [-70.342712, -13.034662]]]}}
-    g = display.drawn_geometry(rect)
-    assert display.as_rectangle(g) == pytest.approx((-70.342712, -13.034662, -70.280914, -12.990508))
+    g = drawing.drawn_geometry(rect)
+    assert drawing.as_rectangle(g) == pytest.approx((-70.342712, -13.034662, -70.280914, -12.990508))
     tri = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [0, 1], [0, 0]]]}
-    assert display.as_rectangle(display.drawn_geometry(tri)) is None
-    assert display.drawn_geometry(None) is None
-    assert display.drawn_geometry({"type": "Point", "coordinates": [0, 0]}) is None
-    assert display.drawn_geometry({"type": "Polygon", "coordinates": "nonsense"}) is None
+    assert drawing.as_rectangle(drawing.drawn_geometry(tri)) is None
+    assert drawing.drawn_geometry(None) is None
+    assert drawing.drawn_geometry({"type": "Point", "coordinates": [0, 0]}) is None
+    assert drawing.drawn_geometry({"type": "Polygon", "coordinates": "nonsense"}) is None
     bowtie = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
-    assert display.drawn_geometry(bowtie).is_valid
+    assert drawing.drawn_geometry(bowtie).is_valid
 
 
 def test_view_for_bounds():
-    lat, lon, zoom = display.view_for_bounds((-73.0, -14.0, -68.0, -9.0), 900, 600)
+    lat, lon, zoom = drawing.view_for_bounds((-73.0, -14.0, -68.0, -9.0), 900, 600)
     assert lon == pytest.approx(-70.5) and -12.0 < lat < -11.0
     assert zoom == 7  # 5° is 455 px wide at zoom 7, 910 px at 8
-    assert display.view_for_bounds((0, 0, 1e-9, 1e-9))[2] == 14  # a point: the closest zoom allowed
+    assert drawing.view_for_bounds((0, 0, 1e-9, 1e-9))[2] == 14  # a point: the closest zoom allowed
 
 
 def test_display_layers_of_the_published_data(mirror, monkeypatch):

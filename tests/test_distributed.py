@@ -356,7 +356,7 @@ def test_earth_engine_source_pickles_without_its_module_or_locks():
 def test_too_large_message_names_the_cluster_run():
     from shapely.geometry import box
 
-    from ui import detect_inputs
+    from ui.detect import inputs as detect_inputs
 
     req = detect_inputs.Request(year=2023, model_ref="48px_v3.7", source_arg="earthengine")
     req.region = detect_inputs.Region("x", "Amazon basin", box(0, 0, 1, 1))

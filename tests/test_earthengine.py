@@ -10,7 +10,7 @@ import pytest
 
 from detector.errors import CredentialsError, ImageryError
 from detector.grid import TILE_PX, Tile
-from detector.sources.base import open_source
+from detector.sources import open_source
 from detector.sources.earthengine import (
     CS_COLLECTION,
     HIGH_VOLUME_URL,

@@ -2,7 +2,7 @@
 
 AppTest cannot draw on the map or click it (st_folium returns its defaults there), so the page is
 driven through what those gestures leave behind: the URL, the select boxes, the session state the
-map's on_change callback writes; and :func:`ui.explore_map.interpret`, which turns a map return into
+map's on_change callback writes; and :func:`ui.map.drawing.interpret`, which turns a map return into
 those changes, is tested on its own. The draw → figures path in a real browser is in
 tests/browser/test_explore_browser.py.
 """
@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui import basemaps, explore_map
+from ui import format as fmt
+from ui.explore import layers as explore_layers
+from ui.map import basemaps, drawing, kernel
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 60
@@ -124,7 +126,7 @@ def test_a_clicked_polygon_shows_its_facts(app, mirror):
     assert not at.exception
     text = "\n".join(md.value for md in at.markdown)
     assert "**Mine polygon**, new in 2024" in text
-    assert explore_map.hectares(poly["mined_area_ha"]) in text
+    assert fmt.hectares(poly["mined_area_ha"]) in text
     assert "Country: " in text and "Indigenous territory: " in text
 
 
@@ -166,18 +168,18 @@ TRIANGLE = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon",
 
 
 def test_interpret_a_drawn_rectangle_polygon_click_and_pan():
-    got = explore_map.interpret({"last_active_drawing": RECT, "last_object_clicked": None,
+    got = drawing.interpret({"last_active_drawing": RECT, "last_object_clicked": None,
                                  "center": {"lat": -12.91234567, "lng": -70.5}, "zoom": 11}, seen="")
     assert got["drew"] and got["view"] == {"region": "bbox:-70.60000,-13.00000,-70.40000,-12.80000",
                                            "lat": -12.9123, "lon": -70.5, "zoom": 11}
-    again = explore_map.interpret({"last_active_drawing": RECT, "last_object_clicked": {"lat": -12.9, "lng": -70.5},
+    again = drawing.interpret({"last_active_drawing": RECT, "last_object_clicked": {"lat": -12.9, "lng": -70.5},
                                    "center": {"lat": -12.9, "lng": 289.5}, "zoom": 11}, seen=got["seen"])
     assert not again["drew"] and "region" not in again["view"]  # the same drawing is not applied twice
     assert again["click"] == (-12.9, -70.5) and again["view"]["lon"] == -70.5  # longitudes wrapped
-    tri = explore_map.interpret({"last_active_drawing": TRIANGLE}, seen=got["seen"])
+    tri = drawing.interpret({"last_active_drawing": TRIANGLE}, seen=got["seen"])
     assert tri["drew"] and tri["view"]["region"] == "" and tri["shape"].geom_type == "Polygon"
-    assert explore_map.interpret(None, seen="x") == {"view": {}, "seen": "x", "click": None, "drew": False, "shape": None}
-    point = explore_map.interpret({"last_active_drawing": {"type": "Feature", "geometry": {"type": "Point",
+    assert drawing.interpret(None, seen="x") == {"view": {}, "seen": "x", "click": None, "drew": False, "shape": None}
+    point = drawing.interpret({"last_active_drawing": {"type": "Feature", "geometry": {"type": "Point",
                                                                                           "coordinates": [0, 0]}}}, "")
     assert not point["drew"] and point["seen"]  # not a region, but not looked at again either
 
@@ -189,31 +191,32 @@ def test_the_map_script_does_not_change_with_period_basemap_or_region():
     from detector.display import DisplayLayers
 
     shown = DisplayLayers(("2018", "2019"), ("0123", "4567"), (1, 1), "", "", "", "", "digest")
-    home = explore_map.Home(-6.0, -62.0, 5)
+    home = kernel.Home(-6.0, -62.0, 5)
     scripts, groups = set(), set()
     for period, key in ((0, "s2cloudless"), (1, "esri")):
-        for fly in (None, explore_map.Fly("fly1", (-71.0, -14.0, -69.0, -12.0), "0123")):
-            m = explore_map.build_map(shown, home)
+        for fly in (None, kernel.Fly("fly1", (-71.0, -14.0, -69.0, -12.0), "0123")):
+            m = explore_layers.build_map(shown, home)
             m.get_root().render()
-            scripts.add(generate_js_hash(_get_map_string(m), explore_map.MAP_KEY))
-            groups.add(_get_feature_group_string(explore_map.view_group(basemaps.basemap(key, "2024"), period, fly), m))
+            scripts.add(generate_js_hash(_get_map_string(m), explore_layers.MAP_KEY))
+            groups.add(_get_feature_group_string(kernel.view_group(basemaps.basemap(key, "2024"),
+                                                        explore_layers.view_settings(period, fly)), m))
     assert len(scripts) == 1 and len(groups) == 4
-    assert sum('amw.fly("fly1"' in g for g in groups) == 2
-    assert all("amw.setPeriod(" in g for g in groups)
+    assert sum('"nonce": "fly1"' in g for g in groups) == 2
+    assert all('amw.view(' in g and '"period_index"' in g for g in groups)
 
 
 def test_hectares():
-    assert explore_map.hectares(0) == "0 ha"
-    assert explore_map.hectares(12.34) == "12.3 ha"
-    assert explore_map.hectares(1234.5) == "1,234 ha" or explore_map.hectares(1234.5) == "1,235 ha"
-    assert explore_map.hectares(13614.0, compact=True) == "13.6k ha"
-    assert explore_map.hectares(float("nan")) == "n/a"
+    assert fmt.hectares(0) == "0 ha"
+    assert fmt.hectares(12.34) == "12.3 ha"
+    assert fmt.hectares(1234.5) == "1,234 ha" or fmt.hectares(1234.5) == "1,235 ha"
+    assert fmt.hectares(13614.0, compact=True) == "13.6k ha"
+    assert fmt.hectares(float("nan")) == "n/a"
 
 
 def _upload_script():
     import streamlit as st
 
-    from ui import explore_map, state
+    from ui import region_state, state
 
     class Upload:  # what st.file_uploader leaves in the session state
         name = "region.geojson"
@@ -222,9 +225,9 @@ def _upload_script():
             return st.session_state["raw"]
 
     st.session_state["up"] = Upload()
-    explore_map.on_upload("up")
-    st.write(explore_map.upload_error() or "no error")
-    region = explore_map.active_region(state.current())
+    region_state.on_upload("up")
+    st.write(region_state.upload_error() or "no error")
+    region = region_state.active_region(state.current())
     st.write(region.name if region else "no region")
 
 

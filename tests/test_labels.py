@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from detector import cli, labels
+from detector import cli, labels, sampling
 from detector.errors import DetectorError
 from detector.labels import Label, LabelStore
 
@@ -271,7 +271,7 @@ def test_export_writes_sampling_files_that_import_back(tmp_path):
     ("labels_farm_pond_negatives.geojson", ("no", "farm_pond")),
 ])
 def test_the_answer_comes_from_the_file_name(name, answer):
-    assert labels.sampling_answer(name) == answer
+    assert sampling.sampling_answer(name) == answer
 
 
 def test_cli_labels_import_stats_export(mirror, tmp_path, capsys):

@@ -9,8 +9,8 @@ from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
 from detector.labels import LabelStore
-from ui import review_queue
-from ui.review_view import KEYS, LOOKALIKE_KEYS
+from detector import review_queue
+from ui.review.view import KEYS, LOOKALIKE_KEYS
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 LAYER = "patches_amazon1_v3.7_2023"
@@ -161,7 +161,7 @@ def test_review_a_detect_run(mirror, scene, scene_region, tiny_model):
     from detector import runs
     from detector.pipeline import Detector
     from detector.sources.geotiff import GeoTiffSource
-    from ui import review_layers
+    from ui.review import layers as review_layers
 
     region = shape(scene_region)
     res = Detector(tiny_model).run(region, 2023, GeoTiffSource(scene))

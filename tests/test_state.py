@@ -1,5 +1,6 @@
 """The shared view and its URL form."""
-from ui import basemaps, state
+from ui import state
+from ui.map import basemaps
 
 
 def test_round_trip_through_query_params():

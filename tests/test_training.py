@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from training_helpers import YEAR, install, make_mining, train_on
 
-from detector import cli, grid, indices, metrics, models, training, training_data
+from detector import cli, grid, indices, metrics, models, trained, training, training_data
 from detector.errors import DetectorError, ModelError
 from detector.pipeline import Detector, covered, patch_windows
 from detector.sources.geotiff import GeoTiffSource
@@ -214,7 +214,7 @@ def test_replacing_a_trained_model_needs_force_and_forgets_its_stored_scores(tra
     with pytest.raises(DetectorError, match="already exists.*--force"):
         training.check_name(NAME, force=False)
     training.check_name(NAME, force=True)
-    assert training._forget_scores(NAME) == 1
+    assert trained._forget_scores(NAME) == 1
     assert Detector(NAME).run(region, YEAR, source).summary.scored_now > 0  # the replaced model scores again
 
 
@@ -224,7 +224,7 @@ def test_labels_exported_by_review_train_directly(mining, data_dir, tmp_path, ca
     import geopandas as gpd
 
     from detector.labels import Label, LabelStore, point_item
-    from ui.review_view import item_of  # what the Review page stores for a patch
+    from ui.review.view import item_of  # what the Review page stores for a patch
 
     scene = mining.scene
     rows, cols = scene.inside_patches()

@@ -18,7 +18,8 @@ from streamlit.testing.v1 import AppTest
 
 from detector import published, stats, trends
 from detector.errors import DetectorError
-from ui import charts, regions
+from ui import regions
+from ui.charts import trends as charts
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "app_pages/trends.py"  # relative to app.py

@@ -6,14 +6,10 @@ from dataclasses import dataclass
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
-from detector.errors import DetectorError
-from detector.region import geometry_from_geojson, read_geojson
+from detector.region import geometry_from_geojson, parse_geojson
 
 from . import data
 from .state import parse_bbox
-
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-
 
 @dataclass(frozen=True)
 class Region:
@@ -42,10 +38,5 @@ def resolve(key: str) -> Region | None:
 
 def from_upload(raw: bytes, filename: str = "upload") -> Region:
     """A region from an uploaded GeoJSON file; a DetectorError says what is wrong with it."""
-    if len(raw) > MAX_UPLOAD_BYTES:
-        raise DetectorError(
-            f"{filename} is {len(raw) / 1e6:.0f} MB; a region file may be at most {MAX_UPLOAD_BYTES / 1e6:.0f} MB. "
-            "Simplify it in your GIS (or draw the area on the map)."
-        )
-    geom = geometry_from_geojson(read_geojson(raw.decode("utf-8", errors="replace")))
+    geom = geometry_from_geojson(parse_geojson(raw, filename))
     return Region(f"upload:{filename}", filename, geom)

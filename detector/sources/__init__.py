@@ -1,4 +1,21 @@
 """Imagery sources: pixels of a tile of the patch grid, in the bands a model asks for."""
-from .base import ImagerySource, TilePixels, open_source
+from __future__ import annotations
 
-__all__ = ["ImagerySource", "TilePixels", "open_source"]
+from typing import Any
+
+from .base import ImagerySource, TilePixels
+from .wrappers import BoundedSource, CachedSource, PixelCache, cached
+
+
+def open_source(spec: str | None, **kwargs: Any) -> ImagerySource:
+    """``earthengine`` (default) or the path of a GeoTIFF file or folder."""
+    if spec in (None, "", "earthengine", "ee"):
+        from .earthengine import EarthEngineSource
+
+        return EarthEngineSource(**kwargs)
+    from .geotiff import GeoTiffSource
+
+    return GeoTiffSource(spec, **kwargs)
+
+
+__all__ = ["BoundedSource", "CachedSource", "ImagerySource", "PixelCache", "TilePixels", "cached", "open_source"]

@@ -79,10 +79,6 @@ def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (ConnectionError, TimeoutError))
 
 
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
-
-
 class EarthEngineSource:
     """Cloud-masked yearly median composites of Sentinel-2 L1C, fetched tile by tile.
 
@@ -96,6 +92,8 @@ class EarthEngineSource:
         self,
         ee_module: ModuleType | Any | None = None,
         project: str | None = None,
+        service_account_key: str | None = None,
+        high_volume: bool | None = None,
         max_concurrency: int = 8,
         max_retries: int = 6,
         backoff_s: float = 1.0,
@@ -104,6 +102,8 @@ class EarthEngineSource:
     ):
         self._ee_module = ee_module
         self._project = project
+        self._key_file = service_account_key
+        self._high_volume = high_volume
         self.max_concurrency = int(max_concurrency)
         self.max_retries = int(max_retries)
         self.backoff_s = float(backoff_s)
@@ -184,10 +184,19 @@ class EarthEngineSource:
             self._initialize(self._ee())
             self._initialized = True
 
+    def footprint(self) -> None:
+        """Earth Engine's archive covers the globe: no outline to clip a region to."""
+        return None
+
     def _initialize(self, ee: Any) -> None:
-        project = self._project or os.environ.get("EE_PROJECT") or os.environ.get("GOOGLE_CLOUD_PROJECT")
+        # Settings not given to the source come from the configuration (EE_PROJECT, …), read now:
+        # a source built before credentials were set up still finds them.
+        from ..config import settings
+
+        conf = settings()
+        project = self._project or conf.ee_project
         kwargs: dict[str, Any] = {}
-        key_file = os.environ.get("EE_SERVICE_ACCOUNT_KEY")
+        key_file = self._key_file or conf.ee_service_account_key
         if key_file:
             email, key_project = _read_key_file(key_file)
             try:
@@ -201,7 +210,7 @@ class EarthEngineSource:
             project = project or key_project
         if not project:
             raise CredentialsError(f"No Earth Engine project is set (EE_PROJECT).\n{_AUTH_STEPS}")
-        if _truthy(os.environ.get("EE_HIGH_VOLUME")):
+        if conf.ee_high_volume if self._high_volume is None else self._high_volume:
             kwargs["url"] = HIGH_VOLUME_URL
         try:
             ee.Initialize(project=project, **kwargs)

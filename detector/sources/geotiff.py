@@ -60,6 +60,7 @@ class GeoTiffSource:
     """Pixels from local GeoTIFF files; see the module docstring."""
 
     cacheable = False  # local reads are as fast as the cache would be
+    cache_bands = None
     max_concurrency = 2
 
     def __init__(self, path: str | Path, bands: Sequence[str] | None = None, **_):

@@ -2,7 +2,7 @@
 
 The model never runs here. A result holds every scored patch, sorted by score (ascending), so
 "score ≥ threshold" is the tail of the table from one index on, and the map only needs that
-index to re-filter (see :mod:`ui.detect_map`). The isolation rule, the dissolve and the figures
+index to re-filter (see :mod:`ui.detect.map`). The isolation rule, the dissolve and the figures
 are computed once per (result, threshold, rule) and cached.
 """
 from __future__ import annotations
@@ -16,12 +16,11 @@ import pandas as pd
 import streamlit as st
 
 from detector import postprocess
-from detector.evaluate import Rule
 from detector.pipeline import DetectResult, RunSummary
+from detector.rule import Rule
 from detector.runs import RunRecord
 
-from .explore_map import hectares
-from .tune_view import rule_text
+from ..format import hectares
 
 #: Patches whose score is within this of the highest "carry" it (float32 scores of equal patches).
 TOP_TOLERANCE = 1e-6
@@ -105,7 +104,7 @@ def figures_table(result: Result, f: Filtered, rule: Rule) -> pd.DataFrame:
     r = result.record
     return pd.DataFrame([{
         "region": r.region_label, "area_km2": r.area_km2, "year": r.year, "model": r.model, "imagery": r.source_label,
-        "rule": rule_text(rule), "patches_scored": len(result.patches), "detections": int(row["patches"]),
+        "rule": rule.describe(), "patches_scored": len(result.patches), "detections": int(row["patches"]),
         "polygons": int(row["polygons"]), "footprint_ha": round(row["footprint_ha"], 2),
         "max_score": round(float(result.scores[-1]), 4) if len(result.patches) else float("nan"),
     }])
@@ -145,14 +144,14 @@ def show_figures(result: Result, f: Filtered, rule: Rule) -> None:
     """Metrics: detections, polygons, footprint, highest score."""
     row = figures_table(result, f, rule).iloc[0]
     a, b, c, d = st.columns(4)
-    a.metric("Detections", f"{row['detections']:,}", help=f"Patches with {rule_text(rule)}.")
+    a.metric("Detections", f"{row['detections']:,}", help=f"Patches with {rule.describe()}.")
     b.metric("Polygons", f"{row['polygons']:,}", help="Detections dissolved: touching or overlapping patches merged.")
     c.metric("Mined footprint", hectares(row["footprint_ha"], compact=True),
              help="Area of the dissolved polygons (equal-area EPSG:6933): the footprint of the detection squares, "
                   "which overstates the mined land itself several times.")
     d.metric("Highest score", "n/a" if np.isnan(row["max_score"]) else f"{row['max_score']:.2f}",
              help="The highest patch score in the region, whatever the threshold.")
-    st.caption(f"{row['patches_scored']:,} patches scored in the region; detections: {rule_text(rule)}.")
+    st.caption(f"{row['patches_scored']:,} patches scored in the region; detections: {rule.describe()}.")
 
 
 def downloads(result: Result, f: Filtered, rule: Rule) -> None:

@@ -10,7 +10,7 @@ import geopandas as gpd
 from branca.element import Element
 from shapely.geometry.base import BaseGeometry
 
-from .basemaps import Basemap, basemap
+from ..map.basemaps import Basemap, basemap
 
 OUTLINE = {"color": "#00e5ff", "weight": 3, "fill": False}
 NEIGHBOUR = {"color": "#ffb000", "weight": 1, "fillOpacity": 0.08}

@@ -1,8 +1,9 @@
 """Basemap tile layers, each with the attribution and licence line it requires."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
+
+from detector.config import settings
 
 #: Years for which EOX publishes a Sentinel-2 cloudless mosaic.
 S2CLOUDLESS_YEARS = (2016, 2018, 2019, 2020, 2021, 2022, 2023, 2024)
@@ -17,7 +18,8 @@ class Basemap:
 
 
 def mapbox_token() -> str | None:
-    return os.environ.get("MAPBOX_TOKEN") or None
+    """The operator's Mapbox token (MAPBOX_TOKEN), if any."""
+    return settings().mapbox_token
 
 
 MAPBOX_HELP = (

@@ -1,6 +1,6 @@
 """The Detect page's inputs: region, imagery, year and model, checked before any work → a :class:`Request`.
 
-The region tools are Explore's (draw, pick, upload: :mod:`ui.explore_map`), so a region chosen on
+The region tools are Explore's (draw, pick, upload: :mod:`ui.region_state`), so a region chosen on
 one page is the region of the other. With a GeoTIFF and no region, the region is the image's
 footprint: "does this image contain a mine?". Nothing here touches the network: Earth Engine
 credentials are checked when the user asks or runs.
@@ -18,22 +18,21 @@ import streamlit as st
 from shapely.geometry import box, mapping
 
 from detector.atomic import atomic_path
-from detector.config import data_dir, max_area_km2
 from detector.errors import DetectorError, RegionError
-from detector.models import BANDS_12, registry
+from detector.models import BANDS_12
 from detector.region import check_region
-from detector.sources.base import ImagerySource
-from detector.sources.earthengine import FIRST_YEAR, EarthEngineSource
+from detector.sources import ImagerySource
+from detector.sources.earthengine import FIRST_YEAR
 from detector.sources.geotiff import GeoTiffSource
 
-from . import detect_run, explore_map
-from .regions import Region
+from .. import region_state, workspace
+from ..explore.panels import region_picker
+from ..map.kernel import Fly
+from ..regions import Region
+from .run import markdown
 
 IMAGERY = {"earthengine": "Earth Engine (your account)", "upload": "Upload a GeoTIFF", "path": "A GeoTIFF on this machine"}
 LOCAL_MODEL = "Local model file…"
-#: Session key of a stand-in for the ``ee`` package (tests put a fake Earth Engine there).
-EE_MODULE = "_ee_module"
-MAX_TIF_MB = 1000
 _TIF, _TIF_KEY, _EE, _EE_STATUS = "detect_tif", "detect_tif_upload", "detect_ee_source", "detect_ee_status"
 
 
@@ -58,13 +57,13 @@ class Request:
 
 # ---------------------------------------------------------------- imagery
 
-def save_upload(raw: bytes, root: Path) -> Path:
-    """An uploaded GeoTIFF under ``root/uploads/<sha256>.tif``: the same bytes, the same path and file.
+def save_upload(raw: bytes, folder: Path) -> Path:
+    """An uploaded GeoTIFF as ``folder/<sha256>.tif``: the same bytes, the same path and file.
 
     The GeoTIFF source names its store entries after the file's path, size and time, so keeping
     one file per content keeps a re-upload (also after a restart) on the scores already stored.
     """
-    path = root / "uploads" / f"{hashlib.sha256(raw).hexdigest()}.tif"
+    path = folder / f"{hashlib.sha256(raw).hexdigest()}.tif"
     if not path.exists():
         with atomic_path(path) as tmp:
             tmp.write_bytes(raw)
@@ -88,18 +87,15 @@ def _on_tif_upload() -> None:
     if f is None:
         st.session_state[_TIF] = None
         return
-    path = save_upload(f.getvalue(), data_dir())
+    path = save_upload(f.getvalue(), workspace.current().layout.uploads)
     st.session_state[_TIF] = {"path": str(path), "name": f.name}
 
 
-def earth_engine() -> EarthEngineSource:
+def earth_engine() -> ImagerySource:
     """The session's Earth Engine source (initialised once, on first check or run)."""
-    module = st.session_state.get(EE_MODULE)
-    held = st.session_state.get(_EE)
-    if held is None or held[0] is not module:
-        held = (module, EarthEngineSource(ee_module=module))
-        st.session_state[_EE] = held
-    return held[1]
+    if st.session_state.get(_EE) is None:
+        st.session_state[_EE] = workspace.current().open_source("earthengine")
+    return st.session_state[_EE]
 
 
 def _check_ee(year: int) -> None:
@@ -120,12 +116,13 @@ def imagery(req: Request) -> None:
         st.button("Check Earth Engine credentials", key="detect_ee_check", on_click=_check_ee, args=(req.year,))
         status = st.session_state.get(_EE_STATUS)
         if status:
-            (st.success if status[0] else st.error)(detect_run.markdown(status[1]))
+            (st.success if status[0] else st.error)(markdown(status[1]))
         return
     req.geotiff = True
     if kind == "upload":
+        # No per-widget size: the server's one limit (server.maxUploadSize) is what the box shows and enforces.
         st.file_uploader("Sentinel-2 GeoTIFF (bands named B1 … B12)", type=["tif", "tiff"], key=_TIF_KEY,
-                         on_change=_on_tif_upload, max_upload_size=MAX_TIF_MB)
+                         on_change=_on_tif_upload)
         held = st.session_state.get(_TIF)
         path, name = (held["path"], f"{held['name']} (uploaded)") if held else ("", "")
     else:
@@ -138,7 +135,7 @@ def imagery(req: Request) -> None:
     try:
         req.source = geotiff(path)
     except DetectorError as exc:
-        st.error(detect_run.markdown(str(exc)))
+        st.error(markdown(str(exc)))
         req.problems.append(str(exc))
         return
     req.source_label, req.source_arg = name, path
@@ -147,7 +144,8 @@ def imagery(req: Request) -> None:
 # ---------------------------------------------------------------- model and year
 
 def model(req: Request) -> None:
-    names = list(registry())
+    ws = workspace.current()
+    names = list(ws.models())
     choice = st.selectbox("Model", [*names, LOCAL_MODEL], key="detect_model",
                           format_func=lambda n: f"{n} (default)" if n == names[0] else n)
     ref = choice
@@ -157,9 +155,9 @@ def model(req: Request) -> None:
             req.problems.append("Give the path of your model file.")
             return
     try:
-        spec = detect_run.detector(ref).spec
+        spec = ws.detector(ref).spec
     except DetectorError as exc:
-        st.error(detect_run.markdown(str(exc)))
+        st.error(markdown(str(exc)))
         req.problems.append(str(exc))
         return
     req.model_ref = ref
@@ -196,7 +194,7 @@ def too_large(req: Request, km2: float, limit: float) -> str:
 
 def region(req: Request, view) -> None:
     """The active region (or the GeoTIFF's footprint), its size, and a refusal when it is too large."""
-    req.region = explore_map.active_region(view)
+    req.region = region_state.active_region(view)
     if req.region is None and req.geotiff and req.source is not None:
         req.region = Region(f"image:{req.source.key}", f"Whole image: {req.source_label}",
                             req.source.footprint())
@@ -213,7 +211,7 @@ def region(req: Request, view) -> None:
         req.problems.append(str(exc))
         return
     st.markdown(f"**Region:** {req.region.name}, {km2:,.1f} km²")
-    limit = max_area_km2()
+    limit = workspace.current().settings.max_area_km2
     if km2 > limit:
         message = too_large(req, km2, limit)
         st.error(message)
@@ -222,14 +220,14 @@ def region(req: Request, view) -> None:
                            "region.geojson", "application/geo+json", key="detect_region_download", on_click="ignore")
         req.problems.append(message)
     if not req.whole_image:
-        st.button("Clear region", key="detect_clear_region", on_click=explore_map.clear_region)
+        st.button("Clear region", key="detect_clear_region", on_click=region_state.clear_region)
 
 
-def fly(req: Request) -> explore_map.Fly | None:
+def fly(req: Request) -> Fly | None:
     """Where the map should go: a whole GeoTIFF once when it becomes the region, else Explore's fly."""
     if req.whole_image and req.region is not None:
-        return explore_map.Fly(req.region.key, tuple(req.region.geometry.bounds), "", clear_drawn=True)
-    return explore_map.fly()
+        return Fly(req.region.key, tuple(req.region.geometry.bounds), "", clear_drawn=True)
+    return region_state.fly()
 
 
 def controls(view) -> Request:
@@ -245,6 +243,6 @@ def controls(view) -> Request:
         model(req)
     imagery(req)
     with region_box:
-        explore_map.region_picker(view)
+        region_picker(view)
         region(req, view)
     return req

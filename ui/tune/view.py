@@ -19,10 +19,13 @@ import streamlit as st
 from detector import evaluate, presets
 from detector.errors import DetectorError
 from detector.labels import CATEGORIES
+from detector.rule import DEFAULT as DEFAULT_RULE
 
-from . import review_layers, review_maps, state
-from .basemaps import basemap
-from .explore_map import hectares, plain
+from .. import state, workspace
+from ..format import hectares, plain
+from ..map.basemaps import basemap
+from ..review import layers as review_layers
+from ..review import maps as review_maps
 
 THRESHOLDS = np.round(np.linspace(0.0, 1.0, 101), 2)
 #: Outcome colours on the map; false positives take their look-alike's colour.
@@ -62,7 +65,7 @@ _DUAL, _TISO, _K, _D, _PRESET = "tune_dual", "tune_t_iso", "tune_k", "tune_d_km"
 def rule_controls(view: state.View) -> evaluate.Rule:
     """A saved preset to start from, the isolation rule's switch and sliders; the threshold is the shared
     sidebar's. Tune and Detect both call this, so a preset saved on one applies on the other."""
-    saved = presets.list_presets()
+    saved = workspace.current().presets()
     if saved:
         described = {p.name: p.describe() for p in saved}
         if st.session_state.get(_PRESET) not in described:
@@ -70,10 +73,10 @@ def rule_controls(view: state.View) -> evaluate.Rule:
         st.selectbox("Start from a saved preset", [None, *described], key=_PRESET, on_change=_on_preset,
                      format_func=lambda n: "—" if n is None else f"{n}: {described[n]}",
                      help="Sets the threshold and the isolation rule; Tune's 'Save preset' adds one.")
-    st.session_state.setdefault(_DUAL, False)
-    st.session_state.setdefault(_TISO, 0.75)
-    st.session_state.setdefault(_K, 5)
-    st.session_state.setdefault(_D, 3.0)
+    st.session_state.setdefault(_DUAL, DEFAULT_RULE.dual)
+    st.session_state.setdefault(_TISO, DEFAULT_RULE.t_iso)
+    st.session_state.setdefault(_K, DEFAULT_RULE.k)
+    st.session_state.setdefault(_D, DEFAULT_RULE.d_km)
     dual = st.toggle("Isolation rule", key=_DUAL,
                      help="Mining comes in clusters: a patch whose k-th nearest kept neighbour is farther than D "
                           "must reach the higher isolation threshold.")
@@ -92,7 +95,7 @@ def _on_preset() -> None:
 
 def apply_preset(name: str) -> None:
     """A saved preset's settings into the sliders (a callback: it runs before the widgets are drawn)."""
-    p = presets.load(name)
+    p = workspace.current().preset(name)
     st.session_state.update({_DUAL: p.dual, _TISO: p.t_iso, _K: p.k, _D: p.d_km})
     state.update(threshold=p.threshold)
     st.session_state["sidebar_threshold"] = p.threshold  # the shared sidebar's slider (ui.state.sidebar)
@@ -246,24 +249,20 @@ def presets_panel(rule: evaluate.Rule, layer: str, s: evaluate.Scores, labelled:
         saved = st.form_submit_button("Save preset", icon=":material/save:", key="tune_save_preset_button")
     if saved:
         try:
-            presets.save(presets.Preset(
+            workspace.current().save_preset(presets.Preset(
                 name=name.strip(), threshold=float(rule.threshold), dual=rule.dual, t_iso=float(rule.t_iso),
                 k=int(rule.k), d_km=float(rule.d_km), layer=layer, precision=_num(s.precision),
                 recall=_num(s.recall), labelled=labelled, author=reviewer, note=note))
-            st.success(f"Saved preset **{name.strip()}**: {rule_text(rule)}. Explore and Detect can use it.")
+            st.success(f"Saved preset **{name.strip()}**: {rule.describe()}. Explore and Detect can use it.")
         except DetectorError as exc:
             st.error(str(exc))
-    saved_presets = presets.list_presets()
+    saved_presets = workspace.current().presets()
     if saved_presets:
         table = pd.DataFrame([{"name": p.name, "rule": p.describe(), "precision": pct(p.precision or math.nan),
                                "recall": pct(p.recall or math.nan), "tuned on": p.layer, "saved": p.saved_at[:16],
                                "note": p.note} for p in saved_presets])
         st.dataframe(table, hide_index=True, width="stretch")
         st.caption("Apply one with 'Start from a saved preset' above the sliders (here and on Detect).")
-
-
-def rule_text(rule: evaluate.Rule) -> str:
-    return rule.describe()
 
 
 def _num(x: float) -> float | None:

@@ -1,64 +1,31 @@
-"""Running the detector from the page: one loaded model per process, progress, the run index, reopening.
+"""Running the detector from the page through the workspace: progress, the run index, reopening.
 
-Detectors are kept in a ``st.cache_resource`` registry, one per (model, data folder), so a model
-loads once per server process whichever session asks; their ``patches_scored`` counters add up
-to the model work shown on the page (the proof that a threshold change never runs the model).
+The workspace (:func:`ui.workspace.current`) keeps one detector per model and file version for the
+whole server process, so a model loads once whichever session asks; their ``patches_scored``
+counters add up to the model work shown on the page (the proof that a threshold change never runs
+the model).
 """
 from __future__ import annotations
 
 import gc
 import threading
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from detector import runs
-from detector.config import data_dir
 from detector.errors import DetectorError
-from detector.models import registry
-from detector.pipeline import Detector, TileProgress
+from detector.pipeline import TileProgress
+from detector.workspace import DetectRequest
 
-from .detect_results import Result
+from .. import workspace
+from ..format import plural
+from .results import Result
 
 RESULT = "detect_result"
 _MESSAGE = "detect_message"
 RUN_PARAM = "run"  # ?run=<id> in the URL reopens that run
-
-
-@dataclass
-class _Detectors:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    items: dict = field(default_factory=dict)
-    frozen: bool = False
-
-
-@st.cache_resource(show_spinner=False)
-def _registry() -> _Detectors:
-    return _Detectors()
-
-
-def _stamp(model_ref: str) -> str:
-    """A local model file's size and time (also a model trained here): a replaced file is a new detector."""
-    p = Path(model_ref).expanduser()
-    spec = registry().get(model_ref)
-    if spec is not None and spec.trained:
-        p = Path(spec.local_path)
-    if p.is_file():
-        s = p.stat()
-        return f"{s.st_size}:{s.st_mtime_ns}"
-    return ""
-
-
-def detector(model_ref: str) -> Detector:
-    """The process's detector for a model (a ModelError for an unknown or unsafe one); nothing loads yet."""
-    reg = _registry()
-    key = (model_ref, str(data_dir()), _stamp(model_ref))
-    with reg.lock:
-        if key not in reg.items:
-            reg.items[key] = Detector(model_ref)
-        return reg.items[key]
+_GC_FROZEN = threading.Event()
 
 
 def _settle_after_first_load() -> None:
@@ -68,18 +35,15 @@ def _settle_after_first_load() -> None:
     0.3–0.5 s, and the page would wait for it after each threshold change. Those objects live as long
     as the process anyway. Done once per process.
     """
-    reg = _registry()
-    with reg.lock:
-        if reg.frozen or not st.get_option("runner.postScriptGC") or not any(d.patches_scored for d in reg.items.values()):
-            return
-        reg.frozen = True
+    if _GC_FROZEN.is_set() or not st.get_option("runner.postScriptGC") or not model_work():
+        return
+    _GC_FROZEN.set()
     gc.freeze()
 
 
 def model_work() -> int:
     """Patches the models of this server process have scored so far."""
-    with _registry().lock:
-        return sum(d.patches_scored for d in _registry().items.values())
+    return workspace.current().model_work()
 
 
 @st.cache_resource(show_spinner=False)
@@ -92,10 +56,6 @@ def device() -> str:
 def progress_text(p: TileProgress, device_name: str | None = None) -> str:
     done = f"Tile {p.done:,} of {p.total:,}: {p.from_store:,} from the store, {p.computed:,} computed"
     return done + (f" on {device_name}" if device_name and p.computed else "")
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def title(record: runs.RunRecord) -> str:
@@ -134,9 +94,10 @@ def run(req, where) -> Result | None:
         bar.progress(p.done / p.total if p.total else 1.0,
                      text=progress_text(p, device() if p.computed else None))
 
+    ws = workspace.current()
     try:
-        det = detector(req.model_ref)
-        res = det.run(req.region.geometry, req.year, req.source, on_progress=on_progress)
+        res = ws.detect(DetectRequest(req.region.geometry, req.year, req.source, req.model_ref),
+                        on_progress=on_progress).result
     except DetectorError as exc:
         bar.empty()
         resume = (f"\n\n{plural(last['computed'], 'tile')} finished before this are saved in the score store: "
@@ -145,19 +106,14 @@ def run(req, where) -> Result | None:
         return None
     bar.empty()
     _settle_after_first_load()
-    record = runs.RunRecord.of(res, req.region.geometry, req.region.name, req.model_ref, req.source_label)
-    runs.RunIndex().add(record)
+    record = ws.remember(res, req.region.geometry, req.region.name, req.model_ref, req.source_label)
     return _keep(Result.of(res, record, req.geotiff))
 
 
 def reopen(rid: str) -> Result | None:
     """An earlier run, from the store only; a message says why when it cannot be."""
-    record = runs.RunIndex().get(rid)
-    if record is None:
-        st.session_state[_MESSAGE] = f"No run {rid!r} in this machine's run list (runs are kept in {data_dir() / 'runs'})."
-        return None
     try:
-        res = runs.reopen(record, detector(record.model_ref))
+        record, res = workspace.current().reopen(rid)
     except DetectorError as exc:
         st.session_state[_MESSAGE] = markdown(f"Run {rid} cannot be reopened: {exc}")
         return None
@@ -200,7 +156,7 @@ def _listed(root: str, version: int) -> list[runs.RunRecord]:
 
 def earlier_runs() -> None:
     """The run list, newest first, with a Reopen action (instant: scores come from the store)."""
-    index = runs.RunIndex()
+    index = workspace.current().runs
     records = _listed(str(index.root), index.version())
     with st.expander(f"Earlier runs ({len(records)})", expanded=bool(records)):
         if not records:

@@ -19,8 +19,9 @@ from detector import catalog, evaluate
 from detector.errors import DetectorError
 from detector.labels import CATEGORIES, Label, LabelStore
 
-from . import review_layers, review_maps
-from .basemaps import basemap
+from ..map.basemaps import basemap
+from . import layers as review_layers
+from . import maps as review_maps
 
 NOTE, NAME, SKIPPED, LOG, MESSAGE = "review_note", "review_name", "review_skipped", "review_log", "review_message"
 #: The key each decision answers to, and the tag its button's label carries.

@@ -1,0 +1,68 @@
+"""The detection rule: a threshold and, optionally, the published isolation rule — defined once.
+
+The CLI, Detect, Tune, presets and training's evaluation all filter with :class:`Rule`; its field
+defaults are the only place the isolation parameters' defaults are written.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+
+from . import postprocess
+from .errors import DetectorError
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Keep score ≥ ``threshold``; with ``dual``, an isolated patch needs ``t_iso``.
+
+    A kept patch is isolated when its ``k``-th nearest kept neighbour is farther than ``d_km``
+    (see :func:`detector.postprocess.dual_threshold`).
+    """
+
+    threshold: float = 0.5
+    dual: bool = False
+    t_iso: float = 0.75
+    k: int = 5
+    d_km: float = 3.0
+
+    def check(self) -> Rule:
+        """The rule, or a DetectorError naming the value to change (NaN included)."""
+        for name in ("threshold", "t_iso"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
+                raise DetectorError(f"{name} must be a number between 0 and 1, not {value!r}.")
+        if not isinstance(self.k, (int, np.integer)) or isinstance(self.k, bool) or self.k < 1:
+            raise DetectorError(f"k (neighbours for the isolation rule) must be a whole number ≥ 1, not {self.k!r}.")
+        if not (isinstance(self.d_km, (int, float)) and math.isfinite(self.d_km) and self.d_km > 0):
+            raise DetectorError(f"D (the isolation distance) must be a positive number of km, not {self.d_km!r}.")
+        return self
+
+    def kept(self, patches: gpd.GeoDataFrame) -> np.ndarray:
+        """Which patches the rule keeps, as a boolean array in the patches' order."""
+        if self.dual:
+            out = postprocess.dual_threshold(patches, self.threshold, self.t_iso, self.k, self.d_km)
+        else:
+            out = postprocess.above(patches, self.threshold)
+        return patches.index.isin(out.index)
+
+    def apply(self, patches: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """The patches the rule keeps."""
+        return patches[self.kept(patches)]
+
+    def at(self, threshold: float) -> Rule:
+        return Rule(threshold, self.dual, self.t_iso, self.k, self.d_km)
+
+    def describe(self) -> str:
+        """The rule in words, e.g. "score ≥ 0.6, isolated patches (k=5, D=3 km) ≥ 0.75"."""
+        text = f"score ≥ {self.threshold:g}"
+        if self.dual:
+            text += f", isolated patches (k={self.k}, D={self.d_km:g} km) ≥ {self.t_iso:g}"
+        return text
+
+
+#: The defaults, for widgets and options that show them.
+DEFAULT = Rule()

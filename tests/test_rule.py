@@ -1,0 +1,49 @@
+"""The detection rule: defaults defined once, checks, and the same filter everywhere."""
+from __future__ import annotations
+
+import argparse
+import math
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely.geometry import box
+
+from detector import cli, postprocess, presets
+from detector.errors import DetectorError
+from detector.rule import DEFAULT, Rule
+
+
+def _patches(scores, spacing_deg=0.005):
+    geoms = [box(i * spacing_deg, 0, i * spacing_deg + 0.004, 0.004) for i in range(len(scores))]
+    return gpd.GeoDataFrame({"score": np.asarray(scores, float)}, geometry=geoms, crs="EPSG:4326")
+
+
+def test_the_cli_presets_and_the_rule_share_one_set_of_defaults():
+    parser = cli.build_parser()
+    detect = next(a for a in parser._subparsers._group_actions[0].choices["detect"]._actions if a.dest == "t_iso")
+    assert detect.default == DEFAULT.t_iso
+    args = parser.parse_args(["detect", "--region", "r.geojson", "--year", "2023", "--out", "x.geojson"])
+    assert (args.t_iso, args.k, args.d_km) == (DEFAULT.t_iso, DEFAULT.k, DEFAULT.d_km)
+    p = presets.Preset("p", 0.6)
+    assert p.rule() == Rule(0.6)
+    assert isinstance(args, argparse.Namespace)
+
+
+@pytest.mark.parametrize("bad", [
+    Rule(threshold=2), Rule(threshold=math.nan), Rule(threshold=-0.1), Rule(t_iso=1.5), Rule(k=0), Rule(k=-1),
+    Rule(d_km=-3), Rule(d_km=0), Rule(d_km=math.inf), Rule(k=2.5),
+])
+def test_impossible_rules_are_refused_with_the_value_named(bad):
+    with pytest.raises(DetectorError, match="must be"):
+        bad.check()
+
+
+def test_the_rule_keeps_what_postprocess_keeps():
+    rng = np.random.default_rng(0)
+    p = _patches(rng.uniform(0, 1, 40))
+    assert Rule(0.6).apply(p).index.tolist() == postprocess.above(p, 0.6).index.tolist()
+    dual = Rule(0.5, True, 0.8, 3, 1.0)
+    assert dual.apply(p).index.tolist() == postprocess.dual_threshold(p, 0.5, 0.8, 3, 1.0).index.tolist()
+    assert Rule(0.5).describe() == "score ≥ 0.5"
+    assert "k=3, D=1 km" in dual.describe()

@@ -1,0 +1,1 @@
+"""Plotly charts: Trends (:mod:`.trends`) and a trained model's report (:mod:`.models`)."""

@@ -1,0 +1,1 @@
+"""The Detect page: inputs, running and reopening, results and downloads, the map."""

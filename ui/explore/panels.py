@@ -1,0 +1,107 @@
+"""Explore's side panels: the region picker, a region's figures and trend, a clicked polygon's facts."""
+from __future__ import annotations
+
+import streamlit as st
+
+from detector import catalog, display
+
+from .. import data, region_state
+from ..format import hectares
+from ..map import drawing
+from .layers import NEW_STYLE, facts_index
+
+
+def region_picker(view) -> None:
+    """Country and territory select boxes (sorted by name) and the GeoJSON upload."""
+    countries, territories = data.countries(), data.territories()
+    kind, _, ident = view.region.partition(":")
+    st.subheader("Region")
+    c_ids = [None, *countries.sort_values("region_name")["region_id"]]
+    c_names = dict(zip(countries["region_id"], countries["region_name"]))
+    key = f"explore_country|{view.region}"  # a new region, a new box showing it
+    st.selectbox("Country", c_ids, index=c_ids.index(ident) if kind == "country" and ident in c_ids else 0,
+                 format_func=lambda i: "—" if i is None else c_names[i], key=key, on_change=region_state.pick,
+                 args=("country", key))
+    labels = territories["region_name"] + " (" + territories["country"].astype(str) + ")"
+    t_names = dict(sorted(zip(territories["region_id"], labels), key=lambda kv: kv[1].lower()))
+    t_ids = [None, *t_names]
+    key = f"explore_territory|{view.region}"
+    st.selectbox("Indigenous territory", t_ids,
+                 index=t_ids.index(ident) if kind == "territory" and ident in t_ids else 0,
+                 format_func=lambda i: "—" if i is None else t_names[i], key=key, on_change=region_state.pick,
+                 args=("territory", key))
+    key = "explore_upload"
+    st.file_uploader("Or upload a GeoJSON region", type=["geojson", "json"], key=key, on_change=region_state.on_upload,
+                     args=(key,))
+    if region_state.upload_error():
+        st.error(region_state.upload_error())
+
+
+def region_figures(region, period: str) -> None:
+    """The region's mined area and footprint, new in the period and in total, and its trend."""
+    import shapely
+
+    table = data.region_stats(shapely.to_wkb(region.geometry), region.key, region.name)
+    row = table[table["period"] == period].iloc[0]
+    first = period == catalog.periods()[0]
+    st.markdown(f"**{region.name}**")
+    a, b = st.columns(2)
+    for col, label, value in (
+        (a, f"Mined, {'up to' if first else 'new in'} {period}", row["new_mined_ha"]),
+        (b, f"Mined, total to {period}", row["cumulative_mined_ha"]),
+        (a, "Footprint, new", row["new_footprint_ha"]),
+        (b, "Footprint, total", row["cumulative_footprint_ha"]),
+    ):
+        col.metric(label, hectares(value, compact=True), help=hectares(value))
+    st.caption(
+        "Mined area is the mined land inside the published polygons: quote this one. The footprint is the "
+        "polygons' own area (merged 480 m detection squares); it overstates mined land about "
+        f"{footprint_ratio():.0f}×. 2018 is all mining up to 2018."
+    )
+    st.plotly_chart(trend_chart(table, period), width="stretch", config={"displayModeBar": False})
+
+
+def clicked_facts(view) -> display.Facts | None:
+    """The facts of the mine polygon last clicked, among those shown for the view's period."""
+    point = region_state.clicked()
+    if point is None:
+        return None
+    lat, lon = point
+    return facts_index().at(lon, lat, view.period, drawing.click_tolerance_deg(lat, view.zoom))
+
+
+@st.cache_resource(show_spinner=False)
+def footprint_ratio() -> float:
+    """How much the footprint overstates mined land over all published layers (≈ 5)."""
+    from detector import stats
+
+    return stats.footprint_ratio(data.layers())
+
+
+def trend_chart(table, period: str):
+    """New mined area per period, the selected period marked."""
+    import plotly.graph_objects as go
+
+    x = [str(p) for p in table["period"]]
+    y = table["new_mined_ha"].fillna(0).to_numpy()
+    colors = [NEW_STYLE["color"] if p == period else "#8d99ae" for p in x]
+    fig = go.Figure(go.Bar(x=x, y=y, marker_color=colors, hovertemplate="%{x}: %{y:,.0f} ha<extra></extra>"))
+    fig.update_layout(
+        title={"text": "New mined area per period (ha)", "font": {"size": 13}}, height=230,
+        margin={"l": 0, "r": 0, "t": 32, "b": 0}, showlegend=False, bargap=0.25,
+        xaxis={"type": "category", "tickfont": {"size": 10}}, yaxis={"tickfont": {"size": 10}, "rangemode": "tozero"},
+    )
+    return fig
+
+
+def facts_card(facts: display.Facts) -> None:
+    """The clicked polygon's facts."""
+    first = facts.period == catalog.periods()[0]
+    when = f"up to {facts.period}" if first else f"new in {facts.period}"
+    st.markdown(f"**Mine polygon**, {when}" + ("" if facts.is_new else " (before the selected period)"))
+    st.markdown(
+        f"- Mined area: **{hectares(facts.mined_area_ha)}**\n"
+        f"- Footprint (polygon area): {hectares(facts.footprint_ha)}\n"
+        f"- Country: {facts.country or 'outside the Amazon boundaries'}\n"
+        f"- Indigenous territory: {facts.territory or 'none'}"
+    )

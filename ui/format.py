@@ -1,0 +1,26 @@
+"""Numbers and credits as the pages write them."""
+from __future__ import annotations
+
+import math
+import re
+
+
+def hectares(value: float, compact: bool = False) -> str:
+    """Hectares for a figure: whole hectares from 100 up, one decimal below ("n/a" for a missing figure).
+
+    ``compact`` writes ten thousand and more in thousands ("13.6k ha"), so a metric fits a narrow column.
+    """
+    if math.isnan(value):  # a layer without mined-area figures
+        return "n/a"
+    if compact and abs(value) >= 10_000:
+        return f"{value / 1000:,.1f}k ha"
+    return f"{value:,.0f} ha" if abs(value) >= 100 or value == 0 else f"{value:,.1f} ha"
+
+
+def plain(html: str) -> str:
+    """An HTML attribution as plain text, for captions."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html)).strip()
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"

@@ -1,0 +1,69 @@
+/* The Detect map: every scored patch of a result, coloured by score bin, and window.det to re-filter
+   them (det.apply) and show the chosen region (det.view) without a rebuild. cfg comes from
+   ui.detect.map.ResultLayers. */
+window.amwDetect = function (map, cfg) {
+  var codec = amwCodec(cfg.alphabet, cfg.precision), rings = codec.rings, ints = codec.ints;
+  var R = L.canvas({padding: 0.4});
+  map.options.renderer = R;
+  var B = cfg.bins, C = cfg.colors, all = rings(cfg.rings);
+  function idx(s) { var a = ints(s), t = 0; for (var i = 0; i < a.length; i++) { t += a[i]; a[i] = t; } return a; }
+  /* Overlapping patches of one bin fill once (nonzero rule); bins are drawn low to high, so each
+     place shows the highest score covering it. smoothFactor 0: a patch never simplifies away. */
+  function squares(style) {
+    return L.polygon([], L.extend({renderer: R, interactive: false, smoothFactor: 0, fillRule: "nonzero"}, style));
+  }
+  var det = window.det = {map: map, n: all.length, shown: 0, flown: null, digest: cfg.digest};
+  det.low = squares(cfg.styles.low);
+  det.high = C.map(function (c) { return squares({color: c, weight: 0.5, opacity: 0.9, fillColor: c, fillOpacity: 0.7}); });
+  det.top = squares(cfg.styles.top);
+  det.polygons = squares(cfg.styles.polygon);
+  det.region = L.layerGroup().addTo(map);
+  var ran = L.polygon(rings(cfg.outline), L.extend({renderer: R, interactive: false}, cfg.styles.ran)).addTo(map);
+  var below = L.layerGroup([det.low]), above = L.layerGroup(det.high).addTo(map), outlines = L.layerGroup([det.polygons, det.top]).addTo(map);
+  L.control.layers(null, {"Detections, coloured by score": above, "Dissolved polygons": outlines,
+    "Patches below the threshold": below, "Region of the run": ran, "Region chosen": det.region},
+    {collapsed: true, position: "topright"}).addTo(map);
+  var legend = L.control({position: "bottomright"});
+  legend.onAdd = function () {
+    var d = L.DomUtil.create("div", "det-legend");
+    d.innerHTML = "<b>Patch score</b> <span id='det-thr'></span><div class='bar'>" +
+      C.map(function (c) { return "<i style='background:" + c + "'></i>"; }).join("") +
+      "</div><div class='ticks'><span>0</span><span>0.5</span><span>1</span></div>";
+    return d;
+  };
+  legend.addTo(map);
+  /* The patches below the threshold (most of them) are only handed to their layer while it is shown. */
+  function fillLow() { if (det.lowRings && below._map) { det.low.setLatLngs(det.lowRings); det.lowRings = null; } }
+  below.on("add", fillLow);
+  det.apply = function (start, drop, top, polygons, threshold) {
+    var t0 = performance.now(), gone = new Set(idx(drop)), hi = C.map(function () { return []; }), lo = [];
+    for (var b = 0; b < C.length; b++) {
+      for (var i = B[b]; i < B[b + 1]; i++) { (i < start || gone.has(i) ? lo : hi[b]).push(all[i]); }
+    }
+    det.lowRings = lo;
+    fillLow();
+    det.high.forEach(function (layer, k) { layer.setLatLngs(hi[k]); });
+    det.top.setLatLngs(idx(top).map(function (i) { return all[i]; }));
+    det.polygons.setLatLngs(rings(polygons));
+    det.shown = all.length - lo.length;
+    det.threshold = threshold;
+    det.applyMs = performance.now() - t0;
+    var t = document.getElementById("det-thr");
+    if (t) { t.textContent = "(shown: \u2265 " + threshold.toFixed(2) + ")"; }
+  };
+  det.view = function (nonce, bounds, outline, clearDrawn) {
+    det.region.clearLayers();
+    if (outline) { det.region.addLayer(L.polygon(rings(outline), L.extend({renderer: R, interactive: false}, cfg.styles.outline))); }
+    if (!nonce || det.flown === nonce) { return; }
+    det.flown = nonce;
+    if (clearDrawn && window.drawnItems && window.drawnItems.clearLayers) { window.drawnItems.clearLayers(); }
+    if (bounds) { map.fitBounds(bounds, {animate: false}); }
+  };
+  /* What changes with the rule and the region (from ui.detect.map.ResultView). */
+  det.update = function (group, v) {
+    det.apply(v.start, v.drop, v.top, v.polygons, v.threshold);
+    det.view(v.nonce, v.bounds, v.outline, v.clear_drawn);
+  };
+  map.on("draw:drawstart", function () { if (window.drawnItems && window.drawnItems.clearLayers) { window.drawnItems.clearLayers(); } });
+  if (cfg.home_bounds) { map.fitBounds(cfg.home_bounds, {animate: false}); }
+};

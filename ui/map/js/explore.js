@@ -1,0 +1,127 @@
+/* The Explore map: mines of every period, boundaries, airstrips, the layer switcher, and window.amw
+   to steer them (amw.view) without rebuilding anything. Everything is drawn on one canvas; only the
+   mine polygons are interactive, so a click anywhere else never reruns the page. The period layers
+   all start on the map (the newest as "new") so streamlit-folium registers its click handler on
+   each of them. cfg comes from ui.explore.layers.MapLayers. */
+window.amwExplore = function (map, cfg) {
+  var codec = amwCodec(cfg.alphabet, cfg.precision), rings = codec.rings, points = codec.points;
+  var R = L.canvas({padding: 0.4, tolerance: 3});
+  /* One canvas for everything, drawings included: a second canvas on top would swallow the clicks
+     meant for the mines under it. */
+  map.options.renderer = R;
+
+  var amw = window.amw = {map: map, periods: cfg.periods, mines: [], flown: null,
+    newStyle: cfg.styles.new, oldStyle: cfg.styles.old, outlineStyle: cfg.styles.outline,
+    rings: rings, renderer: R};
+  /* Mines are drawn by their own path routine: a ring that covers no more than a pixel (every one of
+     them when zoomed out to the basin) becomes one small square, drawn once per pixel. The canvas then
+     gets a few thousand squares instead of 45,000 rings when zoomed out. */
+  var Mines = L.Polygon.extend({
+    _updatePath: function () {
+      var Rn = this._renderer, parts = this._parts, ctx = Rn._ctx;
+      if (!Rn._drawing || !parts.length) { return; }
+      var seen = new Set();
+      ctx.beginPath();
+      for (var i = 0; i < parts.length; i++) {
+        var part = parts[i], n = part.length, p = part[0];
+        if (n < 3) {
+          var key = Math.round(p.x) * 100003 + Math.round(p.y);
+          if (!seen.has(key)) { seen.add(key); ctx.rect(Math.round(p.x) - 0.5, Math.round(p.y) - 0.5, 1, 1); }
+          continue;
+        }
+        ctx.moveTo(p.x, p.y);
+        for (var j = 1; j < n; j++) { ctx.lineTo(part[j].x, part[j].y); }
+        ctx.closePath();
+      }
+      Rn._fillStroke(ctx, this);
+    }
+  });
+  var M = cfg.layers.mines;
+  for (var i = 0; i < M.length; i++) {
+    var rr = rings(M[i]);
+    amw.mines.push(rr.length ? new Mines(rr, L.extend({renderer: R, attribution: cfg.credit, interactive: true}, amw.oldStyle)) : null);
+  }
+  amw.oldGroup = L.layerGroup().addTo(map);
+  amw.newGroup = L.layerGroup().addTo(map);
+  var terr = L.polygon(rings(cfg.layers.territories),
+    L.extend({renderer: R, interactive: false}, cfg.styles.territory)).addTo(map);
+  var ctry = L.polygon(rings(cfg.layers.countries),
+    L.extend({renderer: R, interactive: false}, cfg.styles.country)).addTo(map);
+  /* Airstrips: all the points of one colour in a single canvas layer (1,269 markers would be 1,269 layers). */
+  var Dots = L.Path.extend({
+    initialize: function (latlngs, options) { L.setOptions(this, options); this._latlngs = latlngs; },
+    getBounds: function () { return L.latLngBounds(this._latlngs); },
+    _project: function () {
+      var map = this._map, r = this.options.radius + this.options.weight, b = new L.Bounds();
+      this._pts = this._latlngs.map(function (ll) { var p = map.latLngToLayerPoint(ll); b.extend(p); return p; });
+      this._pxBounds = this._pts.length ? new L.Bounds(b.min.subtract([r, r]), b.max.add([r, r])) : undefined;
+    },
+    _update: function () { if (this._map) { this._updatePath(); } },
+    _updatePath: function () {
+      var Rn = this._renderer, ctx = Rn._ctx, r = this.options.radius, pts = this._pts;
+      if (!Rn._drawing || !pts || !pts.length) { return; }
+      ctx.beginPath();
+      for (var i = 0; i < pts.length; i++) { ctx.moveTo(pts[i].x + r, pts[i].y); ctx.arc(pts[i].x, pts[i].y, r, 0, 2 * Math.PI); }
+      Rn._fillStroke(ctx, this);
+    },
+    _containsPoint: function () { return false; },
+    _empty: function () { return !this._pts || !this._pts.length; }
+  });
+  var air = L.layerGroup();
+  [[cfg.layers.airstrips_other, cfg.airstrip_other], [cfg.layers.airstrips_mining, cfg.airstrip_mining]].forEach(function (spec) {
+    air.addLayer(new Dots(points(spec[0]), {renderer: R, interactive: false, radius: 3.5, weight: 1, color: "#000", fill: true,
+      fillColor: spec[1], fillOpacity: 0.95, attribution: cfg.airstrip_credit}));
+  });
+  air.addTo(map);
+  amw.setPeriod = function (k) {
+    amw.shown = k;
+    for (var i = 0; i < amw.mines.length; i++) {
+      var p = amw.mines[i];
+      if (!p) { continue; }
+      var want = i < k ? amw.oldGroup : (i === k ? amw.newGroup : null);
+      [amw.oldGroup, amw.newGroup].forEach(function (g) { if (g !== want && g.hasLayer(p)) { g.removeLayer(p); } });
+      if (want) {
+        p.setStyle(want === amw.newGroup ? amw.newStyle : amw.oldStyle);
+        if (!want.hasLayer(p)) { want.addLayer(p); }
+      }
+    }
+    if (amw.mines[k] && amw.newGroup.hasLayer(amw.mines[k]) && amw.mines[k]._map) { amw.mines[k].bringToFront(); }
+    var lab = document.getElementById("amw-new-label");
+    if (lab) { lab.textContent = amw.periods[k] === amw.periods[0] ? "up to " + amw.periods[k] : "new in " + amw.periods[k]; }
+    var old = document.getElementById("amw-old-label");
+    if (old) { old.textContent = "before " + amw.periods[k]; }
+  };
+  amw.fly = function (nonce, bounds, clearDrawn) {
+    if (amw.flown === nonce) { return; }
+    amw.flown = nonce;
+    if (clearDrawn && window.drawnItems && window.drawnItems.clearLayers) { window.drawnItems.clearLayers(); }
+    if (bounds) { map.fitBounds(bounds, {animate: false}); }
+  };
+  amw.outline = function (group, encoded) {
+    var rr = rings(encoded);
+    if (rr.length) { group.addLayer(L.polygon(rr, L.extend({renderer: R, interactive: false}, amw.outlineStyle))); }
+  };
+  /* What changes with the view (from ui.explore.layers.ViewSettings): period, outline, a region to fly to. */
+  amw.view = function (group, v) {
+    amw.setPeriod(v.period_index);
+    if (v.outline) { amw.outline(group, v.outline); }
+    if (v.nonce) { amw.fly(v.nonce, v.bounds, v.clear_drawn); }
+  };
+  map.on("draw:drawstart", function () {
+    if (window.drawnItems && window.drawnItems.clearLayers) { window.drawnItems.clearLayers(); }
+  });
+  function swatch(c, round) {
+    return '<i style="display:inline-block;width:11px;height:11px;margin:0 5px 0 2px;background:' + c +
+      ';border:1px solid #333;' + (round ? 'border-radius:50%;' : '') + '"></i>';
+  }
+  var overlays = {};
+  overlays[swatch(amw.newStyle.color) + 'Mining <span id="amw-new-label">new in the period</span>'] = amw.newGroup;
+  overlays[swatch(amw.oldStyle.color) + 'Mining <span id="amw-old-label">before the period</span>'] = amw.oldGroup;
+  overlays[swatch(cfg.styles.territory.color) + 'Indigenous territories'] = terr;
+  overlays[swatch("#ffffff") + 'Countries (Amazon part)'] = ctry;
+  overlays[swatch(cfg.airstrip_other, true) + 'Airstrips (' + swatch(cfg.airstrip_mining, true) +
+    'mining within 20 km)'] = air;
+  L.control.layers(null, overlays, {collapsed: false, position: "topright"}).addTo(map);
+  amw.setPeriod(amw.periods.length - 1);
+  if (cfg.home_bounds) { map.fitBounds(cfg.home_bounds, {animate: false}); }  /* before the first report */
+};

@@ -1,0 +1,1 @@
+"""The Tune page: rule controls, curves, presets and the outcome map."""

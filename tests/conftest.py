@@ -33,12 +33,29 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.unit)
 
 
+def _app_names(module) -> frozenset[str]:
+    """The module's helpers and fixtures that drive a page with AppTest (one level deep)."""
+    names = set()
+    for name, obj in vars(module).items():
+        if inspect.isfunction(obj) and obj.__module__ == module.__name__:
+            try:
+                if "AppTest" in inspect.getsource(obj):
+                    names.add(name)
+            except (OSError, TypeError):
+                continue
+    return frozenset(names)
+
+
 def _uses_apptest(item) -> bool:
-    fn = getattr(item, "function", None)
+    fn, module = getattr(item, "function", None), getattr(item, "module", None)
+    if fn is None or module is None:
+        return False
     try:
-        return fn is not None and "AppTest" in inspect.getsource(fn)
+        src = inspect.getsource(fn)
     except (OSError, TypeError):
         return False
+    helpers = _app_names(module)
+    return "AppTest" in src or bool(helpers & set(item.fixturenames)) or any(f"{h}(" in src for h in helpers)
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,6 @@ from .atomic import atomic_path
 from .errors import DetectorError
 from .rule import Rule
 
-
 OUT_SUFFIXES = {".geojson", ".json", ".parquet"}
 
 
@@ -192,13 +191,20 @@ def _layer(name: str):
     return published.load_layer(name)
 
 
-def cmd_labels_import(args: argparse.Namespace) -> int:
+def _labels(database: str | None):
+    """The label store a --database URL names, else the workspace's (DATABASE_URL or SQLite in the data folder)."""
     from .labels import LabelStore
+    from .workspace import Workspace
+
+    return LabelStore(database) if database else Workspace.from_env().label_store()
+
+
+def cmd_labels_import(args: argparse.Namespace) -> int:
     from .sampling import sampling_path
 
     files = [sampling_path(f, "`labels import`") for f in args.files]
     layer = _layer(args.layer) if args.layer else None
-    store = LabelStore(args.database)
+    store = _labels(args.database)
     reports = store.import_sampling(files, layer, args.layer, reviewer=args.reviewer)
     inside = f"in {args.layer}" if args.layer else "(no --layer: labelled as points)"
     print(f"{'file':60} {'label':25} {'points':>6} {'inside':>6} {'patches':>7} {'added':>6} {'same':>5}")
@@ -211,9 +217,8 @@ def cmd_labels_import(args: argparse.Namespace) -> int:
 
 
 def cmd_labels_export(args: argparse.Namespace) -> int:
-    from .labels import LabelStore
 
-    res = LabelStore(args.database).export(args.out)
+    res = _labels(args.database).export(args.out)
     for name, path in res.files.items():
         print(f"{res.counts[name]:>6}  {path}")
     print("points of the reviewers' current labels (the majority where they disagree; unsure left out), "
@@ -224,9 +229,9 @@ def cmd_labels_export(args: argparse.Namespace) -> int:
 def cmd_labels_stats(args: argparse.Namespace) -> int:
     import json
 
-    from .labels import CATEGORIES, LabelStore
+    from .labels import CATEGORIES
 
-    s = LabelStore(args.database).stats()
+    s = _labels(args.database).stats()
     if args.format == "json":
         print(json.dumps(s, indent=1))
         return 0
@@ -240,9 +245,10 @@ def cmd_labels_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .training import TrainOptions, train
+    from .training import TrainOptions
+    from .workspace import Workspace
 
-    result = train(TrainOptions(
+    result = Workspace.from_env().train(TrainOptions(
         name=args.out, year=args.year, source=args.source, labels=args.labels or (), positives=args.positives or (),
         negatives=args.negatives or (), base=args.base, architecture=args.architecture,
         indices=None if args.indices is None else args.indices.split(","),

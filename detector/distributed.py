@@ -31,8 +31,8 @@ import geopandas as gpd
 from shapely.geometry.base import BaseGeometry
 
 from . import grid, models
-from .errors import DetectorError, ModelError
 from .concurrency import bounded_map
+from .errors import DetectorError, ModelError
 from .pipeline import Detector, RunSummary, TileProgress, score_tile
 from .readback import IO_THREADS, read_region, region_rows
 from .sources import BoundedSource, ImagerySource

@@ -43,10 +43,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
 
-from .atomic import atomic_path
 from . import config
-from .sampling import sampling_geojson
+from .atomic import atomic_path
 from .errors import DetectorError
+from .sampling import sampling_geojson
 
 #: The answers to "is this a mine?".
 IS_MINE = ("yes", "no", "unsure")

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from . import indices as spectral
 from . import config
+from . import indices as spectral
 from .config import PROJECT_ROOT
 from .errors import ModelError
 from .fetch import local_copy, published_file

@@ -20,8 +20,8 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from .atomic import atomic_path
 from . import config
+from .atomic import atomic_path
 from .grid import Tile
 
 COLUMNS = ["patch_id", "epsg", "row", "col", "covered", "score"]

@@ -5,11 +5,11 @@ Models page all find it; replacing one forgets its stored scores, so Detect scor
 """
 from __future__ import annotations
 
-import warnings
 import json
 import math
 import re
 import shutil
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any

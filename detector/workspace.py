@@ -251,8 +251,7 @@ class Workspace:
         """Train (or fine-tune) and register a model; see :mod:`detector.training`."""
         from .training import train
 
-        return train(opts, source if source is not None else self.open_source(
-            opts.source, opts.source_bands))
+        return train(opts, source)
 
 
 def _file_stamp(spec: models.ModelSpec) -> str:

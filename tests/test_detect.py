@@ -8,7 +8,6 @@ test (upload, the published ensemble, the slider) is tests/browser/test_detect_b
 from __future__ import annotations
 
 import sys
-
 from pathlib import Path
 
 import fake_ee

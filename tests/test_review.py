@@ -8,8 +8,8 @@ import pytest
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
-from detector.labels import LabelStore
 from detector import review_queue
+from detector.labels import LabelStore
 from ui.review.view import KEYS, LOOKALIKE_KEYS
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")

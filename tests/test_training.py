@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 from training_helpers import YEAR, install, make_mining, train_on
 
-from detector import cli, grid, indices, metrics, models, trained, training, training_data
+from detector import cli, grid, indices, metrics, models, training, training_data
+from detector import trained as trained_models
 from detector.errors import DetectorError, ModelError
 from detector.pipeline import Detector, covered, patch_windows
 from detector.sources.geotiff import GeoTiffSource
@@ -214,7 +215,7 @@ def test_replacing_a_trained_model_needs_force_and_forgets_its_stored_scores(tra
     with pytest.raises(DetectorError, match="already exists.*--force"):
         training.check_name(NAME, force=False)
     training.check_name(NAME, force=True)
-    assert trained._forget_scores(NAME) == 1
+    assert trained_models._forget_scores(NAME) == 1
     assert Detector(NAME).run(region, YEAR, source).summary.scored_now > 0  # the replaced model scores again
 
 

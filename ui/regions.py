@@ -11,6 +11,7 @@ from detector.region import geometry_from_geojson, parse_geojson
 from . import data
 from .state import parse_bbox
 
+
 @dataclass(frozen=True)
 class Region:
     key: str  # the view's region string

@@ -11,9 +11,8 @@ travel there too (encoded): they are the outlines of the detections.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import functools
+from dataclasses import dataclass
 
 import folium
 import geopandas as gpd

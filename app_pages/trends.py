@@ -8,7 +8,7 @@ import streamlit as st
 
 from detector import catalog, trends
 from detector.errors import DetectorError
-from detector.region import MAX_GEOJSON_BYTES, check_region
+from detector.region import MAX_GEOJSON_BYTES
 from ui import data, regions, state
 from ui.charts import trends as charts
 
@@ -124,7 +124,6 @@ region = None
 if upload is not None:
     try:
         region = regions.from_upload(upload.getvalue(), upload.name)
-        check_region(region.geometry, limit_km2=float("inf"))
     except DetectorError as exc:
         region = None
         st.error(f"{upload.name} cannot be used as a region. {exc}")

@@ -29,8 +29,19 @@ def _write_atomic(gdf, out: Path) -> None:
 
 def _check_out(out: Path) -> None:
     """Refuse an output the run could not write, before any work is done."""
+    import tempfile
+
     if out.suffix.lower() not in OUT_SUFFIXES:
         raise DetectorError(f"--out must end in .geojson or .parquet, not {out.suffix or 'nothing'}.")
+    if out.is_dir():
+        raise DetectorError(f"--out {out} is a folder; give a file name ending in .geojson or .parquet.")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        raise DetectorError(f"--out {out} cannot be written ({exc.strerror or exc}); choose a folder you can "
+                            "write to. Nothing was scored.") from None
 
 
 def _progress_bar(quiet: bool):

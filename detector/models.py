@@ -211,36 +211,97 @@ def _read_config(path: Path) -> dict:
 
 
 _BUILTIN_MODULES = ("keras", "tf_keras")
-_CONTAINERS = {"Functional", "Sequential", "Model", "Policy", "DTypePolicy", "TFOpLambda", "SlicingOpLambda"}
+#: The only classes a model file may name: the layers, initializers, regularizers, constraints and
+#: dtype policies of plain CNNs like the published and trained models. Everything else — Lambda,
+#: TFOpLambda, SlicingOpLambda (whose "function" tf_keras resolves to any TensorFlow symbol and
+#: may call while loading), custom and registered objects — is refused before Keras sees the file.
+ALLOWED_CLASSES = frozenset({
+    # containers and inputs
+    "Sequential", "Functional", "Model", "InputLayer",
+    # layers
+    "Conv1D", "Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose", "Dense", "Flatten", "Reshape",
+    "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "ZeroPadding2D",
+    "Cropping2D", "Dropout", "SpatialDropout2D", "GaussianNoise", "BatchNormalization", "LayerNormalization",
+    "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "Concatenate", "Add", "Average", "Multiply", "Maximum",
+    "Minimum", "Subtract", "Rescaling",
+    # initializers, regularizers, constraints
+    "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal", "Zeros", "Ones",
+    "Constant", "RandomNormal", "RandomUniform", "TruncatedNormal", "Orthogonal", "VarianceScaling", "Identity",
+    "L1", "L2", "L1L2", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm",
+    # dtype policies (Keras 3)
+    "Policy", "DTypePolicy", "FloatDTypePolicy",
+})
+#: Activations a layer may name (by string, as Keras writes the built-in ones).
+ALLOWED_ACTIVATIONS = frozenset({
+    "relu", "sigmoid", "softmax", "linear", "tanh", "elu", "selu", "swish", "silu", "gelu", "softplus", "softsign",
+    "leaky_relu", "relu6", "hard_sigmoid", "hard_swish", "exponential", "mish",
+})
+#: Configuration keys that name code to call: never allowed, whatever the class.
+_CODE_KEYS = frozenset({"function", "function_type", "module_fn", "output_shape_type", "fn"})
 
 
-@lru_cache(maxsize=1)
-def _builtin_names() -> frozenset[str]:
-    """Class names Keras itself provides (layers, initializers, regularizers, constraints)."""
-    import tf_keras
+def _refuse(path: Path, what: str) -> ModelError:
+    return ModelError(
+        f"{path.name} contains {what}, which is not one of the built-in layers the detector's models use; "
+        "it is refused before loading, since such parts can run code. Rebuild the model with standard Keras "
+        "layers (Conv2D, Dense, pooling, dropout, …) and built-in activations."
+    )
 
-    names = set(_CONTAINERS)
-    for mod in (tf_keras.layers, tf_keras.initializers, tf_keras.regularizers, tf_keras.constraints):
-        names |= set(dir(mod))
-    return frozenset(names)
+
+def _check_node(path: Path, node: dict) -> None:
+    cls = str(node.get("class_name"))
+    if cls == "Lambda":
+        raise ModelError(
+            f"{path.name} contains a Lambda layer, which runs arbitrary Python code when loaded; "
+            "it is refused. Rebuild the model with built-in layers only."
+        )
+    if cls not in ALLOWED_CLASSES:
+        raise _refuse(path, f"a {cls!r} object")
+    module = node.get("module")
+    if module is not None and str(module).split(".")[0] not in _BUILTIN_MODULES:
+        raise _refuse(path, f"the object {cls!r} from module {module!r}")
+    registered = node.get("registered_name")
+    if registered not in (None, cls) and not str(registered).startswith(("keras.", "tf_keras.")):
+        raise _refuse(path, f"the registered object {registered!r}")
+    config = node.get("config")
+    if isinstance(config, dict):
+        for key, value in config.items():
+            if key in _CODE_KEYS:
+                raise _refuse(path, f"a {cls!r} layer that names code ({key!r})")
+            if "activation" in key and value is not None:
+                name = value if isinstance(value, str) else None
+                if isinstance(value, dict) and value.get("class_name") == "function" and isinstance(value.get("config"), str):
+                    name = value["config"]  # Keras 3 writes a built-in activation this way
+                    if value.get("module") not in (None, "keras.activations", "builtins"):
+                        raise _refuse(path, f"the activation {value!r}")
+                if name not in ALLOWED_ACTIVATIONS:
+                    raise _refuse(path, f"the activation {value!r}")
 
 
 def check_safe(path: Path) -> None:
-    """Refuse model files whose loading could run code: Lambda layers or custom objects."""
-    for node in _walk_layers(_read_config(path)):
-        cls = node["class_name"]
-        if cls == "Lambda":
-            raise ModelError(
-                f"{path.name} contains a Lambda layer, which runs arbitrary Python code when loaded; "
-                "it is refused. Rebuild the model with built-in layers only."
-            )
-        module = node.get("module")
-        custom = (str(module).split(".")[0] not in _BUILTIN_MODULES) if module else cls not in _builtin_names()
-        if custom:
-            raise ModelError(
-                f"{path.name} uses the custom object {cls!r}, whose code would run when loaded; it is refused. "
-                "Use built-in Keras layers only."
-            )
+    """Refuse model files whose loading could run code: only the allow-listed classes may appear.
+
+    The configuration is read with h5py/zipfile alone; TensorFlow never sees a refused file.
+    """
+    cfg = _read_config(path)
+    nodes = list(_walk_layers(cfg))
+    if not nodes:
+        raise ModelError(f"{path.name} describes no layers. Save the whole Keras model (model.save).")
+    for node in nodes:
+        _check_node(path, node)
+    _check_inbound(path, cfg)
+
+
+def _check_inbound(path: Path, cfg: Any) -> None:
+    """Layer calls may only take other layers' outputs: a constant argument is how code gets called on load."""
+    if isinstance(cfg, dict):
+        for key, value in cfg.items():
+            if key == "inbound_nodes" and "_CONSTANT_VALUE" in json.dumps(value):
+                raise _refuse(path, "a layer called on a constant value")
+            _check_inbound(path, value)
+    elif isinstance(cfg, list):
+        for v in cfg:
+            _check_inbound(path, v)
 
 
 def _sidecar(path: Path) -> dict:
@@ -269,8 +330,16 @@ def local_spec(path: str | Path) -> ModelSpec:
     from .fetch import sha256_of
 
     digest = sha256_of(p)
+    base = str(meta.get("name") or p.stem)
+    if base in published_names():
+        raise ModelError(
+            f"{p.with_suffix('.toml').name} names this file {base!r}, a published model's name, which is reserved "
+            f"(its scores are the published model's). Give it a name of its own in {p.with_suffix('.toml').name}, "
+            f"or use the published model by its name: --model {base}."
+        )
     return ModelSpec(
-        name=meta.get("name", f"{p.stem}-{digest[:8]}"),
+        # The file's content hash is part of the name, the store's key: another file never gets its scores.
+        name=f"{base}-{digest[:8]}",
         bands=bands,
         patch_size=int(meta.get("patch_size", 48)),
         ensemble=int(meta.get("ensemble", 1)),

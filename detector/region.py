@@ -91,20 +91,71 @@ def geometry_from_geojson(data: Mapping[str, Any]) -> BaseGeometry:
             f"GeoJSON of type {kind!r} cannot be a region. Give a FeatureCollection, Feature, "
             "Polygon or MultiPolygon."
         )
-    polys = []
+    shapes = []
     for g in geoms:
         if not g:
             continue
         try:
-            geom = shape(g)
-        except Exception as exc:  # shapely raises several types for malformed coordinates
-            raise RegionError(f"The region has a malformed geometry ({exc}). Fix or redraw it.") from None
+            shapes.append(shape(g))
+        except Exception as exc:  # noqa: BLE001 - shapely raises several types for malformed coordinates
+            raise RegionError(f"The region has a malformed geometry ({_plain(exc)}). Fix or redraw it.") from None
+    _bound_the_work(shapes)
+    polys = []
+    for geom in shapes:
         if not geom.is_valid:
             geom = shapely.make_valid(geom)
         polys.extend(p for p in getattr(geom, "geoms", [geom]) if p.geom_type in {"Polygon", "MultiPolygon"})
     if not polys:
         raise RegionError("The region has no polygon in it. Draw or upload an area, not points or lines.")
     return shapely.union_all(polys)
+
+
+#: What a region may cost to read: repairing a self-intersecting outline takes seconds at a few
+#: thousand vertices and minutes at twenty thousand, and every part is gridded on its own.
+MAX_VERTICES = 200_000
+MAX_REPAIR_VERTICES = 2_000
+MAX_PARTS = 5_000
+
+
+def _plain(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+
+
+def _bound_the_work(shapes: list[BaseGeometry]) -> None:
+    """Refuse, before any expensive step, coordinates out of range and regions too costly to read."""
+    parts = sum(len(getattr(g, "geoms", [g])) for g in shapes)
+    if parts > MAX_PARTS:
+        raise RegionError(
+            f"The region has {parts:,} separate parts, more than the {MAX_PARTS:,} a region may have. Merge or "
+            "simplify them in your GIS (e.g. dissolve, then `ogr2ogr -simplify 0.001`), or draw one outline."
+        )
+    coords = shapely.get_coordinates(shapes) if shapes else np.empty((0, 2))
+    if len(coords) > MAX_VERTICES:
+        raise RegionError(
+            f"The region has {len(coords):,} vertices, more than the {MAX_VERTICES:,} a region may have. Simplify "
+            "it in your GIS (e.g. `ogr2ogr -simplify 0.001`)."
+        )
+    if len(coords) and not np.isfinite(coords).all():
+        raise RegionError("The region has coordinates that are not numbers (NaN or infinite). Fix or redraw it.")
+    if len(coords) and (np.abs(coords[:, 0]).max() > 180 or np.abs(coords[:, 1]).max() > 90):
+        raise RegionError(
+            "The region's coordinates are outside longitude −180…180 / latitude −90…90. "
+            "Is it in EPSG:4326 (longitude, latitude order)?"
+        )
+    for g in shapes:
+        n = shapely.get_num_coordinates(g)
+        if n > MAX_REPAIR_VERTICES and not g.is_valid:
+            raise RegionError(
+                f"The region's outline crosses itself and has {n:,} vertices, too many to repair here (at most "
+                f"{MAX_REPAIR_VERTICES:,}). Repair it in your GIS (e.g. QGIS 'Fix geometries') or simplify it."
+            )
+
+
+def region_from_content(content: bytes | str, name: str = "The region") -> BaseGeometry:
+    """The one reader of visitor-supplied regions (every page's uploader): content, checked, any size."""
+    geom = geometry_from_geojson(parse_geojson(content, name))
+    check_region(geom, float("inf"))
+    return geom
 
 
 def check_region(geom: BaseGeometry, limit_km2: float | None = None) -> float:

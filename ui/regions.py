@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
-from detector.region import geometry_from_geojson, parse_geojson
+from detector.region import region_from_content
 
 from . import data
 from .state import parse_bbox
@@ -39,5 +39,5 @@ def resolve(key: str) -> Region | None:
 
 def from_upload(raw: bytes, filename: str = "upload") -> Region:
     """A region from an uploaded GeoJSON file; a DetectorError says what is wrong with it."""
-    geom = geometry_from_geojson(parse_geojson(raw, filename))
+    geom = region_from_content(raw, filename)
     return Region(f"upload:{filename}", filename, geom)

@@ -84,7 +84,8 @@ def parse_bbox(region: str) -> tuple[float, float, float, float] | None:
         w, s, e, n = (float(x) for x in region[5:].split(","))
     except ValueError:
         return None
-    return (w, s, e, n) if w < e and s < n else None
+    inside = -180 <= w < e <= 180 and -90 <= s < n <= 90 and e - w <= 180  # also refuses NaN and inf
+    return (w, s, e, n) if inside else None
 
 
 _KEY = "view"

@@ -31,6 +31,28 @@ _BAND_RE = re.compile(r"^B0?(\d{1,2}A?)\b")
 SOUTH_FALSE_NORTHING = 10_000_000.0
 
 
+#: How every file is opened: the GeoTIFF driver alone (a VRT, or any format that points at other files or
+#: URLs, is not opened), and GDAL's network file systems refused, so a file can make the server read
+#: nothing but itself.
+_SAFE_GDAL = {
+    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".no-network",  # /vsicurl/ and friends: no file qualifies
+    "GDAL_HTTP_MAX_RETRY": "0",
+    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",  # no listing of the upload folder for side-car files
+    "GDAL_PAM_ENABLED": "NO",  # no .aux.xml written next to uploads
+}
+
+
+def _open(path: Path):
+    """The file, opened as a GeoTIFF only (see _SAFE_GDAL); call inside :func:`_env`."""
+    if str(path).startswith("/vsi"):
+        raise ImageryError(f"{path} is a GDAL virtual path; give a GeoTIFF file on this machine.")
+    return rasterio.open(path, driver="GTiff")
+
+
+def _env() -> rasterio.Env:
+    return rasterio.Env(**_SAFE_GDAL)
+
+
 def band_name(description: str | None) -> str | None:
     """Normalise a band description ('B02', 'b8a', 'B4 (red)') to 'B2', 'B8A', 'B4'."""
     if not description:
@@ -83,9 +105,14 @@ class GeoTiffSource:
     @staticmethod
     def _inspect(path: Path, override: Sequence[str] | None) -> _File:
         try:
-            src = rasterio.open(path)
-        except rasterio.errors.RasterioIOError as exc:
-            raise ImageryError(f"{path.name} is not a readable GeoTIFF ({exc}).") from None
+            with _env():
+                src = _open(path)
+        except rasterio.errors.RasterioIOError:
+            raise ImageryError(
+                f"{path.name} is not a readable GeoTIFF: it is damaged or cut short, or in another format (only "
+                "GeoTIFF files are read; a VRT or another format is not). Export or download the scene again as a "
+                "GeoTIFF."
+            ) from None
         with src:
             if src.crs is None:
                 raise ImageryError(f"{path.name} has no coordinate reference system. Save it with its CRS (georeferenced).")
@@ -144,16 +171,22 @@ class GeoTiffSource:
 
     def _read_file(self, f: _File, tile: Tile, bands: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         idx = [f.bands[b] for b in bands]
-        with rasterio.open(f.path) as src:
-            offset = self._lattice_offset(src, tile)
-            if offset is not None:
-                data = self._read_aligned(src, idx, offset)
-            else:
-                with WarpedVRT(
-                    src, crs=tile.crs, transform=tile.transform, width=TILE_PX, height=TILE_PX,
-                    resampling=Resampling.bilinear, src_nodata=f.nodata, nodata=f.nodata,
-                ) as vrt:
-                    data = vrt.read(idx).astype(np.float32)
+        try:
+            with _env(), _open(f.path) as src:
+                offset = self._lattice_offset(src, tile)
+                if offset is not None:
+                    data = self._read_aligned(src, idx, offset)
+                else:
+                    with WarpedVRT(
+                        src, crs=tile.crs, transform=tile.transform, width=TILE_PX, height=TILE_PX,
+                        resampling=Resampling.bilinear, src_nodata=f.nodata, nodata=f.nodata,
+                    ) as vrt:
+                        data = vrt.read(idx).astype(np.float32)
+        except rasterio.errors.RasterioError as exc:
+            raise ImageryError(
+                f"{f.path.name} could not be read for tile {tile.key} ({_short(exc)}): the file is damaged or cut "
+                "short (an interrupted download or copy?). Download or export it again."
+            ) from None
         data = np.moveaxis(data, 0, -1)
         ok = np.all((data != f.nodata) & np.isfinite(data), axis=-1)
         return data, ok
@@ -186,3 +219,8 @@ class GeoTiffSource:
             win = Window(c0, r0, c1 - c0, r1 - r0)
             out[:, r0 - row : r1 - row, c0 - col : c1 - col] = src.read(idx, window=win)
         return out
+
+
+def _short(exc: Exception) -> str:
+    """GDAL's message without the server's file paths."""
+    return re.sub(r"(/[^\s:'\"]+)+", "…", str(exc))[:200]

@@ -1,0 +1,309 @@
+"""Hostile and careless input, family by family: each is refused with a clear message, runs no code,
+reads no server file, fetches no URL, and stores or changes nothing (issue 12's cases)."""
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import h5py
+import pytest
+
+from detector import cli, models
+from detector.errors import DetectorError, ModelError
+
+
+# ---------------------------------------------------------------- a loopback listener
+
+class Listener:
+    """A local HTTP server that records every request it gets (nothing should reach it)."""
+
+    def __init__(self):
+        self.hits: list[str] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _any(self):
+                outer.hits.append(f"{self.command} {self.path}")
+                self.send_response(404)
+                self.end_headers()
+
+            do_GET = do_HEAD = do_POST = _any
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def listener():
+    lst = Listener()
+    yield lst
+    lst.close()
+
+
+# ---------------------------------------------------------------- model files that would run code
+
+def _with_layer(src: Path, dst: Path, layer: dict, inbound=None) -> Path:
+    """A copy of a Sequential .h5 with one more layer dict in its architecture (weights untouched)."""
+    shutil.copy(src, dst)
+    with h5py.File(dst, "r+") as h5:
+        cfg = json.loads(h5.attrs["model_config"])
+        if inbound is not None:
+            layer = {**layer, "inbound_nodes": inbound}
+        cfg["config"]["layers"].append(layer)
+        h5.attrs["model_config"] = json.dumps(cfg)
+    return dst
+
+
+HOSTILE_LAYERS = {
+    "tfoplambda_write_file": ({"class_name": "TFOpLambda", "config": {"name": "tf.io.write_file", "function": "io.write_file",
+                                                                      "trainable": True, "dtype": "float32"}},
+                              [["_CONSTANT_VALUE", -1, "TARGET", {"contents": "pwned"}]]),
+    "slicing_op_lambda": ({"class_name": "SlicingOpLambda", "config": {"name": "s", "function": "__operators__.getitem"}}, None),
+    "lambda": ({"class_name": "Lambda", "config": {"name": "l", "function": ["4wEAAAA=", None, None]}}, None),
+    "custom_module": ({"class_name": "Doubler", "module": "evil.layers", "config": {"name": "d"}}, None),
+    "registered": ({"class_name": "Dense", "registered_name": "evil>Dense", "config": {"name": "x", "units": 1}}, None),
+    "custom_activation": ({"class_name": "Dense", "config": {"name": "x", "units": 1, "activation": "evil_fn"}}, None),
+    "activation_from_module": ({"class_name": "Activation", "config": {"name": "a", "activation": {
+        "module": "os", "class_name": "function", "config": "system", "registered_name": "function"}}}, None),
+}
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE_LAYERS))
+def test_a_model_file_that_would_run_code_is_refused_before_loading(kind, tiny_model, tmp_path, monkeypatch):
+    target = tmp_path / "written-by-the-model"
+    layer, inbound = HOSTILE_LAYERS[kind]
+    if inbound is not None:
+        inbound = json.loads(json.dumps(inbound).replace("TARGET", str(target)))
+    bad = _with_layer(tiny_model, tmp_path / f"{kind}.h5", layer, inbound)
+    import tf_keras
+
+    loaded = []
+    monkeypatch.setattr(tf_keras.models, "load_model", lambda *a, **k: loaded.append(a))
+    with pytest.raises(ModelError, match="refused"):
+        models.load(models.local_spec(bad))
+    assert not target.exists() and not loaded, "refused before Keras saw the file"
+
+
+def test_the_cli_refuses_the_tfoplambda_file_and_nothing_is_written(tiny_model, tmp_path, scene, scene_region, capsys):
+    target = tmp_path / "TARGET"
+    layer, inbound = HOSTILE_LAYERS["tfoplambda_write_file"]
+    bad = _with_layer(tiny_model, tmp_path / "bad.h5", layer, json.loads(json.dumps(inbound).replace("TARGET", str(target))))
+    region = tmp_path / "r.geojson"
+    region.write_text(json.dumps(scene_region))
+    out = tmp_path / "out.geojson"
+    code = cli.main(["detect", "--region", str(region), "--year", "2023", "--source", str(scene), "--model", str(bad),
+                     "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "refused" in err and "Traceback" not in err
+    assert not target.exists() and not out.exists()
+
+
+@pytest.mark.parametrize("content", [b"this is not a model", b"\x89HDF\r\n\x1a\n" + b"\0" * 64, b""])
+def test_a_model_file_that_is_not_a_model_is_a_clear_error(content, tmp_path):
+    p = tmp_path / "m.h5"
+    p.write_bytes(content)
+    with pytest.raises(ModelError, match="not a readable HDF5"):
+        models.resolve(str(p))
+
+
+def test_the_published_and_trained_architectures_pass_the_allow_list(mirror):
+    for spec in models.registry().values():
+        if spec.available():
+            models.check_safe(spec.path())
+
+
+def test_a_local_model_cannot_take_a_published_name(tiny_model, tmp_path):
+    fake = tmp_path / "fake.h5"
+    shutil.copy(tiny_model, fake)
+    (tmp_path / "fake.toml").write_text('name = "48px_v3.7"\n')
+    with pytest.raises(ModelError, match="reserved"):
+        models.resolve(str(fake))
+    (tmp_path / "fake.toml").write_text('name = "mine"\n')
+    a = models.resolve(str(fake))
+    with h5py.File(fake, "r+") as h5:  # the same name, other content: another store key
+        h5.attrs["note"] = "changed"
+    b = models.resolve(str(fake))
+    assert a.name.startswith("mine-") and b.name.startswith("mine-") and a.name != b.name
+
+
+# ---------------------------------------------------------------- rasters that point elsewhere or are cut short
+
+def _vrt_pointing_at(url: str, path: Path) -> Path:
+    path.write_text(f"""<VRTDataset rasterXSize="100" rasterYSize="100">
+  <SRS>EPSG:32718</SRS><GeoTransform>600000, 10, 0, 8900000, 0, -10</GeoTransform>
+  <VRTRasterBand dataType="UInt16" band="1"><Description>B1</Description>
+    <SimpleSource><SourceFilename relativeToVRT="0">{url}</SourceFilename><SourceBand>1</SourceBand></SimpleSource>
+  </VRTRasterBand>
+</VRTDataset>""")
+    return path
+
+
+def test_an_uploaded_vrt_named_tif_fetches_no_url_and_reads_no_other_raster(listener, scene, tmp_path):
+    from detector.errors import ImageryError
+    from detector.sources.geotiff import GeoTiffSource
+
+    for target in (f"/vsicurl/http://127.0.0.1:{listener.port}/probe.tif", str(scene)):
+        vrt = _vrt_pointing_at(target, tmp_path / "x.tif")
+        with pytest.raises(ImageryError, match="only GeoTIFF files are read") as err:
+            GeoTiffSource(vrt)
+        assert str(scene.parent) not in str(err.value)
+    assert listener.hits == [], "the server made requests for an uploaded file"
+
+
+def test_a_gdal_virtual_path_is_refused(listener):
+    from detector.errors import ImageryError
+    from detector.sources.geotiff import GeoTiffSource
+
+    with pytest.raises(ImageryError):
+        GeoTiffSource(f"/vsicurl/http://127.0.0.1:{listener.port}/probe.tif")
+    assert listener.hits == []
+
+
+def _truncated_tiled_geotiff(tmp_path: Path) -> Path:
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    path = tmp_path / "cut.tif"
+    bands = list(models.BANDS_12)
+    with rasterio.open(path, "w", driver="COG", width=512, height=512, count=12, dtype="uint16", crs="EPSG:32718",
+                       transform=from_origin(600_000, 8_900_000, 10, 10), blocksize=256) as dst:
+        dst.write(np.random.default_rng(0).integers(0, 4000, (12, 512, 512), dtype=np.uint16))
+        for i, b in enumerate(bands, start=1):
+            dst.set_band_description(i, b)
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 3])  # a COG's header comes first: it survives, most tile data is gone
+    return path
+
+
+def test_a_truncated_geotiff_is_a_clear_error_in_the_cli(tmp_path, tiny_model, capsys):
+    from synthetic import lonlat_box
+
+    tif = _truncated_tiled_geotiff(tmp_path)
+    region = tmp_path / "r.geojson"
+    region.write_text(json.dumps(lonlat_box("EPSG:32718", 600_500, 8_895_500, 604_500, 8_899_500)))
+    out = tmp_path / "o.geojson"
+    code = cli.main(["detect", "--region", str(region), "--year", "2023", "--source", str(tif), "--model",
+                     str(tiny_model), "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "damaged or cut short" in err and "Traceback" not in err and str(tmp_path) not in err
+    assert not out.exists()
+
+
+# ---------------------------------------------------------------- command-line options and settings
+
+@pytest.mark.parametrize("extra, match", [
+    (["--dual", "--k", "0"], "k .* must be a whole number"),
+    (["--dual", "--k", "-1"], "k .* must be a whole number"),
+    (["--dual", "--d-km", "-3"], "D .* must be a positive"),
+    (["--threshold", "2"], "threshold must be"),
+    (["--threshold", "nan"], "threshold must be"),
+    (["--threshold", "-1"], "threshold must be"),
+    (["--workers", "-2"], "workers must be at least 1"),
+    (["--max-area", "-1"], "area limit must be a positive"),
+    (["--out", "/proc/x.geojson"], "cannot be written"),
+])
+def test_impossible_cli_options_are_refused_before_any_work(extra, match, tmp_path, scene, scene_region, tiny_model,
+                                                           capsys, monkeypatch):
+    from detector import pipeline
+
+    monkeypatch.setattr(pipeline.Detector, "run", lambda *a, **k: pytest.fail("the run started"))
+    region = tmp_path / "r.geojson"
+    region.write_text(json.dumps(scene_region))
+    args = ["detect", "--region", str(region), "--year", "2023", "--source", str(scene), "--model", str(tiny_model),
+            "--out", str(tmp_path / "o.geojson"), "--quiet"]
+    if "--out" in extra:
+        args = args[:-3] + ["--quiet"]
+    code = cli.main(args + extra)
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    import re
+    assert re.search(match, err), err
+
+
+def test_a_bad_area_limit_setting_is_a_message(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("DETECTOR_MAX_AREA_KM2", "abc")
+    region = tmp_path / "r.geojson"
+    region.write_text("{}")
+    assert cli.main(["detect", "--region", str(region), "--year", "2023", "--out", str(tmp_path / "o.geojson")]) == 2
+    assert "DETECTOR_MAX_AREA_KM2='abc' is not a positive number" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- regions: malformed, huge, out of range
+
+def _square(lon, lat, d=0.01):
+    return [[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d], [lon, lat]]
+
+
+def _jittered_bowtie(n: int) -> dict:
+    import numpy as np
+
+    t = np.linspace(0, 2 * np.pi, n)
+    rng = np.random.default_rng(0)
+    lon = -70 + 0.1 * np.sin(2 * t) + rng.normal(0, 0.002, n)  # a figure of eight: crosses itself
+    lat = -12 + 0.1 * np.sin(t) + rng.normal(0, 0.002, n)
+    ring = [[float(a), float(b)] for a, b in zip(lon, lat)]
+    return {"type": "Polygon", "coordinates": [ring + [ring[0]]]}
+
+
+BAD_REGIONS = {
+    "latitude 200": ({"type": "Polygon", "coordinates": [_square(-70, 200)]}, "outside longitude"),
+    "NaN coordinates": ('{"type": "Polygon", "coordinates": [[[0, 0], [NaN, 0], [1, 1], [0, 1], [0, 0]]]}', "not numbers"),
+    "antimeridian box": ({"type": "Polygon", "coordinates": [[[179.5, 0], [-179.5, 0], [-179.5, 1], [179.5, 1],
+                                                               [179.5, 0]]]}, "antimeridian"),
+    "self-intersecting, 20k vertices": (_jittered_bowtie(20_000), "crosses itself"),
+    "70,000 tiny squares": ({"type": "MultiPolygon", "coordinates": [[_square(-70 + (i % 300) * 0.002,
+                                                                            -12 + (i // 300) * 0.002, 0.001)]
+                                                                      for i in range(70_000)]}, "separate parts"),
+    "not GeoJSON": (b"\xff\xfe garbage", "not valid GeoJSON"),
+    "a list": (b"[1, 2, 3]", "not a GeoJSON object"),
+    "deeply nested": (b"[" * 100_000 + b"]" * 100_000, "GeoJSON"),
+    "a point": ({"type": "Point", "coordinates": [0, 0]}, "cannot be a region"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_REGIONS))
+def test_a_bad_region_upload_is_refused_quickly_with_a_message(name):
+    import time
+
+    from detector.errors import RegionError
+    from ui import regions
+
+    content, match = BAD_REGIONS[name]
+    raw = content if isinstance(content, (bytes, str)) else json.dumps(content)
+    raw = raw.encode() if isinstance(raw, str) else raw
+    t0 = time.perf_counter()
+    with pytest.raises(RegionError, match=match):
+        regions.from_upload(raw, "up.geojson")
+    assert time.perf_counter() - t0 < 30, "a region must not cost minutes to refuse"
+
+
+@pytest.mark.parametrize("query", [
+    {"region": "bbox:1e308,1,1e309,2"}, {"region": "bbox:-1e309,-1,1,1"}, {"region": "bbox:nan,0,1,1"},
+    {"region": "bbox:1,2"}, {"region": "country:../../etc/passwd"}, {"period": "1850"}, {"zoom": "1e309"},
+    {"lat": "nan", "lon": "inf"}, {"basemap": "<script>"}, {"threshold": "-5"}, {"run": "../../etc/passwd"},
+])
+@pytest.mark.parametrize("page", ["explore", "detect", "trends"])
+def test_odd_query_parameters_never_raise(mirror, monkeypatch, query, page):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("DETECTOR_MIRROR", str(mirror))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
+    if page != "explore":
+        at.switch_page(f"app_pages/{page}.py")
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]

@@ -15,8 +15,10 @@ import_sampling`); current labels export back to that format for training (:meth
 """
 from __future__ import annotations
 
+import unicodedata
+
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,11 +117,29 @@ class Label:
             raise DetectorError("A look-alike category only goes with is_mine 'no' or 'unsure'.")
         if not self.reviewer.strip():
             raise DetectorError("Every label needs a reviewer: say who you are.")
+        if len(self.reviewer) > MAX_REVIEWER or any(unicodedata.category(c)[0] == "C" for c in self.reviewer):
+            raise DetectorError(f"A reviewer name is at most {MAX_REVIEWER} characters, without control characters.")
         if not self.item:
             raise DetectorError("A label needs an item (a patch id or a point).")
         if self.queue is not None and self.queue not in QUEUES:
             raise DetectorError(f"Unknown queue {self.queue!r}; use one of {', '.join(QUEUES)}.")
         return self
+
+
+#: Longest reviewer name (a name or an e-mail address).
+MAX_REVIEWER = 120
+#: Reviewer names of curated imports (``labels import``); nobody reviews under them by hand.
+IMPORT_PREFIX = "import:"
+
+
+def check_reviewer_name(name: str) -> str:
+    """A name typed on the Review page, or a DetectorError saying what to change."""
+    name = name.strip()
+    if name.lower().startswith(IMPORT_PREFIX):
+        raise DetectorError(f"Names starting with {IMPORT_PREFIX!r} are kept for imported label sets; choose your own.")
+    if len(name) > 64 or any(unicodedata.category(c)[0] == "C" for c in name):
+        raise DetectorError("A reviewer name is at most 64 characters, letters, digits and punctuation only.")
+    return name
 
 
 def point_item(lon: float, lat: float) -> str:
@@ -182,8 +202,11 @@ class LabelStore:
         try:
             if self.url.startswith("sqlite"):
                 db = make_url(self.url).database
-                if db and db != ":memory:":
-                    Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                if db and db != ":memory:" and not Path(db).expanduser().parent.is_dir():
+                    raise DetectorError(
+                        f"The label store {self._safe_url()} is in a folder that does not exist "
+                        f"({Path(db).expanduser().parent}). Create the folder, or fix DATABASE_URL / --database."
+                    )
                 self._engine = _sqlite_engine(self.url)
             else:
                 self._engine = create_engine(self.url, pool_pre_ping=True)
@@ -192,13 +215,27 @@ class LabelStore:
             raise
         except Exception as exc:  # noqa: BLE001 — a bad URL, a missing driver, a server that is down
             raise DetectorError(
-                f"The label store at {self._safe_url()} cannot be opened ({type(exc).__name__}: {exc}). "
+                f"The label store at {self._safe_url()} cannot be opened ({type(exc).__name__}: {self._scrub(str(exc))}). "
                 "Check DATABASE_URL (for PostgreSQL: postgresql+psycopg://user:password@host/db, with psycopg "
                 "installed), or unset it to use the SQLite file in the data folder."
             ) from None
 
+    def _scrub(self, text: str) -> str:
+        """An error's text with every piece of the URL's credentials taken out (drivers quote them)."""
+        m = re.match(r"^[^:]+://([^/]*)@", self.url)
+        if not m:
+            return text
+        for piece in sorted(set(re.split(r"[:@]", m.group(1))), key=len, reverse=True):
+            if len(piece) >= 2:
+                text = text.replace(piece, "***")
+        return text
+
     def _safe_url(self) -> str:
-        return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", self.url)
+        """The URL without its password (which may itself hold '@' or ':')."""
+        try:
+            return make_url(self.url).render_as_string(hide_password=True)
+        except Exception:  # noqa: BLE001 - not a URL SQLAlchemy parses: hide everything up to the last '@'
+            return re.sub(r"//[^/]*@", "//***@", self.url)
 
     def __repr__(self) -> str:
         return f"LabelStore({self._safe_url()!r})"
@@ -240,19 +277,22 @@ class LabelStore:
         row = {**row, "note": row.get("note") or None, "created_at": _now(), "supersedes": prev}
         return int(conn.execute(insert(LABELS).values(**row)).inserted_primary_key[0])
 
-    def undo(self, reviewer: str) -> dict | None:
+    def undo(self, reviewer: str, within: Collection[int] | None = None) -> dict | None:
         """Take back the reviewer's latest label not yet taken back; returns the record that did it.
 
         The item goes back to what this reviewer had said before (a copy of that record is appended), or
-        to no label. Calling it again walks further back. Nothing is deleted.
+        to no label. Calling it again walks further back. Nothing is deleted. ``within`` limits it to
+        those label ids (what one browser session made), so nobody undoes another session's work.
         """
+        if within is not None and not within:
+            return None
         with self._write() as conn, conn.begin():
             reverted = select(LABELS.c.reverts).where(LABELS.c.reviewer == reviewer, LABELS.c.reverts.is_not(None))
-            last = conn.execute(
-                select(LABELS).where(LABELS.c.reviewer == reviewer, LABELS.c.action == "label",
-                                     LABELS.c.reverts.is_(None), LABELS.c.id.not_in(reverted))
-                .order_by(LABELS.c.id.desc()).limit(1)
-            ).mappings().first()
+            query = select(LABELS).where(LABELS.c.reviewer == reviewer, LABELS.c.action == "label",
+                                         LABELS.c.reverts.is_(None), LABELS.c.id.not_in(reverted))
+            if within is not None:
+                query = query.where(LABELS.c.id.in_([int(i) for i in within]))
+            last = conn.execute(query.order_by(LABELS.c.id.desc()).limit(1)).mappings().first()
             if last is None:
                 return None
             before = None

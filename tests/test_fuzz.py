@@ -307,3 +307,33 @@ def test_odd_query_parameters_never_raise(mirror, monkeypatch, query, page):
         at.query_params[k] = v
     at.run()
     assert not at.exception, [e.value for e in at.exception]
+
+
+# ---------------------------------------------------------------- the label store and written files
+
+def test_a_database_password_with_at_signs_is_never_shown(tmp_path):
+    from detector.labels import LabelStore
+
+    with pytest.raises(DetectorError) as err:
+        LabelStore("postgresql+psycopg://user:p@ss:w0rd@127.0.0.1:1/db")
+    assert "p@ss" not in str(err.value) and "w0rd" not in str(err.value) and "***" in str(err.value)
+
+
+def test_a_sqlite_store_in_a_missing_folder_is_refused_not_created(tmp_path):
+    from detector.labels import LabelStore
+
+    with pytest.raises(DetectorError, match="does not exist"):
+        LabelStore(f"sqlite:///{tmp_path}/nonexistent/dir/x.sqlite")
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_written_files_follow_the_umask_not_0600(tmp_path):
+    import os
+    import stat
+
+    from detector.atomic import _UMASK, atomic_path
+
+    out = tmp_path / "out.geojson"
+    with atomic_path(out) as tmp:
+        tmp.write_text("{}")
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o666 & ~_UMASK

@@ -101,6 +101,12 @@ def test_decisions_are_saved_with_reviewer_queue_and_note_and_undo_appends(mirro
     hist = store.history(reviewer="ana")
     assert hist["action"].tolist() == ["label", "label", "label", "retract"]  # undo appended, deleted nothing
 
+    # another browser session typing the same name cannot undo ana's labels
+    intruder = _open(order="score")
+    intruder.button(key="review_undo").click().run()
+    assert store.history(reviewer="ana")["action"].tolist() == ["label", "label", "label", "retract"]
+    assert any("Nothing to undo" in str(m.value) for m in intruder.info) or not intruder.exception
+
     # a new session of the same reviewer skips what they labelled; another reviewer starts at the top
     again = _open(order="score")
     assert _shown(again) not in (first, second)
@@ -179,3 +185,15 @@ def test_review_a_detect_run(mirror, scene, scene_region, tiny_model):
     at.button(key="review_n").click().run()
     label = LabelStore().current("ana").iloc[0]
     assert (label["item"], label["patch_id"], label["source"]) == (top, top, name)
+
+
+def test_the_reviewer_is_not_taken_from_the_link_and_reserved_or_odd_names_are_refused(mirror):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["reviewer"] = "alice"
+    at.switch_page("app_pages/review.py").run()
+    assert at.text_input(key="review_name").value in ("", None), "a link must not choose who labels"
+    for bad in ("import:sampling", "x" * 5000, "ana\x00"):
+        at.text_input(key="review_name").set_value(bad).run()
+        assert not at.exception
+        assert any("reviewer name" in e.value.lower() or "kept for imported" in e.value for e in at.error)
+        assert not [b for b in at.button if b.key == "review_m"], "no labelling under a refused name"

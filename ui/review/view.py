@@ -17,13 +17,14 @@ import streamlit as st
 
 from detector import catalog, evaluate
 from detector.errors import DetectorError
-from detector.labels import CATEGORIES, Label, LabelStore
+from detector.labels import CATEGORIES, Label, LabelStore, check_reviewer_name
 
 from ..map.basemaps import basemap
 from . import layers as review_layers
 from . import maps as review_maps
 
 NOTE, NAME, SKIPPED, LOG, MESSAGE = "review_note", "review_name", "review_skipped", "review_log", "review_message"
+MINE = "review_session_labels"  # ids of the labels this browser session made: what its Undo may take back
 #: The key each decision answers to, and the tag its button's label carries.
 DECISIONS = {"m": ("yes", None, "Mine [M]"), "n": ("no", None, "Not a mine [N]"), "u": ("unsure", None, "Unsure [U]")}
 LOOKALIKE_KEYS = {str(i + 1): key for i, key in enumerate(CATEGORIES)}
@@ -59,13 +60,18 @@ def reviewer() -> str | None:
         c1.caption(f"Signed in as **{who}**")
         c2.button("Log out", on_click=st.logout)
         return who or None
-    if NAME not in st.session_state:
-        st.session_state[NAME] = st.query_params.get("reviewer", "")
+    # Never taken from (or put in) the URL: a link must not make its opener label as someone else.
     name = st.text_input("Your name", key=NAME, placeholder="e.g. ana.silva",
                          help="Saved with every label you make; the queue skips what you have labelled.").strip()
-    if name and st.query_params.get("reviewer") != name:
-        st.query_params["reviewer"] = name  # a bookmark keeps who you are
-    return name or None
+    st.caption("Labels here are not authenticated: the name is what you type. An operator can turn on sign-in "
+               "(Streamlit's [auth]) so labels carry a verified identity.")
+    if not name:
+        return None
+    try:
+        return check_reviewer_name(name)
+    except DetectorError as exc:
+        st.error(str(exc))
+        return None
 
 
 # ---------------------------------------------------------------- decisions
@@ -81,12 +87,13 @@ def decide(store: LabelStore, who: str, item: dict, queue: str, is_mine: str, ca
     """A button's callback: append the label (with the note), log it, clear the note."""
     note = (st.session_state.get(NOTE) or "").strip()
     try:
-        store.add(Label(is_mine=is_mine, category=category, note=note, reviewer=who, queue=queue, **item))
+        label_id = store.add(Label(is_mine=is_mine, category=category, note=note, reviewer=who, queue=queue, **item))
     except DetectorError as exc:
         st.session_state[MESSAGE] = ("error", str(exc))
         return
     st.session_state[NOTE] = ""
     st.session_state.setdefault(LOG, []).append(time.time())
+    st.session_state.setdefault(MINE, []).append(label_id)
     what = {"yes": "mine", "no": "not a mine", "unsure": "unsure"}[is_mine]
     if category:
         what += f" ({CATEGORIES[category].lower()})"
@@ -94,13 +101,17 @@ def decide(store: LabelStore, who: str, item: dict, queue: str, is_mine: str, ca
 
 
 def undo(store: LabelStore, who: str) -> None:
-    rec = store.undo(who)
+    """Take back this browser session's latest label (never another session's, whatever the name)."""
+    mine = st.session_state.get(MINE, [])
+    rec = store.undo(who, within=mine)
     if rec is None:
         st.session_state[MESSAGE] = ("info", "Nothing to undo.")
         return
     log = st.session_state.get(LOG, [])
     if log:
         log.pop()
+    if rec["undone"]["id"] in mine:
+        mine.remove(rec["undone"]["id"])
     back = "back in the queue" if rec["action"] == "retract" else f"back to {rec['is_mine']}"
     st.session_state[MESSAGE] = ("ok", f"Undone: patch `{rec['item']}` is {back}.")
 

@@ -75,6 +75,9 @@ def cmd_detect(args: argparse.Namespace) -> int:
     s, patches, failed = outcome.summary, outcome.patches, outcome.failed
     lines = [f"patches scored: {s.patches:,} ({s.scored_now:,} computed now, {s.from_store:,} from the store)"
              + (f"; {s.not_covered:,} without imagery" if s.not_covered else "")]
+    if s.damaged:
+        lines.append(f"{s.damaged:,} stored tiles were damaged (unreadable, or another tile's file) and were scored "
+                     "again")
     if outcome.on_cluster:
         lines.append(f"tiles: {s.tiles:,} ({s.tiles_from_store:,} whole in the store); tiles failed: {len(failed):,}")
     if patches is not None:
@@ -218,12 +221,14 @@ def cmd_labels_import(args: argparse.Namespace) -> int:
     store = _labels(args.database)
     reports = store.import_sampling(files, layer, args.layer, reviewer=args.reviewer)
     inside = f"in {args.layer}" if args.layer else "(no --layer: labelled as points)"
-    print(f"{'file':60} {'label':25} {'points':>6} {'inside':>6} {'patches':>7} {'added':>6} {'same':>5}")
+    print(f"{'file':60} {'label':25} {'points':>6} {'skipped':>7} {'inside':>6} {'patches':>7} {'added':>6} {'same':>5}")
     for r in reports:
         what = "mine" if r.is_mine == "yes" else f"not a mine: {r.category}" if r.category else "not a mine"
-        print(f"{r.file:60} {what:25} {r.points:>6} {r.inside:>6} {r.patches:>7} {r.added:>6} {r.unchanged:>5}")
-    print(f"inside / patches: points falling in the layer's patches {inside}, and the patches they label; "
-          f"same: already in the store. Store: {store!r}")
+        print(f"{r.file:60} {what:25} {r.points:>6} {r.skipped:>7} {r.inside:>6} {r.patches:>7} {r.added:>6} "
+              f"{r.unchanged:>5}")
+    print(f"skipped: features without a usable point (null or non-numeric coordinates); inside / patches: points "
+          f"falling in the layer's patches {inside}, and the patches they label; same: already in the store. "
+          f"Store: {store!r}")
     return 0
 
 

@@ -24,6 +24,7 @@ class FileImport:
     points: int = 0
     inside: int = 0  # points inside at least one patch of the layer
     patches: int = 0  # distinct patches those points fall in
+    skipped: int = 0  # features without a usable point (null or non-numeric coordinates)
     added: int = 0  # new label records
     unchanged: int = 0  # already labelled the same way by the same reviewer
 
@@ -46,13 +47,12 @@ def import_sampling(store: LabelStore, files: Sequence[str | Path], layer: gpd.G
             {"patch_id": layer_patch_ids(layer, layer_name).to_numpy(),
              "score": layer["score"].to_numpy() if "score" in layer.columns else np.nan},
             geometry=layer.geometry.to_numpy(), crs=layer.crs or "EPSG:4326")
+    # Every file is read and checked before anything is written: a bad file imports nothing at all.
+    loaded = [(Path(f), read_points(Path(f)), sampling_answer(Path(f).name)) for f in files]
     reports = []
-    for f in files:
-        path = Path(f)
-        points = read_points(path)
-        is_mine, category = sampling_answer(path.name)
+    for path, points, (is_mine, category) in loaded:
         who = reviewer or f"import:{path.stem}"
-        rep = FileImport(path.name, is_mine, category, points=len(points))
+        rep = FileImport(path.name, is_mine, category, points=len(points), skipped=points.attrs.get("skipped", 0))
         labels = []
         hits = gpd.GeoDataFrame(columns=["patch_id", "score", "index_right"])
         if index is not None and len(points):

@@ -15,9 +15,8 @@ import_sampling`); current labels export back to that format for training (:meth
 """
 from __future__ import annotations
 
-import unicodedata
-
 import re
+import unicodedata
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -375,16 +374,25 @@ class LabelStore:
         """Append the labels that change something; returns (added, unchanged)."""
         if not labels:
             return 0, 0
-        cur = self.current(labels[0].reviewer)
-        have = {(r.item, r.is_mine, r.category if isinstance(r.category, str) else None)
-                for r in cur.itertuples()}
-        fresh, seen = [], set()
-        for lab in labels:
-            key = (lab.item, lab.is_mine, lab.category)
-            if key not in have and key not in seen:
-                fresh.append(lab)
-                seen.add(key)
-        self.add_many(fresh)
+        labels = [lab.check() for lab in labels]
+        reviewer = labels[0].reviewer
+        # Read what stands and append what is new in one write transaction: two imports of the same
+        # files at once cannot both see "not there yet" (SQLite: BEGIN IMMEDIATE; PostgreSQL: a lock).
+        with self._write() as conn, conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"import\x1f{reviewer}"})
+            latest = select(func.max(LABELS.c.id)).where(LABELS.c.reviewer == reviewer).group_by(LABELS.c.item)
+            rows = conn.execute(select(LABELS.c.item, LABELS.c.is_mine, LABELS.c.category)
+                                .where(LABELS.c.id.in_(latest), LABELS.c.action == "label")).all()
+            have = {(r.item, r.is_mine, r.category) for r in rows}
+            fresh, seen = [], set()
+            for lab in labels:
+                key = (lab.item, lab.is_mine, lab.category)
+                if key not in have and key not in seen:
+                    fresh.append(lab)
+                    seen.add(key)
+            for lab in fresh:
+                self._append(conn, {**asdict(lab), "action": "label"})
         return len(fresh), len(labels) - len(fresh)
 
     def export(self, out_dir: str | Path) -> ExportResult:

@@ -54,6 +54,7 @@ class RunSummary:
     not_covered: int = 0  # patches of the region without imagery
     seconds: float = 0.0
     device: str = "not used (all from store)"
+    damaged: int = 0  # stored tiles found unreadable or not their key's, and scored again
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -124,11 +125,18 @@ def score_tile(detector: Detector, source: ImagerySource, year: int, tile: grid.
     """Score one tile's patches that the store lacks, and store the tile again, whole.
 
     This is the unit of work both for :meth:`Detector.run` and for a Dask worker, so the two
-    write the very same files. ``source`` is read as given: callers pass
-    :meth:`Detector.imagery` of their source, so pixels go through the pixel cache. A tile stored complete is answered from the store without
+    write the very same files. ``source`` is read as given: callers pass :meth:`Detector.imagery`
+    of their source, so pixels go through the pixel cache. A tile stored complete is answered from the store without
     touching the imagery or the model; a partly stored one (an overlapping earlier region) only
     scores its missing patches and is rewritten, old and new together, in one atomic write.
     """
+    # One run at a time per tile: read, score what is missing, write back old and new together.
+    with detector.store.tile_lock(source.key, detector.spec.name, year, tile):
+        return _score_tile_locked(detector, source, year, tile, rows, cols)
+
+
+def _score_tile_locked(detector: Detector, source: ImagerySource, year: int, tile: grid.Tile,
+                       rows: np.ndarray, cols: np.ndarray) -> TileOutcome:
     spec = detector.spec
     stored = detector.store.read_tile(source.key, spec.name, year, tile)
     have: pd.DataFrame | None = None
@@ -192,6 +200,7 @@ class Detector:
         source.check(region, spec.bands, year)
         source = self.imagery(source)
         tiles = grid.tiles_for_region(region)
+        damaged_before = len(self.store.damaged)
         summary = RunSummary(model=spec.name, year=year, source=source.key, tiles=len(tiles))
 
         if on_progress:
@@ -217,6 +226,7 @@ class Detector:
                 on_progress(TileProgress(done, len(tiles), summary.tiles_from_store, done - summary.tiles_from_store))
 
         patches, summary.not_covered = assemble(frames, year, spec.name)
+        summary.damaged = len(self.store.damaged) - damaged_before
         summary.patches = len(patches)
         summary.seconds = time.perf_counter() - t0
         members = [c for c in patches.columns if c.startswith("member_")]

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from .errors import DetectorError
@@ -45,16 +46,43 @@ def sampling_path(arg: str, purpose: str = "this command") -> Path:
 
 
 def read_points(path: Path) -> gpd.GeoDataFrame:
+    """A file's points in EPSG:4326; ``attrs["skipped"]`` counts features without a usable geometry.
+
+    A point outside longitude −180…180 / latitude −90…90 refuses the whole file: such a file is in
+    another CRS or has its axes swapped, and its labels would land anywhere.
+    """
     if not path.is_file():
         raise DetectorError(f"{path}: no such file.")
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:  # noqa: BLE001 — any reader failure means the same to the user
         raise DetectorError(f"{path} is not a readable GeoJSON file ({exc}).") from None
-    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    usable = gdf.geometry.notna() & ~gdf.geometry.is_empty
+    skipped = int((~usable).sum()) + _features_without_geometry(path, len(gdf))
+    gdf = gdf[usable]
     gdf = gdf.set_crs("EPSG:4326") if gdf.crs is None else gdf.to_crs("EPSG:4326")
     pts = gdf.geometry.where(gdf.geom_type == "Point", gdf.geometry.representative_point())
-    return gpd.GeoDataFrame(geometry=pts.to_numpy(), crs="EPSG:4326").reset_index(drop=True)
+    x, y = pts.x.to_numpy(), pts.y.to_numpy()
+    bad = ~(np.isfinite(x) & np.isfinite(y) & (np.abs(x) <= 180) & (np.abs(y) <= 90))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DetectorError(
+            f"{path.name}: {int(bad.sum()):,} points lie outside longitude −180…180 / latitude −90…90 (e.g. "
+            f"{x[i]:g}, {y[i]:g}). Is the file in EPSG:4326, longitude first? Nothing was imported from it."
+        )
+    out = gpd.GeoDataFrame(geometry=pts.to_numpy(), crs="EPSG:4326").reset_index(drop=True)
+    out.attrs["skipped"] = skipped
+    return out
+
+
+def _features_without_geometry(path: Path, read: int) -> int:
+    """Features GDAL dropped (string or null coordinates), counted from the raw GeoJSON when it parses."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0
+    feats = doc.get("features") if isinstance(doc, dict) else None
+    return max(len(feats) - read, 0) if isinstance(feats, list) else 0
 
 
 def sampling_geojson(name: str, rows: pd.DataFrame) -> str:

@@ -13,18 +13,48 @@ atomic by itself.
 from __future__ import annotations
 
 import io
+import logging
 import re
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from . import config
 from .atomic import atomic_path
-from .grid import Tile
+from .grid import TILE, Tile
 
 COLUMNS = ["patch_id", "epsg", "row", "col", "covered", "score"]
+log = logging.getLogger(__name__)
+#: In-process locks per tile file (threads of one run, or two runs in one server process).
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _thread_lock(name: str) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(name, threading.Lock())
+
+
+def tile_problem(frame: pd.DataFrame, tile: Tile, needed: list[str] | None = None) -> str | None:
+    """Why a stored frame is not this tile's scores (None when it is): columns missing, another tile's
+    patches, a patch twice."""
+    for col in needed if needed is not None else COLUMNS:
+        if col not in frame.columns:
+            return f"the column {col!r} is missing"
+    if len(frame) and (
+        (frame["epsg"].to_numpy() != tile.epsg).any()
+        or (np.asarray(frame["row"]) // TILE != tile.trow).any()
+        or (np.asarray(frame["col"]) // TILE != tile.tcol).any()
+    ):
+        return "it holds patches of another tile"
+    if frame["patch_id"].duplicated().any():
+        return "it holds a patch twice"
+    return None
 
 
 def _safe(name: str) -> str:
@@ -54,6 +84,8 @@ class ScoreStore:
     def __init__(self, root: Path | str | None = None, **storage_options: Any):
         root = root if root is not None else config.layout().scores
         self.storage_options = storage_options
+        #: Tiles found unreadable or not their key's (tile key, why); they are recomputed, never merged.
+        self.damaged: list[tuple[str, str]] = []
         local = _local_root(root)
         if local is not None:
             self.root: Path | str = local
@@ -123,9 +155,48 @@ class ScoreStore:
                 src = io.BytesIO(self._fs.cat_file(self._fs_path(rel)))
             except FileNotFoundError:
                 return None
-        if columns is not None and "geometry" not in columns:
-            return pd.read_parquet(src, columns=columns)
-        return gpd.read_parquet(src, columns=columns)
+        needed = COLUMNS if columns is None else sorted({*columns, "patch_id", "epsg", "row", "col"} - {"geometry"})
+        try:
+            if columns is not None and "geometry" not in columns:
+                frame = pd.read_parquet(src, columns=needed)
+            else:
+                frame = gpd.read_parquet(src, columns=None if columns is None else [*needed, "geometry"])
+        except Exception as exc:  # noqa: BLE001 - torn, truncated, foreign: every reader error means "not a tile"
+            return self._damaged(tile, f"it cannot be read ({type(exc).__name__})")
+        problem = tile_problem(frame, tile, needed)
+        if problem:
+            return self._damaged(tile, problem)
+        return frame if columns is None else frame[[c for c in columns if c in frame.columns]]
+
+    def _damaged(self, tile: Tile, why: str) -> None:
+        """Report a tile file that is not the tile's scores; the caller recomputes it."""
+        self.damaged.append((tile.key, why))
+        log.warning("score store %s: tile %s is damaged (%s); it is scored again", self.url, tile.key, why)
+        return None
+
+    @contextmanager
+    def tile_lock(self, source_key: str, model: str, year: int, tile: Tile):
+        """Hold the tile for a read-modify-write, so two runs over one tile never drop each other's patches.
+
+        In-process with a lock per tile; across processes on a local store with an advisory file lock
+        (``fcntl.flock``) beside the tile. On object storage a tile is one PUT: runs there should not
+        overlap regions at the same time (the Dask run reads whole tiles only).
+        """
+        rel = self._tile_rel(source_key, model, year, tile)
+        with _thread_lock(f"{self.url}/{rel}"):
+            if not self.is_local:
+                yield
+                return
+            import fcntl
+
+            lock_path = self.root / (rel + ".lock")
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(lock_path, "a") as fh:
+                fcntl.flock(fh, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(fh, fcntl.LOCK_UN)
 
     def write_tile(self, source_key: str, model: str, year: int, tile: Tile, gdf: gpd.GeoDataFrame) -> None:
         rel = self._tile_rel(source_key, model, year, tile)

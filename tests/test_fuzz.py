@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -14,7 +13,6 @@ import pytest
 
 from detector import cli, models
 from detector.errors import DetectorError, ModelError
-
 
 # ---------------------------------------------------------------- a loopback listener
 
@@ -337,3 +335,137 @@ def test_written_files_follow_the_umask_not_0600(tmp_path):
     with atomic_path(out) as tmp:
         tmp.write_text("{}")
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o666 & ~_UMASK
+
+
+# ---------------------------------------------------------------- the score store: torn, foreign, concurrent
+
+def _run_cli(region_geojson: dict, tmp_path: Path, scene: Path, model: Path, name: str = "o") -> tuple[int, str, Path]:
+    region = tmp_path / f"{name}.region.geojson"
+    region.write_text(json.dumps(region_geojson))
+    out = tmp_path / f"{name}.geojson"
+    code = cli.main(["detect", "--region", str(region), "--year", "2023", "--source", str(scene), "--model", str(model),
+                     "--out", str(out), "--all", "--quiet"])
+    return code, out.read_text() if out.exists() else "", out
+
+
+def test_a_torn_or_foreign_tile_is_recomputed_never_fatal_never_merged(tmp_path, scene, tiny_model, data_dir, capsys):
+    from synthetic import SCENE_CRS, SCENE_X0, SCENE_YTOP, lonlat_box
+
+    wide = lonlat_box(SCENE_CRS, SCENE_X0 + 100, SCENE_YTOP - 2900, SCENE_X0 + 2900, SCENE_YTOP - 100)
+    code, first, _ = _run_cli(wide, tmp_path, scene, tiny_model, "first")
+    assert code == 0
+    (tile_file,) = sorted((data_dir / "scores").rglob("*.parquet"))
+    ids_before = {f["properties"]["patch_id"] for f in json.loads(first)["features"]}
+
+    import numpy as np
+
+    from detector import grid
+    from detector.pipeline import _tile_frame
+
+    epsg, trow, tcol = (int(x) for x in tile_file.stem.split("_"))
+    other = grid.Tile(epsg, trow + 1, tcol)
+    rows, cols = other.all_patches()
+    foreign = _tile_frame(1, other, rows, cols, np.ones(len(rows), bool), np.ones((len(rows), 1), np.float32))
+    raw = tile_file.read_bytes()
+    for damage in ("torn", "foreign"):
+        if damage == "torn":
+            tile_file.write_bytes(raw[: len(raw) // 2])  # cut in half
+        else:
+            foreign.to_parquet(tile_file)  # another tile's valid file in its place
+        capsys.readouterr()
+        code, again, _ = _run_cli(wide, tmp_path, scene, tiny_model, f"again-{damage}")
+        out = capsys.readouterr().out
+        assert code == 0 and "damaged" in out, damage
+        ids = [f["properties"]["patch_id"] for f in json.loads(again)["features"]]
+        assert len(ids) == len(set(ids)) and set(ids) == ids_before, "no duplicated and no missing patch"
+
+
+def test_two_overlapping_runs_at_once_keep_both_regions(tmp_path, scene, tiny_model):
+    from synthetic import SCENE_CRS, SCENE_X0, SCENE_YTOP, lonlat_box
+
+    from detector.config import Settings
+    from detector.readback import read_region
+    from detector.workspace import DetectRequest, Workspace
+
+    ws = Workspace(Settings(data_dir=tmp_path / "ws"))
+    west = lonlat_box(SCENE_CRS, SCENE_X0 + 200, SCENE_YTOP - 2800, SCENE_X0 + 1500, SCENE_YTOP - 200)
+    east = lonlat_box(SCENE_CRS, SCENE_X0 + 1300, SCENE_YTOP - 2800, SCENE_X0 + 2800, SCENE_YTOP - 200)
+    results, errors = {}, []
+
+    def run(name, region):
+        try:
+            results[name] = ws.detect(DetectRequest(region, 2023, str(scene), str(tiny_model))).patches
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=a) for a in (("west", west), ("east", east))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    from shapely.geometry import shape
+
+    key = results["west"]  # both regions' patches are in the store afterwards, neither dropped
+    src = ws.open_source(str(scene)).key
+    for name, region in (("west", west), ("east", east)):
+        back = read_region(ws.store, src, ws.model(str(tiny_model)).name, 2023, shape(region))
+        assert not back.missing and set(back.patches["patch_id"]) == set(results[name]["patch_id"])
+    assert len(key)
+
+
+# ---------------------------------------------------------------- label files
+
+def _points_file(path: Path, coords: list) -> Path:
+    feats = [{"type": "Feature", "properties": {}, "geometry": None if c is None else {"type": "Point", "coordinates": c}}
+             for c in coords]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+    return path
+
+
+def test_a_label_file_with_points_off_the_earth_imports_nothing(tmp_path, capsys):
+    from detector.labels import LabelStore
+
+    good = _points_file(tmp_path / "mines_positives.geojson", [[-70.5, -12.9]])
+    bad = _points_file(tmp_path / "more_positives.geojson", [[-70.5, -12.9], [1000, 1000]])
+    db = f"sqlite:///{tmp_path / 'l.sqlite'}"
+    assert cli.main(["labels", "--database", db, "import", str(good), str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "outside longitude" in err and "Traceback" not in err
+    assert LabelStore(db).count() == 0, "nothing imported, not even the good file"
+
+
+def test_points_without_usable_coordinates_are_counted(tmp_path, capsys):
+    f = tmp_path / "odd_negatives_aquaculture.geojson"
+    f.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [-70.5, -12.9]}},
+        {"type": "Feature", "properties": {}, "geometry": None},
+        {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": ["a", "b"]}},
+    ]}))
+    db = f"sqlite:///{tmp_path / 'l.sqlite'}"
+    code = cli.main(["labels", "--database", db, "import", str(f)])
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith(f.name))
+    assert code == 0 and row.split()[-6:-4] == ["1", "2"], row  # 1 point, 2 skipped
+
+
+def test_two_imports_of_the_same_file_at_once_write_it_once(tmp_path):
+    from detector.labels import LabelStore
+
+    f = _points_file(tmp_path / "many_positives.geojson", [[-70 + i * 0.001, -12.0] for i in range(200)])
+    db = f"sqlite:///{tmp_path / 'l.sqlite'}"
+    LabelStore(db)  # create the table first
+    errors = []
+
+    def go():
+        try:
+            LabelStore(db).import_sampling([f])
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and LabelStore(db).count() == 200

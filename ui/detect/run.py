@@ -76,7 +76,8 @@ def summary_text(result: Result) -> str:
     return (f"{plural(s.tiles, 'tile')} ({s.tiles_from_store:,} from the store): {s.scored_now:,} patches scored now on "
             f"{s.device}, {s.from_store:,} from the store, in {s.seconds:.1f} s."
             + (f" {s.not_covered:,} patches, at the edges of the imagery, are not fully covered and were not scored."
-               if s.not_covered else ""))
+               if s.not_covered else "")
+            + (f" {plural(s.damaged, 'stored tile')} were damaged and scored again." if s.damaged else ""))
 
 
 def markdown(text: str) -> str:

@@ -251,7 +251,10 @@ def region_covers(region: BaseGeometry) -> list[TileCover]:
                     covers.append(TileCover(tile))
                     continue
                 rows, cols = tile.all_patches()
-                hit = _overlaps(local, patch_boxes_utm(rows, cols))
+                # Only the part of the region in this tile matters: a region of thousands of parts is
+                # tested patch by patch against the few parts here, not all of them.
+                here = local.intersection(boxes[i]) if getattr(local, "geoms", None) is not None else local
+                hit = _overlaps(here, patch_boxes_utm(rows, cols))
                 if hit.any():
                     covers.append(TileCover(tile, hit))
     return covers

@@ -370,6 +370,11 @@ def resolve(model: str | Path | None) -> ModelSpec:
     if str(model) in registry():
         return registry()[str(model)]
     if str(model).endswith((".h5", ".keras")) or Path(str(model)).exists():
+        # A model trained here, given by its file (how a Dask worker may be handed it), is that model.
+        where = str(Path(str(model)).expanduser().resolve())
+        for spec in registry().values():
+            if spec.trained and spec.local_path and str(Path(spec.local_path).resolve()) == where:
+                return spec
         return local_spec(model)
     raise ModelError(f"Unknown model {model!r}. Registered models: {', '.join(registry())}; or give a .h5/.keras path.")
 

@@ -43,9 +43,10 @@ def _press(page, key: str, label: str, value: str) -> float:
 def test_label_several_patches_with_the_keyboard_only(page, app_url, screenshot_dir):
     page.goto(f"{app_url}/review")
     wait_settled(page, timeout_s=60)
-    name = page.get_by_label("Your name")
+    name = page.get_by_role("textbox", name="Your name")
     name.fill("keyboard-tester")
     name.press("Enter")
+    name.evaluate("e => e.blur()")  # keys typed in a text box are text, not decisions
     wait_settled(page, timeout_s=60)
     _maps_drawn(page, 3)
     wait_settled(page)

@@ -27,7 +27,9 @@ from ..errors import ImageryError
 from ..grid import PIXEL_M, TILE_PX, Tile
 from .base import TilePixels
 
-_BAND_RE = re.compile(r"^B0?(\d{1,2}A?)\b")
+# "B02", "B02_10m", "B8A_20m", "b8a", "B2 (490 nm)": the band number, then anything but a letter or digit.
+_BAND_RE = re.compile(r"^B0?(\d{1,2}A?)(?![0-9A-Z])")
+_S2_BANDS = {f"B{i}" for i in range(1, 13)} | {"B8A"}
 SOUTH_FALSE_NORTHING = 10_000_000.0
 
 
@@ -58,7 +60,8 @@ def band_name(description: str | None) -> str | None:
     if not description:
         return None
     m = _BAND_RE.match(description.strip().upper())
-    return f"B{m.group(1)}" if m else None
+    name = f"B{m.group(1)}" if m else None
+    return name if name in _S2_BANDS else None
 
 
 @dataclass
@@ -67,6 +70,7 @@ class _File:
     bands: dict[str, int]  # band name -> 1-based index
     footprint: BaseGeometry  # lon/lat
     nodata: float
+    scale: float = 1.0  # values × scale = Sentinel-2 L1C digital numbers (10,000 for float reflectance)
 
 
 def _utm_zone_of(crs) -> tuple[int, bool] | None:
@@ -130,7 +134,8 @@ class GeoTiffSource:
             bands = {n: i + 1 for i, n in enumerate(names) if n}
             west, south, east, north = transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21)
             nodata = src.nodata if src.nodata is not None else 0.0
-            return _File(path, bands, box(west, south, east, north), float(nodata))
+            scale = _value_scale(src, path, list(bands.values()), float(nodata))
+            return _File(path, bands, box(west, south, east, north), float(nodata), scale)
 
     def check(self, region: BaseGeometry, bands: Sequence[str], year: int) -> None:
         """Refuse before any work when bands are missing or no file touches the region."""
@@ -189,6 +194,8 @@ class GeoTiffSource:
             ) from None
         data = np.moveaxis(data, 0, -1)
         ok = np.all((data != f.nodata) & np.isfinite(data), axis=-1)
+        if f.scale != 1.0:
+            data = data * np.float32(f.scale)
         return data, ok
 
     @staticmethod
@@ -219,6 +226,46 @@ class GeoTiffSource:
             win = Window(c0, r0, c1 - c0, r1 - r0)
             out[:, r0 - row : r1 - row, c0 - col : c1 - col] = src.read(idx, window=win)
         return out
+
+
+#: Largest 99th percentile of float values read as reflectance (0–1, bright clouds and sand reach ~1.5).
+REFLECTANCE_MAX = 1.5
+#: Smallest 99th percentile of values that can be L1C digital numbers (reflectance × 10,000).
+DN_MIN = 100.0
+
+
+def _value_scale(src, path: Path, idx: list[int], nodata: float) -> float:
+    """How the file's values map to L1C digital numbers, from its data type and a sample of pixels.
+
+    Integer files hold digital numbers (scale 1), except 8-bit ones (a rendered picture). Float
+    files hold either digital numbers or reflectance 0–1 (Sentinel Hub, eo-learn, some exports),
+    which is multiplied by 10,000 exactly. Anything in between is refused: scoring it would give
+    scores near zero everywhere, a silent wrong answer.
+    """
+    dtype = np.dtype(src.dtypes[idx[0] - 1])
+    if dtype == np.uint8:
+        raise ImageryError(
+            f"{path.name} is an 8-bit image: a rendered picture, not Sentinel-2 reflectance. Export the bands as "
+            "digital numbers (UInt16, as Earth Engine's COPERNICUS/S2_HARMONIZED gives them) or as float reflectance."
+        )
+    if dtype.kind != "f":
+        return 1.0
+    h, w = min(src.height, 512), min(src.width, 512)
+    win = Window((src.width - w) // 2, (src.height - h) // 2, w, h)
+    sample = src.read(idx[: min(len(idx), 4)], window=win).astype(np.float64)
+    values = sample[np.isfinite(sample) & (sample != nodata) & (sample > 0)]
+    if values.size == 0:
+        return 1.0  # nothing to judge by in the middle of the file: an empty scene scores nothing anyway
+    p99 = float(np.percentile(values, 99))
+    if p99 <= REFLECTANCE_MAX:
+        return 10_000.0
+    if p99 >= DN_MIN:
+        return 1.0
+    raise ImageryError(
+        f"{path.name} holds floating-point values whose 99th percentile is {p99:.3g}: neither reflectance (0–1) "
+        "nor Sentinel-2 digital numbers (reflectance × 10,000, typically 100–10,000). Export the bands as L1C "
+        "digital numbers or as reflectance 0–1."
+    )
 
 
 def _short(exc: Exception) -> str:

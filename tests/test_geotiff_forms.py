@@ -1,0 +1,57 @@
+"""GeoTIFFs in the forms people have them: band names as exports write them, float reflectance.
+
+A float-reflectance file used to be divided by 10,000 a second time and score ~0 everywhere (a
+silent wrong answer); now it is converted exactly, and values that can be neither are refused.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+from synthetic import SCENE_CRS, SCENE_PX, SCENE_X0, SCENE_YTOP, SHUFFLED, write_geotiff
+
+from detector.errors import ImageryError
+from detector.pipeline import Detector
+from detector.sources.geotiff import GeoTiffSource, band_name
+
+
+@pytest.mark.parametrize("text, name", [
+    ("B2", "B2"), ("B02", "B2"), ("b02", "B2"), ("B02_10m", "B2"), ("B8A_20m", "B8A"), ("B8A", "B8A"),
+    ("B2 (490 nm)", "B2"), ("B12", "B12"), ("B01_60m", "B1"), ("B13", None), ("BAND2", None), ("", None),
+    ("B8", "B8"), ("B80", None),
+])
+def test_band_names_in_every_common_form(text, name):
+    assert band_name(text) == name
+
+
+def _rewrite(src_path, dst_path, fn, dtype, descriptions=None):
+    with rasterio.open(src_path) as src:
+        profile = {**src.profile, "dtype": dtype}
+        data = fn(src.read().astype(np.float64))
+        names = descriptions or src.descriptions
+    with rasterio.open(dst_path, "w", **profile) as dst:
+        dst.write(data.astype(dtype))
+        for i, d in enumerate(names, start=1):
+            dst.set_band_description(i, d)
+    return dst_path
+
+
+def test_float_reflectance_scores_as_the_digital_numbers_do(scene, scene_region, tiny_model, tmp_path):
+    refl = _rewrite(scene, tmp_path / "refl.tif", lambda a: a / 10_000, "float32",
+                    [f"{b[0]}{b[1:].zfill(2) if b[1:].isdigit() else b[1:]}_10m" for b in SHUFFLED])
+    src = GeoTiffSource(refl)
+    assert src.files[0].scale == 10_000
+    a = Detector(tiny_model).run(scene_region, 2023, GeoTiffSource(scene)).patches.sort_values("patch_id")
+    b = Detector(tiny_model).run(scene_region, 2023, src).patches.sort_values("patch_id")
+    assert len(a) == len(b) > 0
+    assert np.allclose(a["score"], b["score"], atol=1e-4), "a reflectance export must score as the DN file"
+
+
+def test_values_that_cannot_be_digital_numbers_are_refused(scene, tmp_path):
+    odd = _rewrite(scene, tmp_path / "odd.tif", lambda a: a / 100, "float32")
+    with pytest.raises(ImageryError, match="neither reflectance"):
+        GeoTiffSource(odd)
+    rgb = write_geotiff(tmp_path / "rgb.tif", SCENE_CRS, SCENE_X0, SCENE_YTOP, SCENE_PX, SCENE_PX, bands=SHUFFLED)
+    byte = _rewrite(rgb, tmp_path / "byte.tif", lambda a: np.clip(a / 40, 0, 255), "uint8")
+    with pytest.raises(ImageryError, match="8-bit image"):
+        GeoTiffSource(byte)

@@ -132,7 +132,7 @@ def build_model(architecture: models.ModelSpec, channels: int, seed: int):
     path = architecture.path()
     if architecture.local_path:
         models.check_safe(path)
-    cfg = models._read_config(path)
+    cfg = models.read_config(path)
     tf_keras.utils.set_random_seed(seed)
     model = tf_keras.models.model_from_json(json.dumps(_with_channels(cfg, channels)))
     if model.output_shape[-1] != 1:

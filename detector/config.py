@@ -51,6 +51,7 @@ class Settings:
     mapbox_token: str | None = None  # MAPBOX_TOKEN: Mapbox satellite basemap
     ee_project: str | None = None  # EE_PROJECT (or GOOGLE_CLOUD_PROJECT)
     ee_service_account_key: str | None = None  # EE_SERVICE_ACCOUNT_KEY: a JSON key file
+    google_credentials: str | None = None  # GOOGLE_APPLICATION_CREDENTIALS: used when it is a service-account key
     ee_high_volume: bool = False  # EE_HIGH_VOLUME: the high-volume endpoint
 
     @classmethod
@@ -66,6 +67,7 @@ class Settings:
             mapbox_token=env.get("MAPBOX_TOKEN") or None,
             ee_project=env.get("EE_PROJECT") or env.get("GOOGLE_CLOUD_PROJECT") or None,
             ee_service_account_key=env.get("EE_SERVICE_ACCOUNT_KEY") or None,
+            google_credentials=env.get("GOOGLE_APPLICATION_CREDENTIALS") or None,
             ee_high_volume=_truthy(env.get("EE_HIGH_VOLUME")),
         )
 

@@ -102,9 +102,38 @@ class _Geometry:
         return ("Rectangle", tuple(coords), proj, geodesic)
 
 
+class HttpError(Exception):
+    """Shaped like googleapiclient.errors.HttpError: the status on ``resp.status``."""
+
+    def __init__(self, status: int, content: bytes = b""):
+        super().__init__(f"<HttpError {status}>")
+        self.resp = SimpleNamespace(status=status, reason="Ok")
+        self.content = content
+
+
+def http_failure(status: int, message: str) -> EEException:
+    """What the real client raises for an HTTP error: ``EEException(reason)`` raised *inside* its
+    handler of the HttpError, so the status is only on ``__context__`` (ee.data._execute_cloud_call)."""
+    try:
+        raise HttpError(status)
+    except HttpError:
+        try:
+            raise EEException(message)  # noqa: B904 - the client raises it this way, without "from"
+        except EEException as exc:
+            return exc
+
+
 class _Data:
     def __init__(self, owner: FakeEE):
         self._owner = owner
+        self.deadline_ms: float | None = None
+        self.max_retries: int | None = None
+
+    def setDeadline(self, milliseconds: float) -> None:
+        self.deadline_ms = milliseconds
+
+    def setMaxRetries(self, n: int) -> None:
+        self.max_retries = n
 
     def computePixels(self, request: dict[str, Any]) -> np.ndarray:
         return self._owner._compute(request)

@@ -24,7 +24,7 @@ except ImportError:  # tests/ is on sys.path, not the repository root
     from fake_ee import EEException, FakeEE, is_masked, pixel_value
 
 BANDS12 = ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8A", "B8", "B9", "B11", "B12"]
-TILE = Tile(32721, -40, 10)  # southern hemisphere: negative northings on the 326zz grid
+TILE = Tile(32621, -40, 10)  # southern hemisphere as the grid has it: EPSG:326zz with negative northings
 YEAR = 2023
 
 
@@ -63,15 +63,15 @@ def test_request_grid_is_the_tiles_grid(fake):
             "scaleX": 10, "shearX": 0, "translateX": t.c,
             "shearY": 0, "scaleY": -10, "translateY": t.f,
         },
-        "crsCode": "EPSG:32721",
+        "crsCode": "EPSG:32621",
     }
-    assert (t.c, t.f) == (TILE.bounds[0], TILE.bounds[3])
+    assert (t.c, t.f) == (TILE.bounds[0], TILE.bounds[3]) and t.f < 0, "a southern tile's northings are negative"
 
 
 def test_recipe_is_cloud_score_plus_masked_yearly_median(fake):
     source, _ = make_source(fake)
     source.read(TILE, BANDS12, YEAR)
-    area = ("Rectangle", TILE.bounds, "EPSG:32721", False)
+    area = ("Rectangle", TILE.bounds, "EPSG:32621", False)
     scores = (
         ("ImageCollection", CS_COLLECTION),
         ("filterDate", "2023-01-01", "2024-01-01"),
@@ -347,3 +347,58 @@ def test_concurrent_reads_from_eight_threads():
     for tile, tp in results:
         np.testing.assert_array_equal(tp.pixels[..., 1], expected)
         assert tp.bands == ("B8A", "B4")
+
+
+# -- errors as the real client raises them (earthengine-api 1.7.50: status on __context__) -----
+
+from fake_ee import http_failure  # noqa: E402
+
+
+@pytest.mark.parametrize("status, message", [
+    (503, "The service is currently unavailable."), (500, "Ok"), (502, "Ok"), (429, "Quota exceeded."),
+    (504, "Deadline exceeded"),
+])
+def test_transient_http_statuses_are_retried_whatever_the_message(fake, status, message):
+    source, sleeps = make_source(fake)
+    fake.fail_next(http_failure(status, message))
+    assert source.read(TILE, ["B2"], YEAR).valid.any()
+    assert len(fake.requests) == 2 and len(sleeps) == 1
+
+
+@pytest.mark.parametrize("status, message", [(400, "Invalid argument"), (403, "Ok"), (404, "Not found")])
+def test_permanent_http_statuses_are_not_retried_and_named(fake, status, message):
+    source, sleeps = make_source(fake)
+    fake.fail_next(http_failure(status, message))
+    with pytest.raises(ImageryError, match=f"HTTP {status}"):
+        source.read(TILE, ["B2"], YEAR)
+    assert len(fake.requests) == 1 and sleeps == []
+
+
+def test_requests_have_a_deadline_and_the_client_does_not_retry_inside_ours(fake):
+    source, _ = make_source(fake, deadline_s=30)
+    source.check(None, ["B2"], YEAR)
+    assert fake.data.deadline_ms == 30_000 and fake.data.max_retries == 0
+
+
+def test_a_tiles_retries_stop_at_the_budget(fake):
+    source, sleeps = make_source(fake, max_retries=50, backoff_s=10, retry_budget_s=60)
+    fake.fail_always(http_failure(503, "The service is currently unavailable."))
+    with pytest.raises(ImageryError, match="kept failing"):
+        source.read(TILE, ["B2"], YEAR)
+    assert len(fake.requests) < 10, "the budget, not 51 attempts, ended it"
+
+
+def test_key_file_paths_are_expanded_and_google_application_credentials_honoured(fake, monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    key = tmp_path / "sa.json"
+    key.write_text(json.dumps({"type": "service_account", "client_email": "bot@p.iam.gserviceaccount.com",
+                               "project_id": "p", "private_key": "x"}))
+    monkeypatch.delenv("EE_SERVICE_ACCOUNT_KEY", raising=False)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "~/sa.json")
+    EarthEngineSource(ee_module=fake).check(None, ["B2"], YEAR)
+    assert fake.service_account_calls == [("bot@p.iam.gserviceaccount.com", str(key))], "~ expanded for the client"
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "user.json"))
+    (tmp_path / "user.json").write_text(json.dumps({"type": "authorized_user"}))
+    monkeypatch.setenv("EE_PROJECT", "mine")
+    EarthEngineSource(ee_module=fake).check(None, ["B2"], YEAR)
+    assert fake.initialize_calls[-1]["credentials"] == "persistent", "a user's file is left to ee's own login"

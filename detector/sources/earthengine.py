@@ -68,8 +68,39 @@ _PERMANENT = re.compile(
 )
 
 
+#: HTTP statuses worth another try: throttled, timed out, or the service briefly unavailable.
+_TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def http_status(exc: BaseException | None) -> int | None:
+    """The HTTP status behind an error, where the client kept it.
+
+    The real client raises ``EEException(message)`` *inside* its handler of googleapiclient's
+    ``HttpError``, so the status is on the exception's ``__context__`` (``resp.status``), not in
+    its text (a 5xx with a non-JSON body arrives as ``EEException('Ok')``).
+    """
+    seen = 0
+    while exc is not None and seen < 5:
+        for holder in (getattr(exc, "resp", None), exc):
+            for attr in ("status", "status_code", "code"):
+                value = getattr(holder, attr, None) if holder is not None else None
+                try:
+                    status = int(value) if value is not None and not callable(value) else None
+                except (TypeError, ValueError):
+                    status = None
+                if status is not None and 100 <= status <= 599:
+                    return status
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
+
+
 def _is_transient(exc: BaseException) -> bool:
-    """Whether an error from Earth Engine or the HTTP layer is worth retrying."""
+    """Whether an error from Earth Engine or the HTTP layer is worth retrying: by its HTTP status
+    where the client kept one, else by its message."""
+    status = http_status(exc)
+    if status is not None:
+        return status in _TRANSIENT_STATUS
     message = str(exc)
     if _PERMANENT.search(message):
         return False
@@ -97,6 +128,8 @@ class EarthEngineSource:
         max_concurrency: int = 8,
         max_retries: int = 6,
         backoff_s: float = 1.0,
+        deadline_s: float = 120.0,
+        retry_budget_s: float = 600.0,
         cs_threshold: float = 0.6,
         **_: Any,
     ):
@@ -107,6 +140,10 @@ class EarthEngineSource:
         self.max_concurrency = int(max_concurrency)
         self.max_retries = int(max_retries)
         self.backoff_s = float(backoff_s)
+        #: Each request gives up after this long (the client's default is never: a stalled
+        #: connection would hold a fetch thread for ever); a tile's retries stop after the budget.
+        self.deadline_s = float(deadline_s)
+        self.retry_budget_s = float(retry_budget_s)
         self.cs_threshold = float(cs_threshold)
         self.key = f"ee-s2l1c-csplus{self.cs_threshold:g}"
         #: The pixel cache keeps every band, so 12- and 13-band models share one fetch.
@@ -196,8 +233,9 @@ class EarthEngineSource:
         conf = settings()
         project = self._project or conf.ee_project
         kwargs: dict[str, Any] = {}
-        key_file = self._key_file or conf.ee_service_account_key
+        key_file = self._key_file or conf.ee_service_account_key or _service_account_file(conf.google_credentials)
         if key_file:
+            key_file = os.path.expanduser(key_file)
             email, key_project = _read_key_file(key_file)
             try:
                 kwargs["credentials"] = ee.ServiceAccountCredentials(email, key_file)
@@ -218,6 +256,11 @@ class EarthEngineSource:
             raise CredentialsError(
                 f"Earth Engine could not be initialised for project {project!r}: {exc}\n{_AUTH_STEPS}"
             ) from exc
+        data = getattr(ee, "data", None)
+        if hasattr(data, "setDeadline"):
+            data.setDeadline(int(self.deadline_s * 1000))
+        if hasattr(data, "setMaxRetries"):
+            data.setMaxRetries(0)  # this source retries, with backoff and a budget: not 5 × ours
 
     # -- the composite ----------------------------------------------------------------------
 
@@ -254,24 +297,32 @@ class EarthEngineSource:
     def _compute_with_retries(self, ee: Any, request: dict[str, Any], tile: Tile) -> Any:
         ee_error = getattr(getattr(ee, "ee_exception", None), "EEException", Exception)
         last: BaseException | None = None
+        started, waited = time.monotonic(), 0.0  # waited: the backoff sleeps (counted even if sleep is swapped)
         for attempt in range(self.max_retries + 1):
             try:
                 return ee.data.computePixels(request)
             except Exception as exc:  # EEException, or whatever the HTTP layer raised
                 if not _is_transient(exc):
                     kind = "Earth Engine" if isinstance(exc, ee_error) else type(exc).__name__
+                    status = http_status(exc)
                     raise ImageryError(
-                        f"Earth Engine refused tile {tile.key}: {kind}: {exc}\n"
+                        f"Earth Engine refused tile {tile.key}: {kind}"
+                        f"{f' (HTTP {status})' if status else ''}: {exc}\n"
                         "Retrying would fail the same way. If it names a permission or a project, "
                         "check that EE_PROJECT is registered for Earth Engine and your account "
                         "may use it."
                     ) from exc
                 last = exc
                 if attempt < self.max_retries:
-                    self._sleep(self._delay(attempt))
+                    delay = self._delay(attempt)
+                    spent = max(time.monotonic() - started, waited)
+                    if spent + delay > self.retry_budget_s:
+                        break  # the tile's retry budget is spent
+                    self._sleep(delay)
+                    waited += delay
         raise ImageryError(
-            f"Earth Engine kept failing for tile {tile.key} after {self.max_retries + 1} attempts; "
-            f"last error: {last}\n"
+            f"Earth Engine kept failing for tile {tile.key} after {attempt + 1} attempts; "
+            f"last error: {last}{f' (HTTP {http_status(last)})' if http_status(last) else ''}\n"
             "The project is probably over its request rate. Run again with a lower concurrency "
             f"(now {self.max_concurrency}), or set EE_HIGH_VOLUME=1 to use the high-volume "
             "endpoint; tiles already fetched are cached and will not be fetched again."
@@ -354,6 +405,18 @@ def _to_tile_pixels(raw: Any, bands: tuple[str, ...], tile: Tile) -> TilePixels:
     if not finite.all():
         pixels = np.where(finite, pixels, np.float32(0))
     return TilePixels(np.ascontiguousarray(pixels), valid, bands)
+
+
+def _service_account_file(path: str | None) -> str | None:
+    """GOOGLE_APPLICATION_CREDENTIALS when it names a service-account key (the published code's way);
+    other credential files (a user's own) are left to ``earthengine authenticate``."""
+    if not path:
+        return None
+    try:
+        with open(os.path.expanduser(path), encoding="utf-8") as fh:
+            return path if json.load(fh).get("type") == "service_account" else None
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _read_key_file(path: str) -> tuple[str, str | None]:

@@ -45,6 +45,13 @@ def _check_out(out: Path) -> None:
                             "write to. Nothing was scored.") from None
 
 
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {text}")
+    return value
+
+
 def _progress_bar(quiet: bool):
     from tqdm import tqdm
 
@@ -75,12 +82,16 @@ def cmd_detect(args: argparse.Namespace) -> int:
     bar.close()
     s, patches, failed = outcome.summary, outcome.patches, outcome.failed
     lines = [f"patches scored: {s.patches:,} ({s.scored_now:,} computed now, {s.from_store:,} from the store)"
-             + (f"; {s.not_covered:,} without imagery" if s.not_covered else "")]
+             + (f"; {s.partly_covered:,} of them partly without imagery (filled with 0, as the published "
+                "pipeline does)" if s.partly_covered else "")
+             + (f"; {s.not_covered:,} without any imagery" if s.not_covered else "")]
     if s.damaged:
         lines.append(f"{s.damaged:,} stored tiles were damaged (unreadable, or another tile's file) and were scored "
                      "again")
     if outcome.on_cluster:
         lines.append(f"tiles: {s.tiles:,} ({s.tiles_from_store:,} whole in the store); tiles failed: {len(failed):,}")
+    if patches is not None and "valid_fraction" in patches.columns and args.min_valid > 0:
+        patches = patches[patches["valid_fraction"] >= args.min_valid]
     if patches is not None:
         kept = rule.apply(patches)
         _write_atomic(patches if args.all else kept, out)
@@ -200,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"isolated: the k-th neighbour is farther than this (default {Rule.d_km:g} km)")
     d.add_argument("--out", required=True, help="FILE.geojson or FILE.parquet")
     d.add_argument("--all", action="store_true", help="write every scored patch, not only those above T")
+    d.add_argument("--min-valid", dest="min_valid", type=_fraction, default=0.0, metavar="F",
+                   help="keep only patches with at least this share of pixels with imagery (0–1; default 0: every "
+                        "scored patch, as the published runs)")
     d.add_argument("--max-area", dest="max_area", type=float, default=None,
                    help="raise the on-demand size limit (km²; default DETECTOR_MAX_AREA_KM2 or 2500)")
     d.add_argument("--quiet", action="store_true", help="no progress bar")

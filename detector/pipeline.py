@@ -52,6 +52,7 @@ class RunSummary:
     scored_now: int = 0
     from_store: int = 0
     not_covered: int = 0  # patches of the region without imagery
+    partly_covered: int = 0  # patches scored although some of their pixels had no imagery (filled with 0)
     seconds: float = 0.0
     device: str = "not used (all from store)"
     damaged: int = 0  # stored tiles found unreadable or not their key's, and scored again
@@ -74,13 +75,34 @@ def patch_windows(pixels: np.ndarray, tile: grid.Tile, rows: np.ndarray, cols: n
     return np.moveaxis(view[pr, pc], 1, -1)  # (N, B, 48, 48) -> (N, 48, 48, B)
 
 
-def covered(valid: np.ndarray, tile: grid.Tile, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Whether every pixel of each patch has imagery (integral image of the invalid mask)."""
-    bad = np.pad(np.cumsum(np.cumsum(~valid, axis=0, dtype=np.int64), axis=1), ((1, 0), (1, 0)))
+def valid_fraction(valid: np.ndarray, tile: grid.Tile, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The share of each patch's pixels that have imagery (integral image of the valid mask)."""
+    good = np.pad(np.cumsum(np.cumsum(valid, axis=0, dtype=np.int64), axis=1), ((1, 0), (1, 0)))
     pr, pc = tile.pixel_offsets(rows, cols)
     p = grid.PATCH_PX
-    n_bad = bad[pr + p, pc + p] - bad[pr, pc + p] - bad[pr + p, pc] + bad[pr, pc]
-    return n_bad == 0
+    n_good = good[pr + p, pc + p] - good[pr, pc + p] - good[pr + p, pc] + good[pr, pc]
+    return (n_good / float(p * p)).astype(np.float32)
+
+
+def covered(valid: np.ndarray, tile: grid.Tile, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Whether every pixel of each patch has imagery (what training asks of its windows)."""
+    return valid_fraction(valid, tile, rows, cols) >= 1.0
+
+
+def scoreable(fraction: np.ndarray) -> np.ndarray:
+    """Which patches are scored: every one with any imagery, as the published pipeline does.
+
+    Earth Engine's NUMPY_NDARRAY export gives masked pixels as 0, and the published runs (and the
+    training chips they were trained on) score every patch that way; a patch with no imagery at all
+    says nothing and is not scored. Masked pixels are filled with 0 here too (:func:`filled`), and
+    each patch's ``valid_fraction`` is stored, so a page or a command can ask for more coverage.
+    """
+    return fraction > 0
+
+
+def filled(tp) -> np.ndarray:
+    """The tile's pixels with every pixel without imagery set to 0, as the models saw them in training."""
+    return np.where(tp.valid[..., None], tp.pixels, np.float32(0))
 
 
 def _tile_frame(n_members: int, tile: grid.Tile, rows, cols, ok, members: np.ndarray | None) -> gpd.GeoDataFrame:
@@ -138,7 +160,7 @@ def score_tile(detector: Detector, source: ImagerySource, year: int, tile: grid.
 def _score_tile_locked(detector: Detector, source: ImagerySource, year: int, tile: grid.Tile,
                        rows: np.ndarray, cols: np.ndarray) -> TileOutcome:
     spec = detector.spec
-    stored = detector.store.read_tile(source.key, spec.name, year, tile)
+    stored = _upgrade(detector.store.read_tile(source.key, spec.name, year, tile))
     have: pd.DataFrame | None = None
     if stored is not None:
         ids = pd.Index(grid.patch_ids(tile.epsg, rows, cols))
@@ -150,14 +172,31 @@ def _score_tile_locked(detector: Detector, source: ImagerySource, year: int, til
         rows, cols = rows[missing], cols[missing]
     tp = source.read(tile, spec.bands, year)
     scorer = detector.scorer
-    ok = covered(tp.valid, tile, rows, cols)
-    members = scorer.score(patch_windows(tp.select(spec.bands), tile, rows[ok], cols[ok])) if ok.any() else None
+    frac = valid_fraction(tp.valid, tile, rows, cols)
+    ok = scoreable(frac)
+    if ok.any():
+        pixels = filled(tp)
+        idx = [tp.bands.index(b) for b in spec.bands]
+        members = scorer.score(patch_windows(pixels[..., idx], tile, rows[ok], cols[ok]))
+    else:
+        members = None
     new = _tile_frame(scorer.members, tile, rows, cols, ok, members)
+    new["valid_fraction"] = frac
     merged = new if stored is None else pd.concat([stored, new], ignore_index=True)
     detector.store.write_tile(source.key, spec.name, year, tile, gpd.GeoDataFrame(merged, crs="EPSG:4326"))
     patches = new if have is None else gpd.GeoDataFrame(pd.concat([have, new], ignore_index=True), crs="EPSG:4326")
     from_store = 0 if have is None else int(have["covered"].sum())
     return TileOutcome(tile, patches, from_store, int(ok.sum()), True)
+
+
+def _upgrade(stored: pd.DataFrame | None) -> pd.DataFrame | None:
+    """A tile stored before coverage was kept: its scored patches were whole (fraction 1); the ones it
+    left unscored for a missing pixel are dropped, so they are scored now under today's policy."""
+    if stored is None or "valid_fraction" in stored.columns:
+        return stored
+    kept = stored[stored["covered"].astype(bool)].copy()
+    kept["valid_fraction"] = np.float32(1.0)
+    return kept
 
 
 class Detector:
@@ -226,6 +265,8 @@ class Detector:
                 on_progress(TileProgress(done, len(tiles), summary.tiles_from_store, done - summary.tiles_from_store))
 
         patches, summary.not_covered = assemble(frames, year, spec.name)
+        if "valid_fraction" in patches.columns:
+            summary.partly_covered = int((patches["valid_fraction"] < 1).sum())
         summary.damaged = len(self.store.damaged) - damaged_before
         summary.patches = len(patches)
         summary.seconds = time.perf_counter() - t0

@@ -180,13 +180,16 @@ def test_tile_borders_lose_and_duplicate_nothing(tmp_path, tiny_model):
     assert set(res.patches.patch_id) <= expected and res.patches.patch_id.is_unique
     assert len(expected) - len(res.patches) == res.summary.not_covered  # patches past the image's top edge
     assert res.patches.col.min() < border_x / grid.STRIDE_M - 1 < res.patches.col.max()
+    partial = res.patches[res.patches.valid_fraction < 1]
+    assert len(partial) == res.summary.partly_covered > 0, "patches on the image's edge are scored, counted"
+    whole = res.patches[res.patches.valid_fraction == 1]
     net = tf_keras.models.load_model(tiny_model, compile=False)
     with rasterio.open(tif) as src:
         order = [list(src.descriptions).index(b) + 1 for b in
                  ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8A", "B8", "B9", "B11", "B12"]]
         wins = []
-        for row, col in zip(res.patches.row, res.patches.col):
+        for row, col in zip(whole.row, whole.col):
             ytop = row * grid.STRIDE_M + grid.PATCH_M + 10_000_000
             wins.append(src.read(order, window=Window((col * grid.STRIDE_M - x0) / 10, (SCENE_YTOP - ytop) / 10, 48, 48)))
     x = np.clip(np.moveaxis(np.stack(wins), 1, -1) / 10000.0, 0, 1).astype(np.float32)
-    np.testing.assert_allclose(res.patches.score, net(x).numpy().mean(axis=1), atol=1e-6)
+    np.testing.assert_allclose(whole.score, net(x).numpy().mean(axis=1), atol=1e-6)

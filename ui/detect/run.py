@@ -75,8 +75,9 @@ def summary_text(result: Result) -> str:
                 "nothing computed.")
     return (f"{plural(s.tiles, 'tile')} ({s.tiles_from_store:,} from the store): {s.scored_now:,} patches scored now on "
             f"{s.device}, {s.from_store:,} from the store, in {s.seconds:.1f} s."
-            + (f" {s.not_covered:,} patches, at the edges of the imagery, are not fully covered and were not scored."
-               if s.not_covered else "")
+            + (f" {s.partly_covered:,} of them partly lack imagery (filled with 0, as the published pipeline does)."
+               if getattr(s, "partly_covered", 0) else "")
+            + (f" {s.not_covered:,} patches have no imagery at all and were not scored." if s.not_covered else "")
             + (f" {plural(s.damaged, 'stored tile')} were damaged and scored again." if s.damaged else ""))
 
 

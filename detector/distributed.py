@@ -100,6 +100,7 @@ class TileReport:
     seconds: float
     device: str = ""
     pid: int = 0
+    partly_covered: int = 0  # scored patches some of whose pixels had no imagery
 
 
 # ---------------------------------------------------------------- worker side (per process)
@@ -172,8 +173,10 @@ def score_tile_task(recipe: Recipe, cover: grid.TileCover) -> TileReport:
     det, source = _worker_state(recipe)
     rows, cols = cover.patches()
     out = score_tile(det, source, recipe.year, cover.tile, rows, cols)
+    p = out.patches
+    partly = int((p["covered"].astype(bool) & (p["valid_fraction"] < 1)).sum()) if "valid_fraction" in p else 0
     return TileReport(cover.tile.key, out.from_store, out.scored, out.not_covered, out.computed,
-                      time.perf_counter() - t0, _device() if out.computed else "", os.getpid())
+                      time.perf_counter() - t0, _device() if out.computed else "", os.getpid(), partly)
 
 
 # ---------------------------------------------------------------- client side
@@ -262,6 +265,7 @@ def run(client: Client, region: BaseGeometry, year: int, source: ImagerySource,
             summary.from_store += rep.from_store
             summary.scored_now += rep.scored
             summary.not_covered += rep.not_covered
+            summary.partly_covered += rep.partly_covered
             if rep.computed:
                 computed += 1
                 devices.add(rep.device)

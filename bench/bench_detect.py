@@ -54,7 +54,7 @@ def synthetic_run(data_dir: Path, seed: int = 0):
     from shapely.geometry import box
 
     from detector import grid, runs
-    from detector.pipeline import DetectResult, Detector, RunSummary, _tile_frame
+    from detector.pipeline import Detector, DetectResult, RunSummary, _tile_frame
     from detector.readback import read_region
 
     region = box(*BOX)

@@ -12,6 +12,7 @@ import json
 
 from ..map.kernel import asset
 
+
 def listen(keys: dict[str, str]) -> None:
     """Map keys (``"m"``, ``"1"``, ``"Backspace"``) to the tag a button's label carries (``"[M]"``)."""
     import streamlit as st

@@ -88,7 +88,7 @@ def test_upload_run_the_ensemble_and_refilter_without_the_model(page, app_url, s
     _, state = wait_detect(page, want=lambda s: s["n"] > 0)
     assert page.query_selector("[data-testid=stException]") is None
     scored = model_work(page) - work0
-    assert 50 <= scored <= 120 and state["n"] == scored, (scored, state)
+    assert 50 <= scored <= 160 and state["n"] == scored, (scored, state)  # edge patches are scored too (partly covered)
     detections = int(metric(page, "Detections").replace(",", ""))
     assert detections > 0 and state["shown"] == detections, "the map shows the detections the figures count"
     assert "48px_v3.2-3.7ensemble" in page.inner_text("[data-testid=stMain]")

@@ -198,7 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("detect", help="score every 48 px patch of a region for a year")
     d.add_argument("--region", required=True, help="GeoJSON file of the region (EPSG:4326)")
-    d.add_argument("--year", required=True, type=int)
+    d.add_argument("--year", type=int, default=None,
+                   help="the imagery year (required for Earth Engine; a GeoTIFF whose metadata gives its acquisition "
+                        "date may leave it out, and one that contradicts it is refused)")
     d.add_argument("--source", default="earthengine", help="'earthengine' (default) or a GeoTIFF file/folder")
     d.add_argument("--bands", help="band order of a GeoTIFF without band descriptions, e.g. B1,B2,…")
     d.add_argument("--model", default=None, help="registered model name or a .h5/.keras path (default: the ensemble)")

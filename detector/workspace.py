@@ -39,7 +39,7 @@ class DetectRequest:
     """
 
     region: BaseGeometry | str | Path | Mapping[str, Any]
-    year: int
+    year: int | None  # None: the year the imagery's own metadata gives (a dated GeoTIFF)
     source: sources.ImagerySource | str | None = "earthengine"
     model: str | Path | None = None
     bands: Sequence[str] | None = None  # band order of a GeoTIFF without band descriptions
@@ -177,19 +177,20 @@ class Workspace:
         limit = self.limit_km2(req.max_area_km2, req.on_cluster)
         geom = self.load_region(req.region, limit)
         source = self.open_source(req.source, req.bands)
+        year = _year_for(req.year, source)
         store = ScoreStore(req.store) if req.store else self.store
         det = self.detector(req.model, store)
         if not req.on_cluster:
-            res = det.run(geom, req.year, source, on_progress=on_progress, limit_km2=limit)
+            res = det.run(geom, year, source, on_progress=on_progress, limit_km2=limit)
             return DetectOutcome(res.summary, geom, det.spec, source, res.patches, members=res.member_columns)
         from . import distributed
 
         run = distributed.run_on_cluster(
-            geom, req.year, source, det.spec, store, workers=req.workers, scheduler=req.scheduler,
+            geom, year, source, det.spec, store, workers=req.workers, scheduler=req.scheduler,
             retries=req.retries, fetch_per_worker=req.fetch_per_worker, on_progress=on_progress, echo=echo)
         patches = None
         if not run.failed:
-            patches = distributed.collect(store, source.key, det.spec.name, req.year, run.covers)
+            patches = distributed.collect(store, source.key, det.spec.name, year, run.covers)
         members = [c for c in patches.columns if c.startswith("member_")] if patches is not None else []
         return DetectOutcome(run.summary, geom, det.spec, source, patches, run.failed, True, members)
 
@@ -252,6 +253,20 @@ class Workspace:
         from .training import train
 
         return train(opts, source)
+
+
+def _year_for(year: int | None, source: sources.ImagerySource) -> int:
+    """The year asked for, or the one a dated image says; a message when neither is known."""
+    if year is not None:
+        return int(year)
+    years = getattr(source, "years", ())
+    if len(years) == 1:
+        return years[0]
+    if years:
+        raise DetectorError(f"The imagery's metadata dates it in several years ({', '.join(map(str, years))}); "
+                            "give --year to say which one the run is for.")
+    raise DetectorError("Give --year: the imagery does not say when it was taken (Earth Engine needs the year of "
+                        "its composite; a GeoTIFF without acquisition dates in its metadata needs the year it shows).")
 
 
 def _file_stamp(spec: models.ModelSpec) -> str:

@@ -55,3 +55,44 @@ def test_values_that_cannot_be_digital_numbers_are_refused(scene, tmp_path):
     byte = _rewrite(rgb, tmp_path / "byte.tif", lambda a: np.clip(a / 40, 0, 255), "uint8")
     with pytest.raises(ImageryError, match="8-bit image"):
         GeoTiffSource(byte)
+
+
+def _dated(src_path, dst_path, date: str):
+    import shutil
+
+    shutil.copy(src_path, dst_path)
+    with rasterio.open(dst_path, "r+") as dst:
+        dst.update_tags(ACQUISITION_DATE=date, TIFFTAG_DATETIME="2025:11:01 10:00:00")
+    return dst_path
+
+
+def test_a_dated_geotiff_gives_its_year_and_refuses_another(scene, scene_region, tiny_model, tmp_path, capsys):
+    import json
+
+    from detector import cli
+
+    tif = _dated(scene, tmp_path / "dated.tif", "2017-07-14")
+    assert GeoTiffSource(tif).years == (2017,), "the acquisition date, not the file's write time"
+    region = tmp_path / "r.geojson"
+    region.write_text(json.dumps(scene_region))
+    out = tmp_path / "o.geojson"
+    base = ["detect", "--region", str(region), "--source", str(tif), "--model", str(tiny_model), "--all", "--quiet"]
+    assert cli.main([*base, "--out", str(out)]) == 0
+    years = {f["properties"]["year"] for f in json.loads(out.read_text())["features"]}
+    assert years == {2017}, "2017 imagery is written out as 2017"
+    assert cli.main([*base, "--year", "2023", "--out", str(tmp_path / "x.geojson")]) == 2
+    err = capsys.readouterr().err
+    assert "2017-07-14" in err and "not 2023" in err and not (tmp_path / "x.geojson").exists()
+
+
+def test_a_geotiff_without_dates_or_earth_engine_needs_a_year(scene, scene_region, tmp_path, capsys):
+    import json
+
+    from detector import cli
+
+    region = tmp_path / "r.geojson"
+    region.write_text(json.dumps(scene_region))
+    for source in (str(scene), "earthengine"):
+        assert cli.main(["detect", "--region", str(region), "--source", source, "--out",
+                         str(tmp_path / "o.geojson"), "--quiet"]) == 2
+        assert "Give --year" in capsys.readouterr().err

@@ -71,6 +71,7 @@ class _File:
     footprint: BaseGeometry  # lon/lat
     nodata: float
     scale: float = 1.0  # values × scale = Sentinel-2 L1C digital numbers (10,000 for float reflectance)
+    dates: tuple[str, ...] = ()  # acquisition dates (YYYY-MM-DD) its metadata states, if any
 
 
 def _utm_zone_of(crs) -> tuple[int, bool] | None:
@@ -135,10 +136,23 @@ class GeoTiffSource:
             west, south, east, north = transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21)
             nodata = src.nodata if src.nodata is not None else 0.0
             scale = _value_scale(src, path, list(bands.values()), float(nodata))
-            return _File(path, bands, box(west, south, east, north), float(nodata), scale)
+            return _File(path, bands, box(west, south, east, north), float(nodata), scale, _acquisition_dates(src))
+
+    @property
+    def years(self) -> tuple[int, ...]:
+        """The years the files' metadata says the imagery was taken in (empty when none says)."""
+        return tuple(sorted({int(d[:4]) for f in self.files for d in f.dates}))
 
     def check(self, region: BaseGeometry, bands: Sequence[str], year: int) -> None:
-        """Refuse before any work when bands are missing or no file touches the region."""
+        """Refuse before any work when bands are missing, no file touches the region, or the files'
+        acquisition dates contradict the year asked for."""
+        if self.years and year not in self.years:
+            dates = sorted({d for f in self.files for d in f.dates})
+            raise ImageryError(
+                f"The GeoTIFF's metadata dates its imagery {', '.join(dates[:4])}{' …' if len(dates) > 4 else ''} "
+                f"(year {', '.join(map(str, self.years))}), not {year}. Give --year "
+                f"{self.years[-1]} (or leave --year out: it is read from the file), or choose the image of {year}."
+            )
         for f in self.files:
             missing = [b for b in bands if b not in f.bands]
             if missing:
@@ -226,6 +240,26 @@ class GeoTiffSource:
             win = Window(c0, r0, c1 - c0, r1 - r0)
             out[:, r0 - row : r1 - row, c0 - col : c1 - col] = src.read(idx, window=win)
         return out
+
+
+#: Metadata keys that carry the acquisition date (Sentinel-2 products, GDAL's SENTINEL2 driver,
+#: common exports). TIFFTAG_DATETIME is left out on purpose: it is when the file was written.
+_DATE_KEYS = ("ACQUISITION_DATE", "SENSING_TIME", "SENSING_DATE", "DATATAKE_1_DATATAKE_SENSING_START",
+              "DATATAKE_SENSING_START", "PRODUCT_START_TIME", "PRODUCT_STOP_TIME", "DATE_ACQUIRED",
+              "START_DATE", "END_DATE", "ACQUISITIONDATE")
+_DATE_RE = re.compile(r"((?:19|20)\d\d)[-:/]?(\d\d)[-:/]?(\d\d)")
+
+
+def _acquisition_dates(src) -> tuple[str, ...]:
+    """Dates (YYYY-MM-DD) the file's own metadata gives for its imagery, from the dataset's and bands' tags."""
+    found = set()
+    for tags in (src.tags(), *(src.tags(i) for i in range(1, src.count + 1))):
+        for key, value in tags.items():
+            if key.upper() in _DATE_KEYS:
+                m = _DATE_RE.search(str(value))
+                if m:
+                    found.add(f"{m.group(1)}-{m.group(2)}-{m.group(3)}")
+    return tuple(sorted(found))
 
 
 #: Largest 99th percentile of float values read as reflectance (0–1, bright clouds and sand reach ~1.5).

@@ -329,3 +329,20 @@ def test_too_large_message_names_the_command_line():
     assert "12,345 km²" in text and "2,500 km²" in text
     assert ("python -m detector detect --region region.geojson --year 2023 --model 48px_v3.7 "
             "--source /data/scene.tif --max-area 12346 --out mines.geojson") in text
+
+
+def test_a_dated_geotiff_asks_for_its_own_year_before_running(app, tiny_model, tmp_path):
+    import rasterio
+
+    tif = write_geotiff(tmp_path / "dated.tif", SCENE_CRS, SCENE_X0, SCENE_YTOP, 150, 150, bands=SHUFFLED)
+    with rasterio.open(tif, "r+") as dst:
+        dst.update_tags(ACQUISITION_DATE="2019-08-02")
+    at = app().run()
+    at.number_input(key="detect_year").set_value(2023).run()
+    at.radio(key="detect_imagery").set_value("path").run()
+    at = use_local_model(at.text_input(key="detect_tif_path").set_value(str(tif)).run(), tiny_model)
+    assert not at.exception
+    assert any("2019-08-02" in w.value and "2019" in w.value for w in at.warning)
+    assert at.button(key="detect_run_button").disabled, "no run under a year the image contradicts"
+    at = at.number_input(key="detect_year").set_value(2019).run()
+    assert not any("2019-08-02" in w.value for w in at.warning) and not at.button(key="detect_run_button").disabled

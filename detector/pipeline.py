@@ -100,9 +100,12 @@ def scoreable(fraction: np.ndarray) -> np.ndarray:
     return fraction > 0
 
 
-def filled(tp) -> np.ndarray:
-    """The tile's pixels with every pixel without imagery set to 0, as the models saw them in training."""
-    return np.where(tp.valid[..., None], tp.pixels, np.float32(0))
+def filled(tp, bands) -> np.ndarray:
+    """The tile's pixels in the model's bands, every pixel without imagery set to 0, as the models saw
+    them in training (one copy: the band selection, zeroed in place)."""
+    pixels = tp.select(bands)
+    pixels[~tp.valid] = 0
+    return pixels
 
 
 def _tile_frame(n_members: int, tile: grid.Tile, rows, cols, ok, members: np.ndarray | None) -> gpd.GeoDataFrame:
@@ -175,9 +178,7 @@ def _score_tile_locked(detector: Detector, source: ImagerySource, year: int, til
     frac = valid_fraction(tp.valid, tile, rows, cols)
     ok = scoreable(frac)
     if ok.any():
-        pixels = filled(tp)
-        idx = [tp.bands.index(b) for b in spec.bands]
-        members = scorer.score(patch_windows(pixels[..., idx], tile, rows[ok], cols[ok]))
+        members = scorer.score(patch_windows(filled(tp, spec.bands), tile, rows[ok], cols[ok]))
     else:
         members = None
     new = _tile_frame(scorer.members, tile, rows, cols, ok, members)
@@ -239,7 +240,7 @@ class Detector:
         source.check(region, spec.bands, year)
         source = self.imagery(source)
         tiles = grid.tiles_for_region(region)
-        damaged_before = len(self.store.damaged)
+        damaged_before = self.store.damaged_count
         summary = RunSummary(model=spec.name, year=year, source=source.key, tiles=len(tiles))
 
         if on_progress:
@@ -267,7 +268,7 @@ class Detector:
         patches, summary.not_covered = assemble(frames, year, spec.name)
         if "valid_fraction" in patches.columns:
             summary.partly_covered = int((patches["valid_fraction"] < 1).sum())
-        summary.damaged = len(self.store.damaged) - damaged_before
+        summary.damaged = self.store.damaged_count - damaged_before
         summary.patches = len(patches)
         summary.seconds = time.perf_counter() - t0
         members = [c for c in patches.columns if c.startswith("member_")]

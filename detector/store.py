@@ -16,6 +16,8 @@ import io
 import logging
 import re
 import threading
+import zlib
+from collections import deque
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,14 +32,13 @@ from .grid import TILE, Tile
 
 COLUMNS = ["patch_id", "epsg", "row", "col", "covered", "score"]
 log = logging.getLogger(__name__)
-#: In-process locks per tile file (threads of one run, or two runs in one server process).
-_LOCKS: dict[str, threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
+#: In-process tile locks (threads of one run, or two runs in one server process), striped: a basin
+#: touches 100,000 tiles, and a lock per tile would be kept for the process's life.
+_LOCKS = tuple(threading.Lock() for _ in range(256))
 
 
 def _thread_lock(name: str) -> threading.Lock:
-    with _LOCKS_GUARD:
-        return _LOCKS.setdefault(name, threading.Lock())
+    return _LOCKS[zlib.crc32(name.encode()) % len(_LOCKS)]
 
 
 def tile_problem(frame: pd.DataFrame, tile: Tile, needed: list[str] | None = None) -> str | None:
@@ -84,8 +85,11 @@ class ScoreStore:
     def __init__(self, root: Path | str | None = None, **storage_options: Any):
         root = root if root is not None else config.layout().scores
         self.storage_options = storage_options
-        #: Tiles found unreadable or not their key's (tile key, why); they are recomputed, never merged.
-        self.damaged: list[tuple[str, str]] = []
+        #: Tiles found unreadable or not their key's: how many, and the latest (tile key, why); they are
+        #: recomputed, never merged. Bounded: a server's store lives as long as the process.
+        self.damaged_count = 0
+        self._damaged_lock = threading.Lock()  # tiles are read from several threads
+        self.damaged: deque[tuple[str, str]] = deque(maxlen=100)
         local = _local_root(root)
         if local is not None:
             self.root: Path | str = local
@@ -170,7 +174,9 @@ class ScoreStore:
 
     def _damaged(self, tile: Tile, why: str) -> None:
         """Report a tile file that is not the tile's scores; the caller recomputes it."""
-        self.damaged.append((tile.key, why))
+        with self._damaged_lock:
+            self.damaged.append((tile.key, why))
+            self.damaged_count += 1
         log.warning("score store %s: tile %s is damaged (%s); it is scored again", self.url, tile.key, why)
         return None
 

@@ -113,7 +113,7 @@ class Label:
             raise DetectorError("A look-alike category only goes with is_mine 'no' or 'unsure'.")
         if not self.reviewer.strip():
             raise DetectorError("Every label needs a reviewer: say who you are.")
-        if len(self.reviewer) > MAX_REVIEWER or any(unicodedata.category(c)[0] == "C" for c in self.reviewer):
+        if not plain_name(self.reviewer, MAX_REVIEWER):
             raise DetectorError(f"A reviewer name is at most {MAX_REVIEWER} characters, without control characters.")
         if not self.item:
             raise DetectorError("A label needs an item (a patch id or a point).")
@@ -128,12 +128,17 @@ MAX_REVIEWER = 120
 IMPORT_PREFIX = "import:"
 
 
+def plain_name(name: str, limit: int) -> bool:
+    """At most ``limit`` characters and no control or other non-printing characters."""
+    return len(name) <= limit and not any(unicodedata.category(c)[0] == "C" for c in name)
+
+
 def check_reviewer_name(name: str) -> str:
     """A name typed on the Review page, or a DetectorError saying what to change."""
     name = name.strip()
     if name.lower().startswith(IMPORT_PREFIX):
         raise DetectorError(f"Names starting with {IMPORT_PREFIX!r} are kept for imported label sets; choose your own.")
-    if len(name) > 64 or any(unicodedata.category(c)[0] == "C" for c in name):
+    if not plain_name(name, 64):
         raise DetectorError("A reviewer name is at most 64 characters, letters, digits and punctuation only.")
     return name
 

@@ -139,15 +139,20 @@ class GeoTiffSource:
             return _File(path, bands, box(west, south, east, north), float(nodata), scale, _acquisition_dates(src))
 
     @property
+    def dates(self) -> tuple[str, ...]:
+        """The acquisition dates the files' metadata gives (empty when none does)."""
+        return tuple(sorted({d for f in self.files for d in f.dates}))
+
+    @property
     def years(self) -> tuple[int, ...]:
         """The years the files' metadata says the imagery was taken in (empty when none says)."""
-        return tuple(sorted({int(d[:4]) for f in self.files for d in f.dates}))
+        return tuple(sorted({int(d[:4]) for d in self.dates}))
 
     def check(self, region: BaseGeometry, bands: Sequence[str], year: int) -> None:
         """Refuse before any work when bands are missing, no file touches the region, or the files'
         acquisition dates contradict the year asked for."""
         if self.years and year not in self.years:
-            dates = sorted({d for f in self.files for d in f.dates})
+            dates = self.dates
             raise ImageryError(
                 f"The GeoTIFF's metadata dates its imagery {', '.join(dates[:4])}{' …' if len(dates) > 4 else ''} "
                 f"(year {', '.join(map(str, self.years))}), not {year}. Give --year "

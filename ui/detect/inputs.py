@@ -141,8 +141,7 @@ def imagery(req: Request) -> None:
     req.source_label, req.source_arg = name, path
     years = getattr(req.source, "years", ())
     if years and req.year not in years:
-        dates = sorted({d for f in req.source.files for d in f.dates})
-        text = (f"The file's metadata dates its imagery {', '.join(dates[:4])}: set **Year** to {years[-1]} "
+        text = (f"The file's metadata dates its imagery {', '.join(req.source.dates[:4])}: set **Year** to {years[-1]} "
                 f"(now {req.year}), so the scores are stored and shown under the year the image shows.")
         st.warning(text)
         req.problems.append(text)

@@ -161,7 +161,7 @@ def threshold_steps(browser, url: str, record, scores) -> tuple[dict, list[dict]
 
 def first_vs_cached_in_process(tif: Path, region) -> list[tuple[str, float, int, int]]:
     from detector.pipeline import Detector
-    from detector.sources.geotiff import GeoTiffSource
+    from detector.sources.local import LocalSource
 
     out = []
     det = Detector("48px_v3.2-3.7ensemble")
@@ -169,7 +169,7 @@ def first_vs_cached_in_process(tif: Path, region) -> list[tuple[str, float, int,
     _ = det.scorer
     out.append(("load the ensemble", time.perf_counter() - t, 0, 0))
     for what in ("first run (cold store; includes graph tracing)", "same region again (warm store)"):
-        res = det.run(region, YEAR, GeoTiffSource(tif))
+        res = det.run(region, YEAR, LocalSource(tif))
         out.append((what, res.summary.seconds, res.summary.scored_now, res.summary.from_store))
     return out
 

@@ -35,7 +35,7 @@ from .concurrency import bounded_map
 from .errors import DetectorError, ModelError
 from .pipeline import Detector, RunSummary, TileProgress, score_tile
 from .readback import IO_THREADS, read_region, region_rows
-from .sources import BoundedSource, ImagerySource
+from .sources import BoundedSource, ImagerySource, storage_key
 from .store import ScoreStore
 
 if TYPE_CHECKING:
@@ -232,9 +232,9 @@ def run(client: Client, region: BaseGeometry, year: int, source: ImagerySource,
     source.check(region, spec.bands, year)
     covers = grid.region_covers(region)
     recipe = make_recipe(spec, store, source, year, fetch_per_worker, tf_threads)
-    summary = RunSummary(model=spec.name, year=year, source=source.key, tiles=len(covers))
+    summary = RunSummary(model=spec.name, year=year, source=storage_key(source, year), tiles=len(covers))
     result = DistributedRun(summary, covers)
-    stored_keys = store.tile_keys(source.key, spec.name, year)
+    stored_keys = store.tile_keys(summary.source, spec.name, year)
     run_token = uuid.uuid4().hex[:8]
     done = computed = 0
     devices: set[str] = set()
@@ -246,7 +246,7 @@ def run(client: Client, region: BaseGeometry, year: int, source: ImagerySource,
     def check(cover: grid.TileCover) -> tuple[int, int] | None:
         if cover.tile.key not in stored_keys:
             return None
-        return _stored_whole(store, source.key, spec.name, year, cover)
+        return _stored_whole(store, summary.source, spec.name, year, cover)
 
     from distributed import as_completed
 

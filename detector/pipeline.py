@@ -22,7 +22,7 @@ from . import config, grid, models
 from .concurrency import bounded_map
 from .readback import assemble
 from .region import check_region, load_region
-from .sources import ImagerySource, PixelCache, cached
+from .sources import ImagerySource, PixelCache, cached, storage_key
 from .store import ScoreStore
 
 Progress = Callable[["TileProgress"], None]
@@ -156,14 +156,15 @@ def score_tile(detector: Detector, source: ImagerySource, year: int, tile: grid.
     scores its missing patches and is rewritten, old and new together, in one atomic write.
     """
     # One run at a time per tile: read, score what is missing, write back old and new together.
-    with detector.store.tile_lock(source.key, detector.spec.name, year, tile):
-        return _score_tile_locked(detector, source, year, tile, rows, cols)
+    key = storage_key(source, year)
+    with detector.store.tile_lock(key, detector.spec.name, year, tile):
+        return _score_tile_locked(detector, source, key, year, tile, rows, cols)
 
 
-def _score_tile_locked(detector: Detector, source: ImagerySource, year: int, tile: grid.Tile,
+def _score_tile_locked(detector: Detector, source: ImagerySource, key: str, year: int, tile: grid.Tile,
                        rows: np.ndarray, cols: np.ndarray) -> TileOutcome:
     spec = detector.spec
-    stored = _upgrade(detector.store.read_tile(source.key, spec.name, year, tile))
+    stored = _upgrade(detector.store.read_tile(key, spec.name, year, tile))
     have: pd.DataFrame | None = None
     if stored is not None:
         ids = pd.Index(grid.patch_ids(tile.epsg, rows, cols))
@@ -184,7 +185,7 @@ def _score_tile_locked(detector: Detector, source: ImagerySource, year: int, til
     new = _tile_frame(scorer.members, tile, rows, cols, ok, members)
     new["valid_fraction"] = frac
     merged = new if stored is None else pd.concat([stored, new], ignore_index=True)
-    detector.store.write_tile(source.key, spec.name, year, tile, gpd.GeoDataFrame(merged, crs="EPSG:4326"))
+    detector.store.write_tile(key, spec.name, year, tile, gpd.GeoDataFrame(merged, crs="EPSG:4326"))
     patches = new if have is None else gpd.GeoDataFrame(pd.concat([have, new], ignore_index=True), crs="EPSG:4326")
     from_store = 0 if have is None else int(have["covered"].sum())
     return TileOutcome(tile, patches, from_store, int(ok.sum()), True)
@@ -241,7 +242,7 @@ class Detector:
         source = self.imagery(source)
         tiles = grid.tiles_for_region(region)
         damaged_before = self.store.damaged_count
-        summary = RunSummary(model=spec.name, year=year, source=source.key, tiles=len(tiles))
+        summary = RunSummary(model=spec.name, year=year, source=storage_key(source, year), tiles=len(tiles))
 
         if on_progress:
             on_progress(TileProgress(0, len(tiles), 0, 0))

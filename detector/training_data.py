@@ -22,7 +22,7 @@ from .atomic import atomic_path
 from .errors import DetectorError
 from .labels import LabelStore
 from .sampling import read_points, sampling_answer, sampling_path
-from .sources import ImagerySource, PixelCache, TilePixels, cached
+from .sources import ImagerySource, PixelCache, TilePixels, cached, storage_key
 
 
 @dataclass
@@ -245,7 +245,7 @@ def build_dataset(samples: pd.DataFrame, source: ImagerySource, year: int, bands
 
     bands = tuple(bands)
     ids = samples["patch_id"].to_numpy(str)
-    path = _dataset_path(source.key, year, bands, ids)
+    path = _dataset_path(storage_key(source, year), year, bands, ids)
     hit = _cached(path, ids, bands)
     if hit is not None:
         return hit

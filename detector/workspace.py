@@ -190,7 +190,7 @@ class Workspace:
             retries=req.retries, fetch_per_worker=req.fetch_per_worker, on_progress=on_progress, echo=echo)
         patches = None
         if not run.failed:
-            patches = distributed.collect(store, source.key, det.spec.name, year, run.covers)
+            patches = distributed.collect(store, run.summary.source, det.spec.name, year, run.covers)
         members = [c for c in patches.columns if c.startswith("member_")] if patches is not None else []
         return DetectOutcome(run.summary, geom, det.spec, source, patches, run.failed, True, members)
 

@@ -10,7 +10,7 @@ from synthetic import SCENE_CRS, SCENE_PX, SCENE_X0, SCENE_YTOP, write_geotiff
 
 from detector import grid
 from detector.pipeline import Detector, _upgrade, covered, patch_windows, scoreable, valid_fraction
-from detector.sources.geotiff import GeoTiffSource
+from detector.sources.local import LocalSource
 
 
 def _holes(path, fraction=0.002, seed=5):
@@ -27,7 +27,7 @@ def _holes(path, fraction=0.002, seed=5):
 
 def test_scattered_masked_pixels_no_longer_drop_patches(tmp_path, scene_region, tiny_model):
     tif = _holes(write_geotiff(tmp_path / "holes.tif", SCENE_CRS, SCENE_X0, SCENE_YTOP, SCENE_PX, SCENE_PX))
-    src = GeoTiffSource(tif)
+    src = LocalSource(tif)
     res = Detector(tiny_model).run(scene_region, 2023, src)
     p = res.patches
     whole = int((p.valid_fraction == 1).sum())
@@ -46,7 +46,7 @@ def test_a_partly_masked_patch_is_scored_with_its_masked_pixels_as_zero(tmp_path
     import tf_keras
 
     tif = _holes(write_geotiff(tmp_path / "holes.tif", SCENE_CRS, SCENE_X0, SCENE_YTOP, SCENE_PX, SCENE_PX), 0.01)
-    src = GeoTiffSource(tif)
+    src = LocalSource(tif)
     det = Detector(tiny_model)
     p = det.run(scene_region, 2023, src).patches
     part = p[p.valid_fraction < 1].iloc[:5]

@@ -23,7 +23,7 @@ from detector import display, grid, postprocess, runs
 from detector.errors import ImageryError
 from detector.evaluate import Rule
 from detector.pipeline import Detector
-from detector.sources.geotiff import GeoTiffSource
+from detector.sources.local import LocalSource
 from ui.detect import inputs as detect_inputs
 from ui.detect import map as detect_map
 from ui.detect import results as detect_results
@@ -247,7 +247,7 @@ def test_a_bad_geotiff_path_and_a_bad_model_path_say_what_to_do(app, tmp_path):
     at = app(region=bbox_param(BOX)).run()
     at.radio(key="detect_imagery").set_value("path").run()
     at = at.text_input(key="detect_tif_path").set_value(str(tmp_path / "nope.tif")).run()
-    assert "No GeoTIFF at" in " ".join(e.value for e in at.error)
+    assert "No imagery at" in " ".join(e.value for e in at.error)
     at.selectbox(key="detect_model").set_value(detect_inputs.LOCAL_MODEL).run()
     at = at.text_input(key="detect_model_path").set_value(str(tmp_path / "model.h5")).run()
     assert "No model file at" in " ".join(e.value for e in at.error)
@@ -303,7 +303,7 @@ def test_uploads_are_content_addressed(tmp_path):
 def test_the_run_index_keeps_one_record_per_run(tmp_path, scene, scene_region, tiny_model):
     region = shape(scene_region)
     det = Detector(tiny_model)
-    res = det.run(region, 2023, GeoTiffSource(scene))
+    res = det.run(region, 2023, LocalSource(scene))
     index = runs.RunIndex(tmp_path / "runs")
     first = runs.RunRecord.of(res, region, "box", str(tiny_model), "scene.tif")
     index.add(first)

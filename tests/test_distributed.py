@@ -28,7 +28,7 @@ from detector.errors import ImageryError
 from detector.pipeline import Detector
 from detector.region import geometry_from_geojson
 from detector.sources import open_source
-from detector.sources.geotiff import GeoTiffSource
+from detector.sources.local import LocalSource
 from detector.store import ScoreStore
 
 YEAR = 2023
@@ -240,7 +240,7 @@ def test_partly_stored_tile_is_completed_not_skipped(client, wide, tmp_path, tin
 
 # ---------------------------------------------------------------- failures
 
-class FailingSource(GeoTiffSource):
+class FailingSource(LocalSource):
     """The GeoTIFF, except one tile, whose every read fails (and is logged to a file)."""
 
     def __init__(self, path, bad_tile: str, log: Path):
@@ -330,7 +330,7 @@ def test_a_killed_worker_loses_and_duplicates_nothing(wide, tmp_path, tiny_model
     assert_same_store(ref_store, store)
 
 
-class SlowSource(GeoTiffSource):
+class SlowSource(LocalSource):
     """Reads take a while, so a worker can be killed in the middle of a tile."""
 
     def read(self, tile, bands, year):

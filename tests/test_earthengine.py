@@ -402,3 +402,26 @@ def test_key_file_paths_are_expanded_and_google_application_credentials_honoured
     monkeypatch.setenv("EE_PROJECT", "mine")
     EarthEngineSource(ee_module=fake).check(None, ["B2"], YEAR)
     assert fake.initialize_calls[-1]["credentials"] == "persistent", "a user's file is left to ee's own login"
+
+
+def test_running_year_ends_today_and_says_so_in_every_key(fake, tmp_path):
+    """A run in the running year composites up to the day the source was made, and its pixels and scores
+    are kept under a key with that date: a later run (a later day) fetches again instead of reusing them."""
+    from detector.sources import CachedSource, PixelCache, storage_key
+
+    source, _ = make_source(fake)
+    source.as_of = dt.date(2026, 2, 14)
+    assert storage_key(source, 2025) == "ee-s2l1c-csplus0.6"  # a finished year is whole
+    assert storage_key(source, 2026) == "ee-s2l1c-csplus0.6-to2026-02-14"
+    cached = CachedSource(source, PixelCache(tmp_path))
+    cached.read(TILE, ["B2"], 2026)
+    assert fake.requests[0]["expression"].ops[1] == ("filterDate", "2026-01-01", "2026-02-14")
+    assert (tmp_path / "ee-s2l1c-csplus0.6-to2026-02-14" / "2026" / f"{TILE.key}.npz").exists()
+    cached.read(TILE, ["B2"], 2026)
+    assert len(fake.requests) == 1  # the same day: from the cache
+    source.as_of = dt.date(2026, 3, 1)
+    cached.read(TILE, ["B2"], 2026)
+    assert len(fake.requests) == 2 and fake.requests[1]["expression"].ops[1] == ("filterDate", "2026-01-01", "2026-03-01")
+    source.as_of = dt.date(2026, 1, 1)
+    with pytest.raises(ImageryError, match="only just begun"):
+        source.check(None, ["B2"], 2026)

@@ -150,22 +150,22 @@ def _vrt_pointing_at(url: str, path: Path) -> Path:
 
 def test_an_uploaded_vrt_named_tif_fetches_no_url_and_reads_no_other_raster(listener, scene, tmp_path):
     from detector.errors import ImageryError
-    from detector.sources.geotiff import GeoTiffSource
+    from detector.sources.local import LocalSource
 
     for target in (f"/vsicurl/http://127.0.0.1:{listener.port}/probe.tif", str(scene)):
         vrt = _vrt_pointing_at(target, tmp_path / "x.tif")
         with pytest.raises(ImageryError, match="only GeoTIFF files are read") as err:
-            GeoTiffSource(vrt)
+            LocalSource(vrt)
         assert str(scene.parent) not in str(err.value)
     assert listener.hits == [], "the server made requests for an uploaded file"
 
 
 def test_a_gdal_virtual_path_is_refused(listener):
     from detector.errors import ImageryError
-    from detector.sources.geotiff import GeoTiffSource
+    from detector.sources.local import LocalSource
 
     with pytest.raises(ImageryError):
-        GeoTiffSource(f"/vsicurl/http://127.0.0.1:{listener.port}/probe.tif")
+        LocalSource(f"/vsicurl/http://127.0.0.1:{listener.port}/probe.tif")
     assert listener.hits == []
 
 

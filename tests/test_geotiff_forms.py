@@ -12,7 +12,8 @@ from synthetic import SCENE_CRS, SCENE_PX, SCENE_X0, SCENE_YTOP, SHUFFLED, write
 
 from detector.errors import ImageryError
 from detector.pipeline import Detector
-from detector.sources.geotiff import GeoTiffSource, band_name
+from detector.sources.geotiff import band_name
+from detector.sources.local import LocalSource
 
 
 @pytest.mark.parametrize("text, name", [
@@ -39,9 +40,9 @@ def _rewrite(src_path, dst_path, fn, dtype, descriptions=None):
 def test_float_reflectance_scores_as_the_digital_numbers_do(scene, scene_region, tiny_model, tmp_path):
     refl = _rewrite(scene, tmp_path / "refl.tif", lambda a: a / 10_000, "float32",
                     [f"{b[0]}{b[1:].zfill(2) if b[1:].isdigit() else b[1:]}_10m" for b in SHUFFLED])
-    src = GeoTiffSource(refl)
-    assert src.files[0].scale == 10_000
-    a = Detector(tiny_model).run(scene_region, 2023, GeoTiffSource(scene)).patches.sort_values("patch_id")
+    src = LocalSource(refl)
+    assert src.scenes[0].factor == 10_000
+    a = Detector(tiny_model).run(scene_region, 2023, LocalSource(scene)).patches.sort_values("patch_id")
     b = Detector(tiny_model).run(scene_region, 2023, src).patches.sort_values("patch_id")
     assert len(a) == len(b) > 0
     assert np.allclose(a["score"], b["score"], atol=1e-4), "a reflectance export must score as the DN file"
@@ -50,11 +51,11 @@ def test_float_reflectance_scores_as_the_digital_numbers_do(scene, scene_region,
 def test_values_that_cannot_be_digital_numbers_are_refused(scene, tmp_path):
     odd = _rewrite(scene, tmp_path / "odd.tif", lambda a: a / 100, "float32")
     with pytest.raises(ImageryError, match="neither reflectance"):
-        GeoTiffSource(odd)
+        LocalSource(odd)
     rgb = write_geotiff(tmp_path / "rgb.tif", SCENE_CRS, SCENE_X0, SCENE_YTOP, SCENE_PX, SCENE_PX, bands=SHUFFLED)
     byte = _rewrite(rgb, tmp_path / "byte.tif", lambda a: np.clip(a / 40, 0, 255), "uint8")
     with pytest.raises(ImageryError, match="8-bit image"):
-        GeoTiffSource(byte)
+        LocalSource(byte)
 
 
 def _dated(src_path, dst_path, date: str):
@@ -72,7 +73,7 @@ def test_a_dated_geotiff_gives_its_year_and_refuses_another(scene, scene_region,
     from detector import cli
 
     tif = _dated(scene, tmp_path / "dated.tif", "2017-07-14")
-    assert GeoTiffSource(tif).years == (2017,), "the acquisition date, not the file's write time"
+    assert LocalSource(tif).years == (2017,), "the acquisition date, not the file's write time"
     region = tmp_path / "r.geojson"
     region.write_text(json.dumps(scene_region))
     out = tmp_path / "o.geojson"

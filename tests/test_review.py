@@ -166,11 +166,11 @@ def test_review_a_detect_run(mirror, scene, scene_region, tiny_model):
 
     from detector import runs
     from detector.pipeline import Detector
-    from detector.sources.geotiff import GeoTiffSource
+    from detector.sources.local import LocalSource
     from ui.review import layers as review_layers
 
     region = shape(scene_region)
-    res = Detector(tiny_model).run(region, 2023, GeoTiffSource(scene))
+    res = Detector(tiny_model).run(region, 2023, LocalSource(scene))
     record = runs.RunRecord.of(res, region, "test box", str(tiny_model), "scene.tif")
     runs.RunIndex().add(record)
     name = review_layers.RUN_PREFIX + record.run_id

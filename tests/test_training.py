@@ -19,7 +19,7 @@ from detector import cli, grid, indices, metrics, models, training, training_dat
 from detector import trained as trained_models
 from detector.errors import DetectorError, ModelError
 from detector.pipeline import Detector, covered, patch_windows
-from detector.sources.geotiff import GeoTiffSource
+from detector.sources.local import LocalSource
 
 NAME = "synthetic-mines"
 FAST = ["--epochs", "2", "--batch-size", "16", "--block-km", "1.6", "--val-fraction", "0.3", "--quiet"]
@@ -156,7 +156,7 @@ def test_trained_model_separates_mines_and_detect_uses_it(trained, mining, data_
     install(trained, data_dir)
     spec = models.resolve(NAME)
     assert spec.trained and spec.threshold == val["threshold"] and spec.bands == models.BANDS_12
-    res = Detector(NAME).run(mining.scene.region(0), YEAR, GeoTiffSource(mining.scene.path))
+    res = Detector(NAME).run(mining.scene.region(0), YEAR, LocalSource(mining.scene.path))
     scores = res.patches.set_index("patch_id")["score"]
     mine = scores.reindex([grid.patch_id(mining.scene.epsg, r, c) for r, c in mining.pos]).to_numpy()
     forest = scores.reindex([grid.patch_id(mining.scene.epsg, r, c) for r, c in mining.neg]).to_numpy()
@@ -208,7 +208,7 @@ def test_trained_model_is_registered_with_its_metadata_and_report(trained, data_
 
 def test_replacing_a_trained_model_needs_force_and_forgets_its_stored_scores(trained, mining, data_dir):
     install(trained, data_dir)
-    source = GeoTiffSource(mining.scene.path)
+    source = LocalSource(mining.scene.path)
     region = mining.scene.region(1500)
     assert Detector(NAME).run(region, YEAR, source).summary.scored_now > 0
     assert Detector(NAME).run(region, YEAR, source).summary.scored_now == 0  # from the store
@@ -289,7 +289,7 @@ def test_index_model_is_scored_by_the_pipeline_on_the_training_features(mining, 
     assert scorer.model.input_shape[1:] == (48, 48, 15)
 
     # the training windows are the very windows Detect reads for those patches
-    source = GeoTiffSource(mining.scene.path)
+    source = LocalSource(mining.scene.path)
     samples = training_data.to_samples(training_data.load_points(positives=[mining.positives], negatives=[mining.negatives]))
     data = training_data.build_dataset(samples.frame, source, YEAR, spec.bands)
     assert data.from_cache and data.covered.all()
@@ -333,7 +333,7 @@ def test_fine_tuning_a_published_model(mining, mirror, data_dir):
 # ---------------------------------------------------------------- the dataset cache
 
 def test_patch_windows_are_cached_and_not_read_again(mining):
-    class Counting(GeoTiffSource):
+    class Counting(LocalSource):
         reads = 0
 
         def read(self, tile, bands, year):

@@ -3,19 +3,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import ImagerySource, TilePixels
+from .base import ImagerySource, TilePixels, storage_key
 from .wrappers import BoundedSource, CachedSource, PixelCache, cached
 
 
 def open_source(spec: str | None, **kwargs: Any) -> ImagerySource:
-    """``earthengine`` (default) or the path of a GeoTIFF file or folder."""
+    """``earthengine`` (default), or the path of a GeoTIFF, a Sentinel-2 product (.SAFE or .zip) or a folder of them."""
     if spec in (None, "", "earthengine", "ee"):
         from .earthengine import EarthEngineSource
 
         return EarthEngineSource(**kwargs)
-    from .geotiff import GeoTiffSource
+    from .local import LocalSource
 
-    return GeoTiffSource(spec, **kwargs)
+    return LocalSource(spec, **kwargs)
 
 
-__all__ = ["BoundedSource", "CachedSource", "ImagerySource", "PixelCache", "TilePixels", "cached", "open_source"]
+__all__ = ["BoundedSource", "CachedSource", "ImagerySource", "PixelCache", "TilePixels", "cached", "open_source", "storage_key"]

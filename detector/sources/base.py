@@ -35,7 +35,9 @@ class ImagerySource(Protocol):
     asked for). ``max_concurrency`` is how many reads may run at once. ``footprint`` is the
     lon/lat outline of the imagery, or None where it is unbounded (a global service).
     ``check`` fails early, before any work, when the source cannot serve the region or bands;
-    ``read`` returns one tile.
+    ``read`` returns one tile. A source whose period can still be running (a service serving "this
+    year so far") also has ``period_end(year)``: the exclusive end date it composites to when that is
+    before the year's end, else None; :func:`storage_key` puts that date into every key.
     """
 
     key: str
@@ -48,3 +50,14 @@ class ImagerySource(Protocol):
     def check(self, region: BaseGeometry, bands: Sequence[str], year: int) -> None: ...
 
     def read(self, tile: Tile, bands: Sequence[str], year: int) -> TilePixels: ...
+
+
+def storage_key(source: ImagerySource, year: int) -> str:
+    """The key a source's pixels and scores of ``year`` are kept under.
+
+    The source's key, with the period's end date added while the period is not over: a run in
+    February composites January only, and must not be reused for good as "the year" by later runs.
+    """
+    end = getattr(source, "period_end", None)
+    day = end(year) if callable(end) else None
+    return source.key if day is None else f"{source.key}-to{day.isoformat()}"

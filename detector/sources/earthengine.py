@@ -88,6 +88,9 @@ class EarthEngineSource:
         self.retry_budget_s = float(retry_budget_s)
         self.cs_threshold = float(cs_threshold)
         self.key = f"ee-s2l1c-csplus{self.cs_threshold:g}"
+        #: The day the running year's composite ends (exclusive), fixed when the source is made so
+        #: Dask workers and the driver agree on it, and on the keys it gives (see period_end).
+        self.as_of = _dt.date.today()
         #: The pixel cache keeps every band, so 12- and 13-band models share one fetch.
         self.cache_bands = S2_BANDS
         self._sleep: Callable[[float], Any] = time.sleep
@@ -115,9 +118,15 @@ class EarthEngineSource:
 
     # -- public API -------------------------------------------------------------------------
 
+    def period_end(self, year: int) -> _dt.date | None:
+        """The running year's composite ends today (exclusive); a finished year is whole (None)."""
+        return self.as_of if int(year) == self.as_of.year else None
+
     def check(self, region: BaseGeometry, bands: Sequence[str], year: int) -> None:
         """Fail before any work: unknown bands, a year without composites, no credentials."""
         _check_request(bands, year)
+        if self.period_end(year) == _dt.date(int(year), 1, 1):
+            raise ImageryError(f"{year} has only just begun: no imagery yet. Pick {int(year) - 1} or an earlier year.")
         self._ensure_initialized()
 
     def read(self, tile: Tile, bands: Sequence[str], year: int) -> TilePixels:
@@ -165,7 +174,7 @@ class EarthEngineSource:
 
     def footprint(self) -> None:
         """Earth Engine's archive covers the globe: no outline to clip a region to."""
-        return None
+        return
 
     def _initialize(self, ee: Any) -> None:
         # Settings not given to the source come from the configuration (EE_PROJECT, …), read now:
@@ -219,7 +228,8 @@ class EarthEngineSource:
         object construction single-threaded.
         """
         ee = self._ee()
-        start, end = f"{year}-01-01", f"{year + 1}-01-01"
+        running = self.period_end(year)
+        start, end = f"{year}-01-01", (running.isoformat() if running else f"{year + 1}-01-01")
         with self._build_lock:
             area = ee.Geometry.Rectangle(list(tile.bounds), tile.crs, False)
             scores = ee.ImageCollection(CS_COLLECTION).filterDate(start, end).filterBounds(area)

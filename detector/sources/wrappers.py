@@ -14,7 +14,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ..atomic import atomic_path
 from ..grid import Tile
-from .base import ImagerySource, TilePixels
+from .base import ImagerySource, TilePixels, storage_key
 
 
 class PixelCache:
@@ -54,6 +54,8 @@ class _Wrapper:
         self.cacheable = inner.cacheable
         self.cache_bands = getattr(inner, "cache_bands", None)
         self.max_concurrency = inner.max_concurrency
+        if hasattr(inner, "period_end"):
+            self.period_end = inner.period_end
 
     def footprint(self) -> BaseGeometry | None:
         return self.inner.footprint()
@@ -71,11 +73,12 @@ class CachedSource(_Wrapper):
         self.cacheable = False  # already cached: a second wrapper would only copy files
 
     def read(self, tile: Tile, bands: Sequence[str], year: int) -> TilePixels:
-        hit = self.cache.get(self.key, year, tile, bands)
+        key = storage_key(self.inner, year)
+        hit = self.cache.get(key, year, tile, bands)
         if hit is not None:
             return hit
         tp = self.inner.read(tile, self.cache_bands or tuple(bands), year)
-        self.cache.put(self.key, year, tile, tp)
+        self.cache.put(key, year, tile, tp)
         return tp
 
 

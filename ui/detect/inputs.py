@@ -23,7 +23,7 @@ from detector.models import BANDS_12
 from detector.region import check_region
 from detector.sources import ImagerySource
 from detector.sources.earthengine import FIRST_YEAR
-from detector.sources.geotiff import GeoTiffSource
+from detector.sources.local import LocalSource
 
 from .. import region_state, workspace
 from ..explore.panels import region_picker
@@ -71,11 +71,11 @@ def save_upload(raw: bytes, folder: Path) -> Path:
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def _geotiff(path: str, stamp: str) -> GeoTiffSource:
-    return GeoTiffSource(path)
+def _geotiff(path: str, stamp: str) -> LocalSource:
+    return LocalSource(path)
 
 
-def geotiff(path: str | Path) -> GeoTiffSource:
+def geotiff(path: str | Path) -> LocalSource:
     """A GeoTIFF source, inspected once per file version (an ImageryError says what is wrong)."""
     p = Path(path).expanduser()
     stat = p.stat() if p.exists() else None

@@ -1,0 +1,200 @@
+"""Imagery on this machine: GeoTIFFs (a file, a folder, one file per band) and Sentinel-2 products.
+
+GeoTIFFs are usually composites already: several files are a mosaic, earlier files (by name) win
+where they overlap. Products are single acquisitions: the products of a period become a per-pixel
+median of their cloud-masked scenes, the recipe of the Earth Engine composite, read tile by tile on
+the patch grid (decoded JPEG 2000 is kept in the pixel cache). Scenes dated outside the year asked
+for are left out of it; a year no scene has is refused with the dates found.
+"""
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from rasterio.warp import transform_bounds
+from shapely import union_all
+from shapely.geometry import box
+from shapely.geometry.base import BaseGeometry
+
+from ..errors import ImageryError
+from ..grid import TILE_PX, Tile
+from . import geotiff, safe
+from .base import TilePixels
+from .raster import Scene, read_scene
+
+
+def _discover(root: Path) -> tuple[list[Path], list[Path]]:
+    """(GeoTIFF files, products) at a path; a folder is searched, products' own files are not GeoTIFFs."""
+    if root.is_file():
+        suffix = root.suffix.lower()
+        if suffix in geotiff.GEOTIFF_SUFFIXES:
+            return [root], []
+        if suffix == ".zip":
+            return [], [root]
+        if suffix == ".jp2":
+            raise ImageryError(
+                f"{root.name} is one band of a Sentinel-2 product. Give the whole product (its .SAFE folder or .zip), "
+                "or a folder of one GeoTIFF per band."
+            )
+        raise ImageryError(f"{root.name} is neither a GeoTIFF nor a Sentinel-2 product (.SAFE folder or .zip).")
+    if not root.is_dir():
+        raise ImageryError(f"No imagery at {root}. Give a Sentinel-2 GeoTIFF, a .SAFE folder or .zip, or a folder of them.")
+    if safe.is_product(root):
+        return [], [root]
+    products = sorted(p for p in root.rglob("*") if safe.is_product(p) and not _inside_product(p, root))
+    tifs = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in geotiff.GEOTIFF_SUFFIXES
+                  and not _inside_product(p, root))
+    if products and tifs:
+        raise ImageryError(
+            f"The folder {root.name} holds both Sentinel-2 products ({len(products)}) and GeoTIFFs ({len(tifs)}). "
+            "Give a folder of one kind: products are combined as a median of their scenes, GeoTIFFs as a mosaic."
+        )
+    if not products and not tifs:
+        raise ImageryError(
+            f"The folder {root.name} has no .tif/.tiff files and no Sentinel-2 products (.SAFE or .zip). Give a "
+            "Sentinel-2 GeoTIFF, a product, or a folder of them."
+        )
+    return tifs, products
+
+
+def _inside_product(path: Path, root: Path) -> bool:
+    return any(parent.suffix.upper() == ".SAFE" for parent in path.relative_to(root).parents if parent != Path("."))
+
+
+class LocalSource:
+    """Pixels from local files; see the module docstring."""
+
+    max_concurrency = 2
+
+    def __init__(self, path: str | Path, bands: Sequence[str] | None = None, dn_offset: float | None = None, **_):
+        root = Path(path).expanduser()
+        if str(path).startswith("/vsi"):
+            raise ImageryError(f"{path} is a GDAL virtual path; give a file or folder on this machine.")
+        tifs, products = _discover(root)
+        if products:
+            self.scenes = [s for p in products for s in safe.read_product(p)]
+            self.composite = "median"
+        else:
+            self.scenes = geotiff.inspect(tifs, bands, dn_offset)
+            self.composite = "mosaic"
+        files = tifs + products
+        #: Decoding JPEG 2000 is slow, so product tiles are kept in the pixel cache; GeoTIFFs read as fast.
+        self.cacheable = bool(products)
+        common = set.intersection(*(set(s.bands) for s in self.scenes))
+        self.cache_bands = tuple(sorted(common, key=_band_order)) if products else None
+        digest = hashlib.sha1(f"{self.composite}|{dn_offset}|{','.join(bands or ())}".encode())
+        for f in files:
+            for part in ([f] if f.is_file() else sorted(q for q in f.rglob("*") if q.is_file())):
+                st = part.stat()
+                digest.update(f"{part.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
+        self.key = f"{'s2safe' if products else 'tif'}-{digest.hexdigest()[:12]}"
+
+    # -- what the imagery says about itself ---------------------------------------------------
+
+    @property
+    def dates(self) -> tuple[str, ...]:
+        """The acquisition dates the files' metadata gives (empty when none does)."""
+        return tuple(sorted({d for s in self.scenes for d in s.dates}))
+
+    @property
+    def years(self) -> tuple[int, ...]:
+        """The years the files' metadata says the imagery was taken in (empty when none says)."""
+        return tuple(sorted({int(d[:4]) for d in self.dates}))
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        return tuple(sorted({s.level for s in self.scenes if s.level}))
+
+    @property
+    def notes(self) -> list[str]:
+        """What was done to the values or should be known about them (L2A, reflectance scaled, offset removed)."""
+        seen: list[str] = []
+        for s in self.scenes:
+            for n in s.notes:
+                if n not in seen:
+                    seen.append(n)
+        return seen
+
+    def footprint(self) -> BaseGeometry:
+        """Lon/lat outline of all scenes (their bounding boxes)."""
+        return union_all([s.footprint for s in self.scenes])
+
+    def _of_year(self, year: int) -> list[Scene]:
+        return [s for s in self.scenes if not s.dates or int(year) in s.years]
+
+    def check(self, region: BaseGeometry, bands: Sequence[str], year: int) -> None:
+        """Refuse before any work when bands are missing, no scene touches the region, or the scenes'
+        acquisition dates contradict the year asked for."""
+        if self.years and int(year) not in self.years:
+            dates = self.dates
+            raise ImageryError(
+                f"The imagery's metadata dates it {', '.join(dates[:4])}{' …' if len(dates) > 4 else ''} "
+                f"(year {', '.join(map(str, self.years))}), not {year}. Give --year "
+                f"{self.years[-1]} (or leave --year out: it is read from the files), or choose imagery of {year}."
+            )
+        for s in self._of_year(year):
+            missing = [b for b in bands if b not in s.bands]
+            if missing:
+                raise ImageryError(
+                    f"{s.name} lacks the band(s) {', '.join(missing)} that the model needs "
+                    f"(it needs {', '.join(bands)}; the imagery has {', '.join(sorted(s.bands, key=_band_order)) or 'no named bands'}). "
+                    "Export the missing bands too, or choose a model that uses the bands you have."
+                )
+        if region is not None and not any(s.footprint.intersects(region) for s in self._of_year(year)):
+            w, s_, e, n = self.footprint().bounds
+            raise ImageryError(
+                f"The imagery covers lon {w:.3f}…{e:.3f}, lat {s_:.3f}…{n:.3f}, which does not overlap the region. "
+                "Choose a region inside the image, or an image of the region."
+            )
+
+    # -- pixels -------------------------------------------------------------------------------
+
+    def read(self, tile: Tile, bands: Sequence[str], year: int) -> TilePixels:
+        tile_ll = box(*transform_bounds(tile.crs, "EPSG:4326", *tile.bounds, densify_pts=21))
+        scenes = [s for s in self._of_year(year) if s.footprint.intersects(tile_ll)]
+        if self.composite == "median":
+            return _median(scenes, tile, bands)
+        return _mosaic(scenes, tile, bands)
+
+
+def _mosaic(scenes: list[Scene], tile: Tile, bands: Sequence[str]) -> TilePixels:
+    """Scenes later in the list fill what earlier ones left empty."""
+    out = np.zeros((TILE_PX, TILE_PX, len(bands)), dtype=np.float32)
+    valid = np.zeros((TILE_PX, TILE_PX), dtype=bool)
+    for s in scenes:
+        if valid.all():
+            break
+        data, ok = read_scene(s, tile, bands)
+        fill = ok & ~valid
+        out[fill] = data[fill]
+        valid |= fill
+    return TilePixels(out, valid, tuple(bands))
+
+
+def _median(scenes: list[Scene], tile: Tile, bands: Sequence[str]) -> TilePixels:
+    """Per pixel and band, the median of the scenes that see it clear (the mean of the middle two for an
+    even count, as numpy's median has it); 0 and invalid where none does."""
+    if not scenes:
+        return TilePixels(np.zeros((TILE_PX, TILE_PX, len(bands)), np.float32), np.zeros((TILE_PX, TILE_PX), bool),
+                          tuple(bands))
+    stack = np.empty((len(scenes), TILE_PX, TILE_PX, len(bands)), dtype=np.float32)
+    for i, s in enumerate(scenes):
+        data, ok = read_scene(s, tile, bands)
+        data[~ok] = np.nan
+        stack[i] = data
+    valid = np.isfinite(stack[..., 0]).any(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels: no clear look, handled below
+        out = stack[0] if len(scenes) == 1 else np.nanmedian(stack, axis=0)
+    out = np.where(valid[..., None], out, 0).astype(np.float32)
+    return TilePixels(out, valid, tuple(bands))
+
+
+_ORDER = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B10", "B11", "B12")
+
+
+def _band_order(b: str) -> int:
+    return _ORDER.index(b) if b in _ORDER else len(_ORDER)

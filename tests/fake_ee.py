@@ -145,11 +145,14 @@ class FakeEE:
     ``requests``: every computePixels request, in order. ``initialize_calls``: kwargs of each
     ``Initialize``. ``service_account_calls``: (email, key_file) pairs. ``fail_next`` queues
     exceptions that the next computePixels calls raise, one per call; ``fail_always`` makes
-    every call raise. ``delay_s`` makes each call take that long (for concurrency tests);
+    every call raise. ``serve(request)``, where given, answers computePixels (a test's own pixels on the
+    request's grid) instead of the fake's pattern. ``delay_s`` makes each call take that long (for concurrency tests);
     ``max_in_flight`` is the most calls seen running at once.
     """
 
-    def __init__(self, initialize_error: BaseException | None = None, delay_s: float = 0.0):
+    def __init__(self, initialize_error: BaseException | None = None, delay_s: float = 0.0,
+                 serve: Callable[[dict[str, Any]], np.ndarray] | None = None):
+        self.serve = serve
         self.ee_exception = SimpleNamespace(EEException=EEException)
         self.EEException = EEException
         self.Geometry = _Geometry
@@ -200,6 +203,8 @@ class FakeEE:
             if error is not None:
                 raise error
             assert request["fileFormat"] == "NUMPY_NDARRAY"
+            if self.serve is not None:
+                return self.serve(request)
             dims = request["grid"]["dimensions"]
             h, w = dims["height"], dims["width"]
             rows, cols = np.mgrid[0:h, 0:w]

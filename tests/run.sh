@@ -9,6 +9,9 @@ if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
 fi
+# Real Sentinel-2 patches (BigEarthNet's example archive, Apache-2.0) from the PyPI wheel that ships them.
+[ -f tests/.data/bigearthnet_common-2.8.0-py3-none-any.whl ] ||
+  python3 -m pip download -q --no-deps bigearthnet-common==2.8.0 -d tests/.data
 bash tests/browser/vendor.sh  # Leaflet & co. from the npm registry, served to the browser in place of CDNs
 export DETECTOR_MIRROR="${DETECTOR_MIRROR:-$(cd .. && pwd)/shared/amw}"
 exec python3 -m pytest "$@"

@@ -176,11 +176,11 @@ def _masked(scene: Scene, tile: Tile) -> np.ndarray:
     if scene.mask_shapes:
         shapes = scene.mask_shapes
         if scene.mask_crs and CRS.from_user_input(scene.mask_crs) != CRS.from_user_input(tile.crs):
+            import shapely
             from pyproj import Transformer
-            from shapely.ops import transform as reproject
 
             move = Transformer.from_crs(scene.mask_crs, tile.crs, always_xy=True).transform
-            shapes = tuple(reproject(move, s) for s in shapes)
+            shapes = tuple(shapely.transform(list(shapes), lambda xy: np.column_stack(move(xy[:, 0], xy[:, 1]))))
         hidden |= rasterize(((s, 1) for s in shapes), out_shape=(TILE_PX, TILE_PX), transform=tile.transform,
                             fill=0, dtype="uint8").astype(bool)
     return hidden

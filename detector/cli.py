@@ -15,6 +15,11 @@ from .errors import DetectorError
 from .rule import Rule
 
 OUT_SUFFIXES = {".geojson", ".json", ".parquet"}
+SOURCE_HELP = ("'earthengine' (default), a GeoTIFF file, a Sentinel-2 product (.SAFE folder or .zip), or a folder of "
+               "GeoTIFFs (one file per band works too) or of products (combined as the period's median)")
+DN_OFFSET_HELP = ("add N to a GeoTIFF's values before scoring, where its metadata does not say: -1000 for L1C "
+                  "digital numbers of processing baseline 04.00 or later that still carry the offset, 0 to apply "
+                  "none (default: what the metadata says)")
 
 
 def _write_atomic(gdf, out: Path) -> None:
@@ -75,12 +80,15 @@ def cmd_detect(args: argparse.Namespace) -> int:
     ws = Workspace.from_env()
     req = DetectRequest(args.region, args.year, args.source, args.model, args.bands.split(",") if args.bands else None,
                         max_area_km2=args.max_area, workers=args.workers, scheduler=args.scheduler,
-                        retries=args.retries, fetch_per_worker=args.fetch_per_worker, store=args.store).check()
+                        retries=args.retries, fetch_per_worker=args.fetch_per_worker, store=args.store,
+                        dn_offset=args.dn_offset).check()
     rule = ws.rule(args.threshold, args.model, dual=args.dual, t_iso=args.t_iso, k=args.k, d_km=args.d_km)
     bar, progress = _progress_bar(args.quiet)
     outcome = ws.detect(req, on_progress=progress, echo=None if args.quiet else lambda line: bar.write(line, file=sys.stderr))
     bar.close()
     s, patches, failed = outcome.summary, outcome.patches, outcome.failed
+    for note in outcome.notes:
+        print(f"note: {note}", file=sys.stderr)
     lines = [f"patches scored: {s.patches:,} ({s.scored_now:,} computed now, {s.from_store:,} from the store)"
              + (f"; {s.partly_covered:,} of them partly without imagery (filled with 0, as the published "
                 "pipeline does)" if s.partly_covered else "")
@@ -184,7 +192,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         name=args.out, year=args.year, source=args.source, labels=args.labels or (), positives=args.positives or (),
         negatives=args.negatives or (), base=args.base, architecture=args.architecture,
         indices=None if args.indices is None else args.indices.split(","),
-        source_bands=args.bands.split(",") if args.bands else None, epochs=args.epochs, batch_size=args.batch_size,
+        source_bands=args.bands.split(",") if args.bands else None, dn_offset=args.dn_offset, epochs=args.epochs, batch_size=args.batch_size,
         learning_rate=args.learning_rate, patience=args.patience, seed=args.seed, val_fraction=args.val_fraction,
         block_km=args.block_km, force=args.force, description=args.description or "", quiet=args.quiet,
     ))
@@ -201,8 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--year", type=int, default=None,
                    help="the imagery year (required for Earth Engine; a GeoTIFF whose metadata gives its acquisition "
                         "date may leave it out, and one that contradicts it is refused)")
-    d.add_argument("--source", default="earthengine", help="'earthengine' (default) or a GeoTIFF file/folder")
+    d.add_argument("--source", default="earthengine", help=SOURCE_HELP)
     d.add_argument("--bands", help="band order of a GeoTIFF without band descriptions, e.g. B1,B2,…")
+    d.add_argument("--dn-offset", dest="dn_offset", type=float, default=None, metavar="N",
+                   help=DN_OFFSET_HELP)
     d.add_argument("--model", default=None, help="registered model name or a .h5/.keras path (default: the ensemble)")
     d.add_argument("--threshold", type=float, default=None, help="keep patches with score ≥ T (default: the model's)")
     d.add_argument("--dual", action="store_true", help="apply the isolation rule (t_iso, k, D) as well")
@@ -287,8 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--negatives", nargs="+", action="extend", metavar="FILE",
                     help="point files (or published sampling names) that are all not mines")
     tr.add_argument("--year", required=True, type=int, help="the imagery year the labels describe")
-    tr.add_argument("--source", default="earthengine", help="'earthengine' (default) or a GeoTIFF file/folder")
+    tr.add_argument("--source", default="earthengine", help=SOURCE_HELP)
     tr.add_argument("--bands", help="band order of a GeoTIFF without band descriptions, e.g. B1,B2,…")
+    tr.add_argument("--dn-offset", dest="dn_offset", type=float, default=None, metavar="N", help=DN_OFFSET_HELP)
     tr.add_argument("--out", required=True, metavar="NAME",
                     help="the new model's name (not a published one); --model NAME selects it afterwards")
     tr.add_argument("--force", action="store_true",

@@ -57,6 +57,7 @@ class TrainOptions:
     architecture: str | None = None  # a registered single model whose architecture to train from scratch
     indices: Sequence[str] | None = None  # None: the base model's (none from scratch)
     source_bands: Sequence[str] | None = None  # band order of a GeoTIFF without band descriptions
+    dn_offset: float | None = None  # a GeoTIFF's radiometric offset where its metadata does not say
     epochs: int = 40
     batch_size: int = 32
     learning_rate: float | None = None  # default 1e-3 from scratch, 1e-4 fine-tuning
@@ -297,7 +298,8 @@ def train(opts: TrainOptions, source: ImagerySource | None = None) -> TrainResul
     if source is None:
         from .sources import open_source
 
-        source = open_source(opts.source, bands=list(opts.source_bands) if opts.source_bands else None)
+        extra = {"dn_offset": opts.dn_offset} if opts.dn_offset is not None else {}
+        source = open_source(opts.source, bands=list(opts.source_bands) if opts.source_bands else None, **extra)
     source_label = "Earth Engine (S2 L1C, Cloud Score+)" if source.cacheable else str(opts.source)
     data = build_dataset(samples.frame, source, opts.year, bands, source_label, quiet=opts.quiet)
     frame = samples.frame[data.covered].reset_index(drop=True)

@@ -49,6 +49,7 @@ class DetectRequest:
     retries: int = 2
     fetch_per_worker: int | None = None
     store: str | None = None  # another score store (a folder or an fsspec URL)
+    dn_offset: float | None = None  # a GeoTIFF's radiometric offset when its metadata does not say (-1000, 0)
 
     @property
     def on_cluster(self) -> bool:
@@ -82,6 +83,11 @@ class DetectOutcome:
     failed: dict[str, str] = field(default_factory=dict)
     on_cluster: bool = False
     members: list[str] = field(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        """What the imagery's reader did to the values, or warns about (L2A, reflectance scaled, offset removed)."""
+        return list(getattr(self.source, "notes", []) or [])
 
     @property
     def result(self) -> DetectResult:
@@ -140,7 +146,7 @@ class Workspace:
 
     def open_source(self, spec: sources.ImagerySource | str | None, bands: Sequence[str] | None = None,
                     **kwargs: Any) -> sources.ImagerySource:
-        """An imagery source: Earth Engine with this workspace's credentials, or a GeoTIFF path."""
+        """An imagery source: Earth Engine with this workspace's credentials, or a local path (GeoTIFFs, products)."""
         if spec is not None and not isinstance(spec, str):
             return spec
         if spec in (None, "", "earthengine", "ee"):
@@ -176,7 +182,7 @@ class Workspace:
         req.check()
         limit = self.limit_km2(req.max_area_km2, req.on_cluster)
         geom = self.load_region(req.region, limit)
-        source = self.open_source(req.source, req.bands)
+        source = self.open_source(req.source, req.bands, **({"dn_offset": req.dn_offset} if req.dn_offset is not None else {}))
         year = _year_for(req.year, source)
         store = ScoreStore(req.store) if req.store else self.store
         det = self.detector(req.model, store)

@@ -265,3 +265,53 @@ def test_a_damaged_band_file_is_reported_when_read(scene_truth, tmp_path):
     tile, _, _ = _tile_and_offset()
     with pytest.raises(ImageryError, match="could not be read for tile .*damaged or cut short"):
         src.read(tile, BANDS_12, 2023)
+
+
+# -- from the command line and the Detect page ------------------------------------------------------
+
+
+def test_cli_scores_a_product_zip_without_a_year_and_says_what_it_did(scene_truth, tiny_model, tmp_path, capsys):
+    import json
+
+    from shapely.geometry import mapping
+
+    from detector.cli import main
+
+    data, profile = scene_truth
+    product = write_product(tmp_path, data, profile, as_zip=True)
+    region = tmp_path / "region.geojson"
+    region.write_text(json.dumps({"type": "Feature", "properties": {}, "geometry": mapping(_region_geom())}))
+    out = tmp_path / "out.geojson"
+    rc = main(["detect", "--region", str(region), "--source", str(product), "--model", str(tiny_model),
+               "--out", str(out), "--all", "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert "note: S2B_MSIL1C_20230715T140711" in err and "offset (-1000) removed" in err
+    feats = json.loads(out.read_text())["features"]
+    assert len(feats) > 10 and {f["properties"]["year"] for f in feats} == {2023}
+    rc = main(["detect", "--region", str(region), "--source", str(product), "--year", "2021", "--model",
+               str(tiny_model), "--out", str(out), "--quiet"])
+    assert rc != 0 and "dates it 2023-07-15 (year 2023), not 2021" in capsys.readouterr().err
+
+
+@pytest.mark.app
+def test_detect_page_takes_a_product_folder_and_flags_l2a(scene_truth, tmp_path, mirror, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("DETECTOR_MIRROR", str(mirror))
+    monkeypatch.setenv("DETECTOR_DATA_DIR", str(tmp_path / "data"))
+    data, profile = scene_truth
+    l1c = write_product(tmp_path / "l1c", data, profile)
+    l2a = write_product(tmp_path / "l2a", data, profile, level="2A")
+    from pathlib import Path
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=60)
+    at.switch_page("app_pages/detect.py")
+    at.run()
+    at.radio(key="detect_imagery").set_value("path").run()
+    at.number_input(key="detect_year").set_value(2023).run()
+    at = at.text_input(key="detect_tif_path").set_value(str(l1c)).run()
+    assert not at.exception and not at.error
+    assert any("offset (-1000) removed" in c.value for c in at.caption)
+    at = at.text_input(key="detect_tif_path").set_value(str(l2a)).run()
+    assert any("surface reflectance (Sentinel-2 L2A)" in w.value for w in at.warning)

@@ -94,6 +94,8 @@ def read_product(path: Path) -> list[Scene]:
             ".SAFE folder or .zip as downloaded from the Copernicus Browser or Data Space."
         )
     root_rel = mtd[0].rsplit("/", 1)[0] + "/" if "/" in mtd[0] else ""
+    if root_rel.rstrip("/").upper().endswith(".SAFE"):
+        m.label = PurePosixPath(root_rel.rstrip("/")).name  # the product's own name, also for an upload's hashed file name
     meta = _xml(m.read_text(mtd[0]), f"{PurePosixPath(mtd[0]).name} of {m.label}")
     info = {_local(e.tag): (e.text or "").strip() for e in meta.iter() if len(e) == 0}
     level = "L2A" if _MTD_RE.search(mtd[0]).group(1) == "2A" else "L1C"

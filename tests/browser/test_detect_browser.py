@@ -66,7 +66,7 @@ def model_work(page) -> int:
 
 
 def upload_geotiff(page, path) -> None:
-    page.get_by_text("Upload a GeoTIFF").click()
+    page.get_by_text("Upload a GeoTIFF or product").click()
     wait_settled(page)
     uploader = page.locator("[data-testid=stFileUploader]").filter(has_text="Sentinel-2 GeoTIFF")
     uploader.locator("input[type=file]").set_input_files(str(path))

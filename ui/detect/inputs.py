@@ -31,7 +31,8 @@ from ..map.kernel import Fly
 from ..regions import Region
 from .run import markdown
 
-IMAGERY = {"earthengine": "Earth Engine (your account)", "upload": "Upload a GeoTIFF", "path": "A GeoTIFF on this machine"}
+IMAGERY = {"earthengine": "Earth Engine (your account)", "upload": "Upload a GeoTIFF or product",
+           "path": "Imagery on this machine"}
 LOCAL_MODEL = "Local model file…"
 _TIF, _TIF_KEY, _EE, _EE_STATUS = "detect_tif", "detect_tif_upload", "detect_ee_source", "detect_ee_status"
 
@@ -57,13 +58,14 @@ class Request:
 
 # ---------------------------------------------------------------- imagery
 
-def save_upload(raw: bytes, folder: Path) -> Path:
-    """An uploaded GeoTIFF as ``folder/<sha256>.tif``: the same bytes, the same path and file.
+def save_upload(raw: bytes, folder: Path, suffix: str = ".tif") -> Path:
+    """An upload as ``folder/<sha256>.tif`` (or ``.zip``, a product): the same bytes, the same path and file.
 
     The GeoTIFF source names its store entries after the file's path, size and time, so keeping
     one file per content keeps a re-upload (also after a restart) on the scores already stored.
     """
-    path = folder / f"{hashlib.sha256(raw).hexdigest()}.tif"
+    suffix = ".zip" if suffix.lower() == ".zip" else ".tif"  # never a name the visitor chose
+    path = folder / f"{hashlib.sha256(raw).hexdigest()}{suffix}"
     if not path.exists():
         with atomic_path(path) as tmp:
             tmp.write_bytes(raw)
@@ -87,7 +89,7 @@ def _on_tif_upload() -> None:
     if f is None:
         st.session_state[_TIF] = None
         return
-    path = save_upload(f.getvalue(), workspace.current().layout.uploads)
+    path = save_upload(f.getvalue(), workspace.current().layout.uploads, Path(f.name).suffix)
     st.session_state[_TIF] = {"path": str(path), "name": f.name}
 
 
@@ -121,16 +123,18 @@ def imagery(req: Request) -> None:
     req.geotiff = True
     if kind == "upload":
         # No per-widget size: the server's one limit (server.maxUploadSize) is what the box shows and enforces.
-        st.file_uploader("Sentinel-2 GeoTIFF (bands named B1 … B12)", type=["tif", "tiff"], key=_TIF_KEY,
-                         on_change=_on_tif_upload)
+        st.file_uploader("Sentinel-2 GeoTIFF (bands named B1 … B12), or an L1C product's .zip as the Copernicus "
+                         "Browser gives it", type=["tif", "tiff", "zip"], key=_TIF_KEY, on_change=_on_tif_upload)
         held = st.session_state.get(_TIF)
         path, name = (held["path"], f"{held['name']} (uploaded)") if held else ("", "")
     else:
-        path = st.text_input("Path of a GeoTIFF file or folder", key="detect_tif_path",
-                             placeholder="/data/S2_2023_scene.tif").strip()
+        path = st.text_input("Path of a GeoTIFF, a Sentinel-2 product (.SAFE or .zip), or a folder of them",
+                             key="detect_tif_path", placeholder="/data/S2_2023_scene.tif").strip()
+        st.caption("A folder of products is combined as the median of their cloud-masked scenes (as Earth Engine's "
+                   "composite); a folder of GeoTIFFs (one file per band works too) as a mosaic.")
         name = Path(path).name
     if not path:
-        req.problems.append("Choose the GeoTIFF to score.")
+        req.problems.append("Choose the imagery to score.")
         return
     try:
         req.source = geotiff(path)
@@ -139,6 +143,8 @@ def imagery(req: Request) -> None:
         req.problems.append(str(exc))
         return
     req.source_label, req.source_arg = name, path
+    for note in getattr(req.source, "notes", []):
+        (st.warning if "L2A" in note else st.caption)(note)
     years = getattr(req.source, "years", ())
     if years and req.year not in years:
         text = (f"The file's metadata dates its imagery {', '.join(req.source.dates[:4])}: set **Year** to {years[-1]} "

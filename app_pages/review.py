@@ -7,7 +7,8 @@ the label store at once (detector.labels): nothing waits in the session to be sa
 import streamlit as st
 
 from detector import review_queue
-from ui import data, state
+from detector.rule import with_imagery
+from ui import coverage, data, state
 from ui.review import keys as review_keys
 from ui.review import layers as review_layers
 from ui.review import view as review_view
@@ -33,6 +34,8 @@ if info is None:
 layer = review_layers.load_or_explain(info)
 if layer is None:
     st.stop()
+if "valid_fraction" in layer.columns and (layer["valid_fraction"] < 1).any():
+    layer = with_imagery(layer, coverage.imagery_share("review_min_valid"))
 
 pivot, region = view.threshold, None
 if how == "uncertain":

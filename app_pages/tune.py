@@ -38,7 +38,7 @@ if labelled == 0:
                "sampling locations (`python -m detector labels import … --layer " + info.name + "`).")
 tune_view.figures(scores, footprint, labelled)
 
-cv = tune_view.curve(info.name, rule.dual, rule.t_iso, rule.k, rule.d_km, store.url, version)
+cv = tune_view.curve(info.name, rule.dual, rule.t_iso, rule.k, rule.d_km, store.url, version, rule.min_valid)
 c1, c2 = st.columns(2)
 c1.plotly_chart(tune_view.pr_chart(cv, rule.threshold), width="stretch", config={"displayModeBar": False})
 c2.plotly_chart(tune_view.area_chart(cv, rule.threshold), width="stretch", config={"displayModeBar": False})

@@ -20,7 +20,8 @@ class Rule:
     """Keep score ≥ ``threshold``; with ``dual``, an isolated patch needs ``t_iso``.
 
     A kept patch is isolated when its ``k``-th nearest kept neighbour is farther than ``d_km``
-    (see :func:`detector.postprocess.dual_threshold`).
+    (see :func:`detector.postprocess.dual_threshold`). ``min_valid`` > 0 first sets aside patches
+    with less than that share of their pixels under imagery (see :func:`with_imagery`).
     """
 
     threshold: float = 0.5
@@ -28,6 +29,7 @@ class Rule:
     t_iso: float = 0.75
     k: int = 5
     d_km: float = 3.0
+    min_valid: float = 0.0
 
     def check(self) -> Rule:
         """The rule, or a DetectorError naming the value to change (NaN included)."""
@@ -37,16 +39,19 @@ class Rule:
                 raise DetectorError(f"{name} must be a number between 0 and 1, not {value!r}.")
         if not isinstance(self.k, (int, np.integer)) or isinstance(self.k, bool) or self.k < 1:
             raise DetectorError(f"k (neighbours for the isolation rule) must be a whole number ≥ 1, not {self.k!r}.")
+        if not (isinstance(self.min_valid, (int, float)) and 0.0 <= self.min_valid <= 1.0):
+            raise DetectorError(f"The least share of imagery per patch must be between 0 and 1, not {self.min_valid!r}.")
         if not (isinstance(self.d_km, (int, float)) and math.isfinite(self.d_km) and self.d_km > 0):
             raise DetectorError(f"D (the isolation distance) must be a positive number of km, not {self.d_km!r}.")
         return self
 
     def kept(self, patches: gpd.GeoDataFrame) -> np.ndarray:
         """Which patches the rule keeps, as a boolean array in the patches' order."""
+        pool = with_imagery(patches, self.min_valid)
         if self.dual:
-            out = postprocess.dual_threshold(patches, self.threshold, self.t_iso, self.k, self.d_km)
+            out = postprocess.dual_threshold(pool, self.threshold, self.t_iso, self.k, self.d_km)
         else:
-            out = postprocess.above(patches, self.threshold)
+            out = postprocess.above(pool, self.threshold)
         return patches.index.isin(out.index)
 
     def apply(self, patches: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -54,14 +59,32 @@ class Rule:
         return patches[self.kept(patches)]
 
     def at(self, threshold: float) -> Rule:
-        return Rule(threshold, self.dual, self.t_iso, self.k, self.d_km)
+        return Rule(threshold, self.dual, self.t_iso, self.k, self.d_km, self.min_valid)
 
     def describe(self) -> str:
         """The rule in words, e.g. "score ≥ 0.6, isolated patches (k=5, D=3 km) ≥ 0.75"."""
         text = f"score ≥ {self.threshold:g}"
         if self.dual:
             text += f", isolated patches (k={self.k}, D={self.d_km:g} km) ≥ {self.t_iso:g}"
+        if self.min_valid > 0:
+            text += f", imagery on ≥ {self.min_valid:.0%} of the patch"
         return text
+
+    @property
+    def filters_rows(self) -> bool:
+        """Whether the rule keeps something other than the score-sorted tail (isolation or coverage)."""
+        return self.dual or self.min_valid > 0
+
+
+def with_imagery(patches: gpd.GeoDataFrame, min_valid: float) -> gpd.GeoDataFrame:
+    """The patches with at least ``min_valid`` of their pixels under imagery.
+
+    Patches without a ``valid_fraction`` (published layers, runs stored before coverage was kept)
+    were scored whole, so they pass.
+    """
+    if min_valid <= 0 or "valid_fraction" not in patches.columns:
+        return patches
+    return patches[patches["valid_fraction"].fillna(1.0).to_numpy() >= min_valid]
 
 
 #: The defaults, for widgets and options that show them.

@@ -346,3 +346,23 @@ def test_a_dated_geotiff_asks_for_its_own_year_before_running(app, tiny_model, t
     assert at.button(key="detect_run_button").disabled, "no run under a year the image contradicts"
     at = at.number_input(key="detect_year").set_value(2019).run()
     assert not any("2019-08-02" in w.value for w in at.warning) and not at.button(key="detect_run_button").disabled
+
+
+def test_least_imagery_per_patch_sets_patches_aside_without_running_the_model(app, tiny_model, monkeypatch, data_dir):
+    """Partly covered patches are scored; the rule's coverage slider sets them aside (and says so), for free."""
+    monkeypatch.setenv("EE_PROJECT", "test-project")
+    at = use_local_model(app(ee=FakeEE(), region=bbox_param(BOX), year="2023").run(), tiny_model)
+    at.number_input(key="detect_year").set_value(2023).run()
+    at = threshold_slider(run(at)).set_value(0.0).run()
+    result = at.session_state[detect_run.RESULT]
+    frac = result.patches["valid_fraction"].to_numpy()
+    assert (frac < 1).all(), "the fake masks a diagonal of pixels: every patch is partly covered"
+    assert "partly lack imagery" in caption_with(at, "scored now")
+    before = model_work()
+    slider = next(s for s in at.slider if s.label == "Least imagery per patch (%)")
+    cut = float(np.quantile(frac, 0.5))
+    at = slider.set_value(int(np.ceil(cut * 100 / 5) * 5)).run()
+    want = int((frac >= slider.value / 100).sum())
+    assert not at.exception and metrics(at)["Detections"] == f"{want:,}" and want < len(frac)
+    assert f"imagery on ≥ {slider.value}% of the patch" in caption_with(at, "patches scored in the region")
+    assert model_work() == before

@@ -47,3 +47,20 @@ def test_the_rule_keeps_what_postprocess_keeps():
     assert dual.apply(p).index.tolist() == postprocess.dual_threshold(p, 0.5, 0.8, 3, 1.0).index.tolist()
     assert Rule(0.5).describe() == "score ≥ 0.5"
     assert "k=3, D=1 km" in dual.describe()
+
+
+def test_least_imagery_sets_aside_partly_covered_patches_before_the_rest_of_the_rule():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from detector.rule import Rule, with_imagery
+
+    p = gpd.GeoDataFrame({"score": [0.9, 0.8, 0.7], "valid_fraction": [1.0, 0.4, 0.75]},
+                         geometry=[box(i, 0, i + 1, 1) for i in range(3)], crs="EPSG:4326")
+    assert list(Rule(0.5, min_valid=0.5).kept(p)) == [True, False, True]
+    assert list(Rule(0.5).kept(p)) == [True, True, True]
+    assert list(Rule(0.5, min_valid=0.5).at(0.75).kept(p)) == [True, False, False], "at() keeps the coverage rule"
+    assert len(with_imagery(p.drop(columns="valid_fraction"), 0.9)) == 3, "layers without the figure all pass"
+    assert Rule(0.5, min_valid=0.5).describe() == "score ≥ 0.5, imagery on ≥ 50% of the patch"
+    with pytest.raises(DetectorError, match="least share of imagery"):
+        Rule(0.5, min_valid=1.5).check()

@@ -64,7 +64,7 @@ class Filtered:
 def apply_rule(patches: gpd.GeoDataFrame, rule: Rule) -> Filtered:
     """Detections of score-sorted patches under a rule (pure; the page caches it)."""
     start = int(np.count_nonzero(patches["score"].to_numpy() < rule.threshold))  # as postprocess.above compares
-    kept = np.flatnonzero(rule.kept(patches)) if rule.dual else np.arange(start, len(patches))
+    kept = np.flatnonzero(rule.kept(patches)) if rule.filters_rows else np.arange(start, len(patches))
     dropped = np.setdiff1d(np.arange(start, len(patches)), kept)
     return Filtered(start, dropped, kept, postprocess.dissolve(patches.iloc[kept]))
 

@@ -173,7 +173,9 @@ def progress(mine: pd.DataFrame, layer_size: int, pending: int) -> None:
 def item_header(layer: gpd.GeoDataFrame, pos: int, info: review_layers.LayerInfo) -> None:
     row = layer.iloc[pos]
     c = row.geometry.centroid
-    st.markdown(f"**Patch `{row['patch_id']}`** · score **{row['score']:.3f}** · {info.year} · "
+    share = row.get("valid_fraction")
+    imagery = f" · imagery on {share:.0%} of it" if pd.notna(share) and share < 1 else ""
+    st.markdown(f"**Patch `{row['patch_id']}`** · score **{row['score']:.3f}**{imagery} · {info.year} · "
                 f"{c.y:.5f}, {c.x:.5f}")
 
 

@@ -21,7 +21,7 @@ from detector.errors import DetectorError
 from detector.labels import CATEGORIES
 from detector.rule import DEFAULT as DEFAULT_RULE
 
-from .. import state, workspace
+from .. import coverage, state, workspace
 from ..format import hectares, plain
 from ..map.basemaps import basemap
 from ..review import layers as review_layers
@@ -51,9 +51,10 @@ def truth(name: str, store_url: str, labels_version: int) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner="Computing the curves…", max_entries=32)
-def curve(name: str, dual: bool, t_iso: float, k: int, d_km: float, store_url: str, labels_version: int) -> pd.DataFrame:
+def curve(name: str, dual: bool, t_iso: float, k: int, d_km: float, store_url: str, labels_version: int,
+          min_valid: float = 0.0) -> pd.DataFrame:
     layer = review_layers.load(name)
-    rule = evaluate.Rule(0.5, dual, t_iso, k, d_km)
+    rule = evaluate.Rule(0.5, dual, t_iso, k, d_km, min_valid)
     return evaluate.curve(layer, truth(name, store_url, labels_version)["truth"], rule, THRESHOLDS, cells(name))
 
 
@@ -84,7 +85,9 @@ def rule_controls(view: state.View) -> evaluate.Rule:
     t_iso = c1.slider("Isolation threshold (t_iso)", 0.0, 1.0, step=0.01, key=_TISO, disabled=not dual)
     k = c2.slider("Neighbours (k)", 1, 20, step=1, key=_K, disabled=not dual)
     d_km = c3.slider("Distance D (km)", 0.5, 20.0, step=0.5, key=_D, disabled=not dual)
-    return evaluate.Rule(view.threshold, dual, t_iso, k, d_km)
+    min_valid = coverage.imagery_share(coverage.RULE_KEY)
+    return evaluate.Rule(view.threshold, dual, t_iso, k, d_km, min_valid)
+
 
 
 def _on_preset() -> None:

@@ -43,7 +43,7 @@ def _jp2(path: Path, data: np.ndarray, crs, x0: float, ytop: float, res: float) 
     count = data.shape[0]
     with rasterio.open(path, "w", driver="JP2OpenJPEG", width=data.shape[2], height=data.shape[1], count=count,
                        dtype=data.dtype.name, crs=crs, transform=from_origin(x0, ytop, res, res),
-                       QUALITY=100, REVERSIBLE="YES") as dst:
+                       QUALITY=100, REVERSIBLE="YES", BLOCKXSIZE=1024, BLOCKYSIZE=1024) as dst:  # ESA's JP2 tiling
         dst.write(data)
 
 

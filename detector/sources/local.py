@@ -9,7 +9,6 @@ for are left out of it; a year no scene has is refused with the dates found.
 from __future__ import annotations
 
 import hashlib
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -185,12 +184,24 @@ def _median(scenes: list[Scene], tile: Tile, bands: Sequence[str]) -> TilePixels
         data, ok = read_scene(s, tile, bands)
         data[~ok] = np.nan
         stack[i] = data
-    valid = np.isfinite(stack[..., 0]).any(axis=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels: no clear look, handled below
-        out = stack[0] if len(scenes) == 1 else np.nanmedian(stack, axis=0)
-    out = np.where(valid[..., None], out, 0).astype(np.float32)
-    return TilePixels(out, valid, tuple(bands))
+    looks = np.isfinite(stack[..., :1]).sum(axis=0)  # (H, W, 1): clear looks per pixel (the same in every band)
+    valid = looks[..., 0] > 0
+    if len(scenes) == 1:
+        out = np.where(valid[..., None], stack[0], 0)
+    else:
+        out = _median_of_finite(stack, looks)
+        out[~valid] = 0
+    return TilePixels(out.astype(np.float32, copy=False), valid, tuple(bands))
+
+
+def _median_of_finite(stack: np.ndarray, looks: np.ndarray) -> np.ndarray:
+    """np.nanmedian over axis 0, several times faster: a sort puts NaN last, then the middle of the n finite."""
+    stack.sort(axis=0)
+    lo = np.maximum((looks - 1) // 2, 0)[None]
+    hi = np.maximum(looks // 2, 0)[None]
+    a = np.take_along_axis(stack, np.broadcast_to(lo, (1, *stack.shape[1:])), 0)[0]
+    b = np.take_along_axis(stack, np.broadcast_to(hi, (1, *stack.shape[1:])), 0)[0]
+    return (a + b) * np.float32(0.5)
 
 
 _ORDER = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B10", "B11", "B12")

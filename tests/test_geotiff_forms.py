@@ -97,3 +97,42 @@ def test_a_geotiff_without_dates_or_earth_engine_needs_a_year(scene, scene_regio
         assert cli.main(["detect", "--region", str(region), "--source", source, "--out",
                          str(tmp_path / "o.geojson"), "--quiet"]) == 2
         assert "Give --year" in capsys.readouterr().err
+
+
+def _retagged(src_path, dst_path, add: int, **tags):
+    with rasterio.open(src_path) as src:
+        profile, data, names = src.profile, src.read().astype(np.int64), src.descriptions
+    with rasterio.open(dst_path, "w", **profile) as dst:
+        dst.write(np.clip(data + add, 0, 65535).astype(profile["dtype"]))
+        for i, d in enumerate(names, start=1):
+            dst.set_band_description(i, d)
+        dst.update_tags(**tags)
+    return dst_path
+
+
+def test_the_baseline_offset_is_removed_where_the_metadata_states_it(scene, scene_region, mirror, tmp_path):
+    """Digital numbers of baseline 04.00+ carry +1000; scored as they are, every patch would be off."""
+    model = "48px_v3.7"  # a trained model: its scores move with the values
+    want = Detector(model).run(scene_region, 2023, LocalSource(scene)).patches.sort_values("patch_id")
+    stated = _retagged(scene, tmp_path / "offset.tif", 1000, RADIO_ADD_OFFSET="-1000", PROCESSING_BASELINE="05.09")
+    by_baseline = _retagged(scene, tmp_path / "baseline.tif", 1000, PROCESSING_BASELINE="04.00")
+    silent = _retagged(scene, tmp_path / "silent.tif", 1000)
+    for path in (stated, by_baseline):
+        src = LocalSource(path)
+        assert src.scenes[0].offset == -1000 and any("-1000 added" in n for n in src.notes)
+        got = Detector(model).run(scene_region, 2023, src).patches.sort_values("patch_id")
+        np.testing.assert_allclose(got["score"], want["score"], atol=1e-6)
+    plain = Detector(model).run(scene_region, 2023, LocalSource(silent)).patches.sort_values("patch_id")
+    assert np.abs(plain["score"].to_numpy() - want["score"].to_numpy()).max() > 1e-3, "the offset matters"
+    told = LocalSource(silent, dn_offset=-1000)  # --dn-offset -1000 for a file whose metadata does not say
+    got = Detector(model).run(scene_region, 2023, told).patches.sort_values("patch_id")
+    np.testing.assert_allclose(got["score"], want["score"], atol=1e-6)
+    assert LocalSource(stated, dn_offset=0).scenes[0].offset == 0, "--dn-offset 0 overrides the metadata"
+    assert LocalSource(stated).key != LocalSource(stated, dn_offset=0).key, "different values, different store keys"
+
+
+def test_surface_reflectance_is_flagged_from_metadata(scene, tmp_path):
+    l2a = _retagged(scene, tmp_path / "sr.tif", 0, PRODUCT_TYPE="S2MSI2A")
+    src = LocalSource(l2a)
+    assert src.levels == ("L2A",) and any("Sentinel-2 L2A" in n for n in src.notes)
+    assert LocalSource(scene).levels == () and LocalSource(scene).notes == []

@@ -88,9 +88,9 @@ def level_of(tag_sets: Sequence[Mapping[str, str]], name: str = "") -> str | Non
         for key, value in tags.items():
             if key.upper() in _LEVEL_TAGS:
                 v = str(value).upper().replace("-", "").replace("_", "")
-                if "L2A" in v or "LEVEL2A" in v:
+                if any(k in v for k in ("L2A", "LEVEL2A", "MSI2A")):  # "Level-2A", "S2MSI2A", "L2A"
                     return "L2A"
-                if "L1C" in v or "LEVEL1C" in v:
+                if any(k in v for k in ("L1C", "LEVEL1C", "MSI1C")):
                     return "L1C"
     upper = name.upper()
     if "MSIL2A" in upper or "_L2A_" in f"_{upper}_":

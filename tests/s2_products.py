@@ -26,8 +26,9 @@ def truth(source_tif: Path) -> tuple[np.ndarray, dict]:
     """(13, H, W) harmonized DN from a synthetic GeoTIFF, coarse bands averaged over their cells, and its profile."""
     with rasterio.open(source_tif) as src:
         names = list(src.descriptions)
-        data = src.read().astype(np.float64)
-        profile = src.profile
+        h6, w6 = src.height // 6 * 6, src.width // 6 * 6  # whole 60 m cells only
+        data = src.read(window=((0, h6), (0, w6))).astype(np.float64)
+        profile = {**src.profile, "height": h6, "width": w6}
     out = np.empty((13, data.shape[1], data.shape[2]), np.float64)
     for i, b in enumerate(BANDS_13):
         band = data[names.index(b)]

@@ -396,3 +396,22 @@ def test_existing_name_needs_force(trained, data_dir, mining, capsys):
     rc = cli.main(["train", "--positives", str(mining.positives), "--negatives", str(mining.negatives), "--year",
                    str(YEAR), "--source", str(mining.scene.path), "--out", NAME, *FAST])
     assert rc == 2 and "already exists" in capsys.readouterr().err
+
+
+def test_training_windows_come_from_a_product_as_from_the_same_pixels_stacked(mining, tmp_path):
+    """Products are a training source too: the windows equal those of a GeoTIFF of the same pixels."""
+    import rasterio
+    from s2_products import BANDS_13, truth, write_product
+
+    data, profile = truth(mining.scene.path)
+    product = write_product(tmp_path, data, profile)
+    stacked = tmp_path / "stacked.tif"
+    with rasterio.open(stacked, "w", **{**profile, "count": 13}) as dst:
+        dst.write(data)
+        for i, b in enumerate(BANDS_13, start=1):
+            dst.set_band_description(i, b)
+    samples = training_data.to_samples(training_data.load_points(positives=[mining.positives], negatives=[mining.negatives]))
+    a = training_data.build_dataset(samples.frame, LocalSource(product), YEAR, models.BANDS_12)
+    b = training_data.build_dataset(samples.frame, LocalSource(stacked), YEAR, models.BANDS_12)
+    assert len(a.windows) >= 4 and len(a.windows) == len(b.windows)
+    np.testing.assert_array_equal(a.windows, b.windows)

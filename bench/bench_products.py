@@ -29,15 +29,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-import numpy as np  # noqa: E402
-import rasterio  # noqa: E402
-from s2_products import BANDS_13, truth, write_product  # noqa: E402
-from shapely.geometry import shape  # noqa: E402
-from synthetic import SCENE_CRS, SCENE_X0, SCENE_YTOP, SHUFFLED, lonlat_box, write_geotiff  # noqa: E402
+import numpy as np
+import rasterio
+from s2_products import BANDS_13, truth, write_product
+from shapely.geometry import shape
+from synthetic import SCENE_CRS, SCENE_X0, SCENE_YTOP, SHUFFLED, lonlat_box, write_geotiff
 
-from detector import grid  # noqa: E402
-from detector.sources import CachedSource, PixelCache  # noqa: E402
-from detector.sources.local import LocalSource  # noqa: E402
+from detector import grid
+from detector.sources import CachedSource, PixelCache
+from detector.sources.local import LocalSource
 
 
 def timed(source, tiles, repeat: int) -> float:

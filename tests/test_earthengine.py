@@ -425,3 +425,25 @@ def test_running_year_ends_today_and_says_so_in_every_key(fake, tmp_path):
     source.as_of = dt.date(2026, 1, 1)
     with pytest.raises(ImageryError, match="only just begun"):
         source.check(None, ["B2"], 2026)
+
+
+def test_a_run_in_the_running_year_is_stored_under_its_end_date(fake, tiny_model, tmp_path):
+    """The score store, too, keeps this year's partial composite apart: the next day's run scores again."""
+    from shapely.geometry import box
+
+    from detector.pipeline import Detector
+    from detector.sources import PixelCache
+    from detector.store import ScoreStore
+
+    source, _ = make_source(fake)
+    source.as_of = dt.date(2026, 2, 14)
+    det = Detector(tiny_model, store=ScoreStore(tmp_path / "scores"), pixel_cache=PixelCache(tmp_path / "pixels"))
+    region = box(-56.60, -3.30, -56.59, -3.29)
+    first = det.run(region, 2026, source)
+    assert first.summary.source == "ee-s2l1c-csplus0.6-to2026-02-14" and first.summary.scored_now > 0
+    assert set(det.store.runs()["source"]) == {"ee-s2l1c-csplus0.6-to2026-02-14"}
+    again = det.run(region, 2026, source)
+    assert again.summary.scored_now == 0, "the same day: from the store"
+    source.as_of = dt.date(2026, 2, 15)
+    later = det.run(region, 2026, source)
+    assert later.summary.scored_now == first.summary.scored_now, "a later day: fetched and scored again"

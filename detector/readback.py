@@ -40,6 +40,7 @@ def assemble(frames: list[pd.DataFrame], year: int, model: str) -> tuple[gpd.Geo
     patches = allp[allp["covered"].astype(bool)].drop(columns=["covered"]).reset_index(drop=True)
     patches.insert(1, "year", year)
     patches.insert(2, "model", model)
+    patches = patches[[c for c in patches.columns if c != "geometry"] + ["geometry"]]  # one order, however made
     return gpd.GeoDataFrame(patches, geometry="geometry", crs="EPSG:4326"), not_covered
 
 

@@ -1,4 +1,4 @@
-"""The score store: every patch's score, per (imagery source, model, year, tile), as GeoParquet.
+"""The score store: every patch's score, per (imagery source, model, year, tile), as Parquet columns.
 
 Scores are kept whatever their value, so a threshold change never re-runs the model and a
 region that overlaps an earlier one only computes what is new. Each tile file is replaced
@@ -25,6 +25,8 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from . import config
 from .atomic import atomic_path
@@ -56,6 +58,14 @@ def tile_problem(frame: pd.DataFrame, tile: Tile, needed: list[str] | None = Non
     if frame["patch_id"].duplicated().any():
         return "it holds a patch twice"
     return None
+
+
+def with_geometry(frame: pd.DataFrame, tile: Tile) -> gpd.GeoDataFrame:
+    """A tile's stored rows with their patch squares (EPSG:4326), made from (row, col) in one vectorised call."""
+    from .grid import patch_polygons
+
+    rows, cols = frame["row"].to_numpy(), frame["col"].to_numpy()
+    return gpd.GeoDataFrame(frame, geometry=patch_polygons(tile.epsg, rows, cols), crs="EPSG:4326")
 
 
 def _safe(name: str) -> str:
@@ -161,16 +171,20 @@ class ScoreStore:
                 return None
         needed = COLUMNS if columns is None else sorted({*columns, "patch_id", "epsg", "row", "col"} - {"geometry"})
         try:
-            if columns is not None and "geometry" not in columns:
-                frame = pd.read_parquet(src, columns=needed)
-            else:
-                frame = gpd.read_parquet(src, columns=None if columns is None else [*needed, "geometry"])
+            pf = pq.ParquetFile(src)
+            # Tiles written as GeoParquet (before the store held plain columns) also carry a geometry column:
+            # it is never read, but rebuilt from (row, col) where wanted, so old stores open as they are.
+            names = [n for n in pf.schema_arrow.names if n != "geometry"]
+            frame = pf.read(columns=names if columns is None else [c for c in needed if c in names]).to_pandas()
         except Exception as exc:  # noqa: BLE001 - torn, truncated, foreign: every reader error means "not a tile"
             return self._damaged(tile, f"it cannot be read ({type(exc).__name__})")
         problem = tile_problem(frame, tile, needed)
         if problem:
             return self._damaged(tile, problem)
-        return frame if columns is None else frame[[c for c in columns if c in frame.columns]]
+        if columns is None:
+            return with_geometry(frame, tile)
+        frame = frame[[c for c in columns if c in frame.columns]]
+        return with_geometry(frame, tile) if "geometry" in columns else frame
 
     def _damaged(self, tile: Tile, why: str) -> None:
         """Report a tile file that is not the tile's scores; the caller recomputes it."""
@@ -204,14 +218,16 @@ class ScoreStore:
                 finally:
                     fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def write_tile(self, source_key: str, model: str, year: int, tile: Tile, gdf: gpd.GeoDataFrame) -> None:
+    def write_tile(self, source_key: str, model: str, year: int, tile: Tile, gdf: pd.DataFrame) -> None:
+        """The tile's scores, as plain columns: the patch squares follow from (epsg, row, col)."""
         rel = self._tile_rel(source_key, model, year, tile)
+        table = pa.Table.from_pandas(pd.DataFrame(gdf.drop(columns="geometry", errors="ignore")), preserve_index=False)
         if self.is_local:
             with atomic_path(self.root / rel) as tmp:
-                gdf.to_parquet(tmp, index=False)
+                pq.write_table(table, tmp)
             return
         buf = io.BytesIO()
-        gdf.to_parquet(buf, index=False)
+        pq.write_table(table, buf)
         # One whole-object write (a single PUT on object storage): readers see all of it or none.
         self._fs.pipe_file(self._fs_path(rel), buf.getvalue())
 

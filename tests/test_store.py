@@ -47,3 +47,24 @@ def test_a_url_store_and_a_local_store_hold_the_same(tmp_path):
     a = readback.read_region(local, "src", "m", 2023, REGION).patches.sort_values("patch_id")
     b = readback.read_region(mem, "src", "m", 2023, REGION).patches.sort_values("patch_id")
     assert a["patch_id"].tolist() == b["patch_id"].tolist() and np.allclose(a["score"], b["score"])
+
+
+def test_tiles_hold_plain_columns_and_geoparquet_tiles_of_older_stores_still_open(tmp_path):
+    """The store keeps scores, not shapes: squares are rebuilt from (row, col) on reading, equal to the ones
+    an older store wrote as GeoParquet, which opens unchanged."""
+    import pyarrow.parquet as pq
+
+    new, old = ScoreStore(tmp_path / "new"), ScoreStore(tmp_path / "old")
+    _fill(new, REGION)
+    for tile, (rows, cols) in grid.tiles_for_region(REGION).items():  # the layout before: GeoParquet with squares
+        frame = _tile_frame(1, tile, rows, cols, np.ones(len(rows), bool), np.linspace(0, 1, len(rows), dtype=np.float32)[:, None])
+        path = old.tile_path("src", "m", 2023, tile)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(path, index=False)
+        assert "geometry" in pq.read_schema(path).names
+        assert "geometry" not in pq.read_schema(new.tile_path("src", "m", 2023, tile)).names
+    a = readback.read_region(new, "src", "m", 2023, REGION).patches
+    b = readback.read_region(old, "src", "m", 2023, REGION).patches
+    assert len(a) == len(b) > 0
+    assert a.geometry.geom_equals_exact(b.geometry, tolerance=0).all()
+    assert np.array_equal(a["score"].to_numpy(), b["score"].to_numpy())

@@ -53,6 +53,7 @@ class Settings:
     ee_service_account_key: str | None = None  # EE_SERVICE_ACCOUNT_KEY: a JSON key file
     google_credentials: str | None = None  # GOOGLE_APPLICATION_CREDENTIALS: used when it is a service-account key
     ee_high_volume: bool = False  # EE_HIGH_VOLUME: the high-volume endpoint
+    backend: str = "tf_keras"  # DETECTOR_BACKEND: tf_keras, or Keras 3 on jax / torch / tensorflow
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -69,6 +70,7 @@ class Settings:
             ee_service_account_key=env.get("EE_SERVICE_ACCOUNT_KEY") or None,
             google_credentials=env.get("GOOGLE_APPLICATION_CREDENTIALS") or None,
             ee_high_volume=_truthy(env.get("EE_HIGH_VOLUME")),
+            backend=(env.get("DETECTOR_BACKEND") or "tf_keras").strip().lower(),
         )
 
     def with_(self, **changes) -> Settings:

@@ -258,7 +258,12 @@ def quiet_tensorflow() -> None:
 
 
 def describe_device() -> str:
-    """The device TensorFlow will run on: the GPU's name, or the CPU."""
+    """The device the models run on: the GPU's name, or the CPU (under the DETECTOR_BACKEND in use)."""
+    from . import backends, config
+
+    backend = backends.check(config.settings().backend)
+    if backend != backends.DEFAULT and backend != "tensorflow":
+        return backends.device(backend)
     quiet_tensorflow()
     import tensorflow as tf
 
@@ -300,18 +305,26 @@ class Scorer:
 
 
 def load(spec: ModelSpec) -> Scorer:
-    """Load a model (legacy .h5 with tf_keras, .keras with Keras 3), never compiling it."""
+    """Load a model, never compiling it: legacy .h5 with tf_keras (or Keras 3 on the DETECTOR_BACKEND chosen),
+    .keras with Keras 3."""
+    from . import backends, config
+
     spectral.check(spec.indices, spec.bands, spec.name)
     path = spec.path()
     if spec.local_path:
         check_safe(path)
     quiet_tensorflow()
+    backend = backends.check(config.settings().backend)
     try:
-        if path.suffix == ".h5":
+        if path.suffix == ".h5" and backend == backends.DEFAULT:
             import tf_keras
 
             model = tf_keras.models.load_model(path, compile=False)
+        elif path.suffix == ".h5":
+            model = backends.load_h5(path, backend)
         else:
+            if backend != backends.DEFAULT:
+                backends.keras3(backend)
             import keras
 
             model = keras.models.load_model(path, compile=False, safe_mode=True)

@@ -31,9 +31,9 @@ _pkg = types.ModuleType("detector")
 _pkg.__path__ = [str(ROOT / "detector")]
 sys.modules.setdefault("detector", _pkg)
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from detector import backends  # noqa: E402
+from detector import backends
 
 TILE_PX, PATCH, STRIDE, PER_SIDE = 792, 48, 24, 32
 

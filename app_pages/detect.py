@@ -45,9 +45,13 @@ with left:
         rule = tune_view.rule_controls(view)  # the same rule as on Tune
         f = results.filtered(result.digest, astuple(rule), result.patches)
         results.show_figures(result, f, rule)
+        recommended = run.recommended_threshold(result.record)
+        warning = results.low_threshold_warning(rule.threshold, recommended)
+        if warning:
+            st.warning(warning)
         if result.geotiff:
             top = results.top_patches(result.scores)
-            st.info(results.image_answer(result, rule.threshold))
+            st.info(results.image_answer(result, recommended))
         results.downloads(result, f, rule)
         results.polygons_table(f.polygons)
     with map_box:

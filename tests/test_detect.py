@@ -219,6 +219,23 @@ def test_a_geotiff_by_path_answers_does_it_contain_a_mine_and_reopens(app, tiny_
     answer = " ".join(i.value for i in at.info)
     assert f"Highest patch score {result.scores[-1]:.2f}" in answer and result.patches["patch_id"].iloc[-1] in answer
 
+    # The verdict is the model's, whatever the slider says: the same model, recommending 0.9, says "no mining"
+    # for this image even with the slider below the highest score; and the low slider is warned about.
+    strict = tmp_path / "strict.h5"
+    strict.write_bytes(Path(tiny_model).read_bytes())
+    strict.with_suffix(".toml").write_text("threshold = 0.9\n")
+    at = use_local_model(app().run(), strict)
+    at.radio(key="detect_imagery").set_value("path").run()
+    at = run(at.text_input(key="detect_tif_path").set_value(str(tif)).run())
+    best = at.session_state[detect_run.RESULT].scores[-1]
+    assert detect_run.recommended_threshold(at.session_state[detect_run.RESULT].record) == 0.9 and best < 0.9
+    at = threshold_slider(at).set_value(float(np.floor(best * 50) / 100)).run()  # half the highest score
+    answer = " ".join(i.value for i in at.info)
+    assert "recommended threshold 0.90: no mining detected" in answer, answer
+    assert any("far below this model's recommended 0.90" in w.value for w in at.warning)
+    at = threshold_slider(at).set_value(0.9).run()
+    assert not any("far below" in w.value for w in at.warning)
+
     # a link with ?run= reopens it in a new session: from the store, no model
     work = model_work()
     again = app(run=result.record.run_id).run()

@@ -83,18 +83,32 @@ def top_patches(scores) -> np.ndarray:
     return np.flatnonzero(scores >= scores[-1] - TOP_TOLERANCE)
 
 
-def image_answer(result: Result, threshold: float) -> str:
-    """The first seed study's question, answered: does this image contain a mine?"""
+#: Below this share of the model's recommended threshold, the sidebar's threshold gets a warning.
+LOW_THRESHOLD_SHARE = 0.75
+
+
+def image_answer(result: Result, recommended: float) -> str:
+    """The first seed study's question, answered at the model's recommended threshold (not the slider's:
+    a slider at 0.05 would call any image "mining"): does this image contain a mine?"""
     scores = result.scores
     if not len(scores):
-        return "No patch of the image could be scored (no patch is fully covered by imagery)."
+        return "No patch of the image could be scored (no patch has imagery)."
     best = float(scores[-1])
-    verdict = "likely contains mining" if best >= threshold else "no mining detected"
+    verdict = "likely contains mining" if best >= recommended else "no mining detected"
     top = result.patches.iloc[top_patches(scores)]
     where = ", ".join(f"`{p}`" for p in top["patch_id"][:5]) + (" …" if len(top) > 5 else "")
-    return (f"**Highest patch score {best:.2f}** ({'≥' if best >= threshold else '<'} threshold {threshold:.2f}: "
-            f"{verdict}). Carried by {len(top)} patch{'es' if len(top) > 1 else ''}: {where} "
-            "(outlined in cyan on the map).")
+    return (f"**Highest patch score {best:.2f}** ({'≥' if best >= recommended else '<'} the model's recommended "
+            f"threshold {recommended:.2f}: {verdict}). Carried by {len(top)} patch{'es' if len(top) > 1 else ''}: "
+            f"{where} (outlined in cyan on the map).")
+
+
+def low_threshold_warning(threshold: float, recommended: float) -> str | None:
+    """A warning when the sidebar's threshold is far below the model's recommended one, else None."""
+    if threshold >= LOW_THRESHOLD_SHARE * recommended:
+        return None
+    return (f"The threshold in the sidebar ({threshold:.2f}) is far below this model's recommended {recommended:.2f}: "
+            "the map and the figures count many patches the model does not call mining. The image's verdict uses "
+            "the recommended threshold.")
 
 
 def figures_table(result: Result, f: Filtered, rule: Rule) -> pd.DataFrame:

@@ -16,6 +16,7 @@ import streamlit as st
 from detector import runs
 from detector.errors import DetectorError
 from detector.pipeline import TileProgress
+from detector.rule import DEFAULT as DEFAULT_RULE
 from detector.workspace import DetectRequest
 
 from .. import workspace
@@ -56,6 +57,16 @@ def device() -> str:
 def progress_text(p: TileProgress, device_name: str | None = None) -> str:
     done = f"Tile {p.done:,} of {p.total:,}: {p.from_store:,} from the store, {p.computed:,} computed"
     return done + (f" on {device_name}" if device_name and p.computed else "")
+
+
+def recommended_threshold(record: runs.RunRecord) -> float:
+    """The run's model's recommended threshold (the published default where the model is gone)."""
+    for ref in (record.model_ref, record.model):
+        try:
+            return float(workspace.current().model(ref).threshold)
+        except DetectorError:
+            continue
+    return DEFAULT_RULE.threshold
 
 
 def title(record: runs.RunRecord) -> str:

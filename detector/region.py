@@ -158,6 +158,16 @@ def region_from_content(content: bytes | str, name: str = "The region") -> BaseG
     return geom
 
 
+def clip_to_imagery(geom: BaseGeometry, footprint: BaseGeometry | None) -> BaseGeometry:
+    """The part of a region the imagery covers (a whole country scored with one image is the image's part);
+    the region itself where the imagery is unbounded (Earth Engine) or does not touch it (the source then
+    says so, with both extents)."""
+    if footprint is None or footprint.is_empty or footprint.contains(geom):
+        return geom
+    part = geom.intersection(footprint)
+    return geom if part.is_empty or part.area == 0 else part
+
+
 def check_region(geom: BaseGeometry, limit_km2: float | None = None) -> float:
     """Refuse empty, out-of-range, antimeridian-crossing or too large regions; return km²."""
     if geom.is_empty:

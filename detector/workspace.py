@@ -181,8 +181,10 @@ class Workspace:
         """
         req.check()
         limit = self.limit_km2(req.max_area_km2, req.on_cluster)
-        geom = self.load_region(req.region, limit)
         source = self.open_source(req.source, req.bands, **({"dn_offset": req.dn_offset} if req.dn_offset is not None else {}))
+        # The size limit applies to what will be scored: the region clipped to the imagery.
+        geom = region.clip_to_imagery(self.load_region(req.region, float("inf")), source.footprint())
+        region.check_region(geom, limit)
         year = _year_for(req.year, source)
         store = ScoreStore(req.store) if req.store else self.store
         det = self.detector(req.model, store)

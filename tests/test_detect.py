@@ -383,3 +383,25 @@ def test_least_imagery_per_patch_sets_patches_aside_without_running_the_model(ap
     assert not at.exception and metrics(at)["Detections"] == f"{want:,}" and want < len(frac)
     assert f"imagery on ≥ {slider.value}% of the patch" in caption_with(at, "patches scored in the region")
     assert model_work() == before
+
+
+def test_a_large_region_with_a_small_image_is_the_images_part_and_no_server_path_shows(app, tmp_path, monkeypatch):
+    tif = write_geotiff(tmp_path / "scene.tif", SCENE_CRS, SCENE_X0, SCENE_YTOP, 150, 150, bands=SHUFFLED)
+    from shapely.geometry import shape
+
+    small = shape(lonlat_box(SCENE_CRS, SCENE_X0, SCENE_YTOP - 1500, SCENE_X0 + 1500, SCENE_YTOP))
+    w, s, e, n = small.bounds
+    at = app(region=f"bbox:{w - 1:.5f},{s - 1:.5f},{e + 1:.5f},{n + 1:.5f}").run()  # some 50,000 km²
+    at.radio(key="detect_imagery").set_value("path").run()
+    at = at.text_input(key="detect_tif_path").set_value(str(tif)).run()
+    text = " ".join(m.value for m in at.markdown)
+    assert "(the part scene.tif covers)" in text and "2." in text.split("covers),")[1][:6], text
+    assert not any("more than the" in e.value for e in at.error)
+
+    # an upload: the command line a too-large region gets names the visitor's file, not the server's copy
+    monkeypatch.setenv("DETECTOR_MAX_AREA_KM2", "1")
+    at = app(region=f"bbox:{w - 1:.5f},{s - 1:.5f},{e + 1:.5f},{n + 1:.5f}").run()
+    at.session_state[detect_inputs._TIF] = {"path": str(tif), "name": "my scene.tif"}
+    at = at.radio(key="detect_imagery").set_value("upload").run()
+    refusal = " ".join(e.value for e in at.error)
+    assert "more than the 1 km²" in refusal and "--source 'my scene.tif'" in refusal and str(tmp_path) not in refusal

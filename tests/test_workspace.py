@@ -62,3 +62,19 @@ def test_the_size_limit_depends_on_where_it_runs(tmp_path):
     assert ws.rule(None, "48px_v3.7").threshold == ws.model("48px_v3.7").threshold
     with pytest.raises(DetectorError):
         ws.rule(2.0)
+
+
+def test_the_size_limit_applies_to_the_region_clipped_to_the_image(tmp_path, scene, tiny_model):
+    """A country with a 9 km² image is the image's part of it, not a refusal for the country's size."""
+    from shapely.geometry import box
+
+    from detector.sources.local import LocalSource
+
+    foot = LocalSource(scene).footprint()
+    w, s, e, n = foot.bounds
+    big = box(w - 1.0, s - 1.0, e + 1.0, n + 1.0)  # some 50,000 km²
+    ws = Workspace(Settings(data_dir=tmp_path / "ws", max_area_km2=50.0))
+    out = ws.detect(DetectRequest(big, 2023, str(scene), str(tiny_model)))
+    assert out.region.equals(big.intersection(foot)) and len(out.patches) > 0
+    with pytest.raises(DetectorError, match="too large|larger|exceeds|more than"):
+        ws.detect(DetectRequest(big, 2023, "earthengine", str(tiny_model)))  # no footprint: the whole region counts

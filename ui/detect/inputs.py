@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from shapely.geometry import box, mapping
 from detector.atomic import atomic_path
 from detector.errors import DetectorError, RegionError
 from detector.models import BANDS_12
-from detector.region import check_region
+from detector.region import check_region, clip_to_imagery
 from detector.sources import ImagerySource
 from detector.sources.earthengine import FIRST_YEAR
 from detector.sources.local import LocalSource
@@ -142,7 +143,8 @@ def imagery(req: Request) -> None:
         st.error(markdown(str(exc)))
         req.problems.append(str(exc))
         return
-    req.source_label, req.source_arg = name, path
+    # An upload's file on the server is not the visitor's to see: the command line names their own file.
+    req.source_label, req.source_arg = name, (shlex.quote(held["name"]) if kind == "upload" else shlex.quote(path))
     for note in getattr(req.source, "notes", []):
         (st.warning if "L2A" in note else st.caption)(note)
     years = getattr(req.source, "years", ())
@@ -216,6 +218,11 @@ def region(req: Request, view) -> None:
                 + (" (or leave it empty to score the whole GeoTIFF)." if req.geotiff else "."))
         req.problems.append("No region.")
         return
+    if req.geotiff and req.source is not None and not req.whole_image:
+        clipped = clip_to_imagery(req.region.geometry, req.source.footprint())
+        if clipped is not req.region.geometry:  # the size limit applies to what will be scored
+            req.region = Region(f"{req.region.key}|image:{req.source.key}",
+                                f"{req.region.name} (the part {req.source_label} covers)", clipped)
     try:
         km2 = check_region(req.region.geometry, float("inf"))
     except RegionError as exc:

@@ -25,7 +25,8 @@ measure = trends.MEASURES[st.segmented_control(
     "Measure", list(trends.MEASURES), default="mined", required=True, key="trends_measure",
     format_func=lambda k: trends.MEASURES[k].option,
     help="Mined area is the published figure: mined land inside each polygon, measured on a segmentation "
-         "mask. Footprint is the polygons' own area (merged 480 m detection patches), about five times larger.",
+         "mask. Footprint is the polygons' own area (merged 480 m detection patches), several times larger "
+         "(from about 3× to 15×, depending on the region; Explore shows a region's own ratio).",
 )]
 
 

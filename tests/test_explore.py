@@ -62,6 +62,17 @@ def test_a_country_in_the_link_shows_its_figures_and_opens_the_map_on_it(app):
     assert _ha(m["Mined, new in 2023"]) > 0
     assert _ha(m["Mined, total to 2023"]) > _ha(m["Mined, new in 2023"])
     assert _ha(m["Footprint, total"]) > _ha(m["Mined, total to 2023"])  # the footprint overstates mined land
+    # by the region's own ratio, not a fixed "about 5×" (Peru's is near 3×, Yanomami's near 9×)
+    import shapely
+
+    from ui import data as ui_data
+    from ui import regions
+
+    peru = regions.resolve("country:PER")
+    table = ui_data.region_stats(shapely.to_wkb(peru.geometry), peru.key, peru.name)
+    row = table[table["period"] == "2023"].iloc[0]
+    ratio = row["cumulative_footprint_ha"] / row["cumulative_mined_ha"]
+    assert f"here it is {ratio:.1f}× the mined area" in " ".join(c.value for c in at.caption)
     assert any("Peru" in md.value for md in at.markdown)
     assert at.get("plotly_chart"), "the trend chart"
     home = at.session_state["explore_home"]

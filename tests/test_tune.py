@@ -134,7 +134,7 @@ def test_tune_figures_equal_an_independent_computation(labelled):
     assert any(f"{mines} mines among {n} randomly sampled patches kept" in c.value for c in at.caption)
 
 
-def test_tune_saves_a_preset_that_detect_and_explore_can_read(labelled):
+def test_tune_saves_a_preset_that_detect_and_explore_can_read(labelled, monkeypatch):
     layer, _ = labelled
     at = _open_tune()
     _threshold(at, 0.7)
@@ -144,12 +144,20 @@ def test_tune_saves_a_preset_that_detect_and_explore_can_read(labelled):
     p = presets.load("strict-0.7")
     assert (p.threshold, p.dual, p.layer) == (0.7, False, LAYER) and p.precision is not None
     assert len(p.apply(layer)) == int((layer["score"] >= 0.7).sum())
-    # applying a saved preset brings its threshold back
+    # applying a saved preset brings its threshold back, without Streamlit's "default value but also set via
+    # the Session State API" warning in the server log
+    from streamlit.elements.lib import policies
+
+    said: list[str] = []
+    monkeypatch.setattr(policies, "_shown_default_value_warning", False)
+    monkeypatch.setattr(policies._LOGGER, "warning", lambda msg, *a, **k: said.append(msg % a if a else msg))
     presets.save(presets.Preset("loose", 0.55))
     at.run()
     at.selectbox(key="tune_preset").set_value("loose").run()
     assert not at.exception
     assert _metrics(at)["Patches kept"] == f"{int((layer['score'] >= 0.55).sum()):,}"
+    assert next(s for s in at.slider if s.label == "Detection threshold").value == 0.55
+    assert not [m for m in said if "default value" in m], said
 
 
 def test_tune_without_labels_says_where_they_come_from(mirror):

@@ -126,15 +126,18 @@ def sync_url(view: View) -> None:
 def sidebar(show_threshold: bool = False) -> View:
     """The shared sidebar: period, basemap and (where it applies) threshold."""
     view = current()
+    # Each widget's value lives in Session State only (seeded from the view), never also as a default:
+    # a preset that sets the threshold would otherwise make Streamlit warn that both were given.
+    for name, key in _WIDGETS.items():
+        if key not in st.session_state:
+            st.session_state[key] = float(view.threshold) if name == "threshold" else getattr(view, name)
     with st.sidebar:
         ps = periods()
-        period = st.select_slider("Period", options=ps, value=view.period, key=_WIDGETS["period"],
+        period = st.select_slider("Period", options=ps, key=_WIDGETS["period"],
                                   help="Mining new in this period; 2018 is everything up to 2018.")
-        basemap = st.radio("Basemap", list(BASEMAPS), index=list(BASEMAPS).index(view.basemap),
-                           format_func=BASEMAPS.get, key=_WIDGETS["basemap"])
+        basemap = st.radio("Basemap", list(BASEMAPS), format_func=BASEMAPS.get, key=_WIDGETS["basemap"])
         threshold = view.threshold
         if show_threshold:
-            threshold = st.slider("Detection threshold", 0.0, 1.0, float(view.threshold), 0.01,
-                                  key=_WIDGETS["threshold"])
+            threshold = st.slider("Detection threshold", 0.0, 1.0, step=0.01, key=_WIDGETS["threshold"])
     view = update(period=period, basemap=basemap, threshold=threshold)
     return view

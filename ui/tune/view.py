@@ -100,8 +100,7 @@ def apply_preset(name: str) -> None:
     """A saved preset's settings into the sliders (a callback: it runs before the widgets are drawn)."""
     p = workspace.current().preset(name)
     st.session_state.update({_DUAL: p.dual, _TISO: p.t_iso, _K: p.k, _D: p.d_km})
-    state.update(threshold=p.threshold)
-    st.session_state["sidebar_threshold"] = p.threshold  # the shared sidebar's slider (ui.state.sidebar)
+    state.update(threshold=p.threshold)  # and the sidebar's slider with it (ui.state.update mirrors it)
 
 
 # ---------------------------------------------------------------- figures

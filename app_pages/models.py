@@ -24,7 +24,8 @@ st.caption(
 specs = models.registry()
 reports = {n: training.load_report(s) for n, s in specs.items() if s.trained}
 default = models.default_model()
-st.dataframe(model_charts.models_table(specs, reports, default), hide_index=True, width="stretch")
+st.dataframe(model_charts.models_table(specs, reports, default), hide_index=True, width="stretch",
+             column_config={"description": st.column_config.TextColumn("description", width="large")})
 
 names = list(specs)
 trained = [n for n in names if specs[n].trained]
@@ -55,7 +56,7 @@ with right:
     st.markdown("**Use it**")
     year = reports[choice]["year"] if reports.get(choice) else 2024  # a trained model: the year it learnt on
     st.code(f"python -m detector detect --model {choice} \\\n  --region region.geojson --year {year} --out mines.geojson",
-            language="bash")
+            language="bash", wrap_lines=True)
     st.caption("On **Detect**, pick it under *Model*; a Detect run made with it is a layer that **Review** and "
                "**Tune** can open.")
     if st.button("Use this model on Detect", key="models_use", icon=":material/search:", on_click=use_on_detect,
@@ -66,8 +67,10 @@ report = reports.get(choice)
 if not spec.trained:
     st.info("A published model: its training sets and test metrics are in the `_config.txt` beside it in the "
             "[mining-detector repository](https://github.com/earthrise-media/mining-detector/tree/main/models). "
-            "Fine-tune it on your own labels with `python -m detector train --base " + choice + " …`"
-            + (" (ensembles cannot be fine-tuned: pick one of the single models)." if spec.ensemble > 1 else "."))
+            + (f"An ensemble of {spec.ensemble} models cannot be fine-tuned as a whole: fine-tune one of the single "
+               "published models on your own labels instead, e.g. `python -m detector train --base 48px_v3.7 …`."
+               if spec.ensemble > 1 else
+               f"Fine-tune it on your own labels with `python -m detector train --base {choice} …`."))
 elif report is None:
     st.warning(f"No training report beside {spec.local_path} (it should be {choice}.report.json).")
 else:
@@ -111,4 +114,4 @@ st.caption("Label detections on **Review**, export them, and train (add `--base 
 st.code("python -m detector labels export --out my_labels/\n"
         "python -m detector train --labels my_labels/ --year 2024 --source earthengine --out my-model-v1",
         language="bash")
-st.caption(f"Trained models are registered in {models.trained_dir()}.")
+st.caption("Trained models are registered in the `models/` folder of the server's data folder (DETECTOR_DATA_DIR).")

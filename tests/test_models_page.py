@@ -48,3 +48,15 @@ def test_models_page_for_a_published_model(mirror):
     at.switch_page("app_pages/models.py").run()
     assert not at.exception
     assert any("fine-tune it" in i.value.lower() or "Fine-tune it" in i.value for i in at.info)
+
+
+def test_the_ensembles_hint_does_not_offer_what_it_then_refuses_and_no_server_path_shows(mirror, data_dir):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["model"] = "48px_v3.2-3.7ensemble"
+    at.run()
+    at.switch_page("app_pages/models.py").run()
+    assert not at.exception
+    hint = " ".join(i.value for i in at.info)
+    assert "--base 48px_v3.2-3.7ensemble" not in hint and "--base 48px_v3.7" in hint and "cannot be fine-tuned" in hint
+    shown = " ".join(c.value for c in at.caption) + " ".join(m.value for m in at.markdown)
+    assert str(data_dir) not in shown, "the server's folders are not the visitor's business"

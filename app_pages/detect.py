@@ -55,11 +55,11 @@ with left:
         results.downloads(result, f, rule)
         results.polygons_table(f.polygons)
     with map_box:
-        if view.basemap == "mapbox" and not basemaps.mapbox_token():
-            st.info(basemaps.MAPBOX_HELP)
         bm = basemaps.basemap(view.basemap, str(result.record.year if result is not None else req.year))
         detect_map.show(result, f, top, view.threshold, bm, inputs.fly(req),
                         req.region.geometry if req.region else None, view)
+        if view.basemap == "mapbox" and not basemaps.mapbox_token():
+            st.info(basemaps.MAPBOX_HELP)  # below the map, which would reload if an element appeared above it
         st.caption(f"{results.model_credit(result)} Imagery: {plain(bm.attribution)}.")
 
 run.earlier_runs()

@@ -22,8 +22,6 @@ if not shown:
 
 periods = catalog.periods()
 period_index = periods.index(view.period)
-if view.basemap == "mapbox" and not basemaps.mapbox_token():
-    st.info(basemaps.MAPBOX_HELP)
 bm = basemaps.basemap(view.basemap, view.period)
 home = region_state.home(view)
 
@@ -38,6 +36,8 @@ with right:
 
 with left:
     layers.show(shown, home, bm, period_index, region_state.fly())
+    if view.basemap == "mapbox" and not basemaps.mapbox_token():
+        st.info(basemaps.MAPBOX_HELP)  # below the map: an element above it would move it, and it would reload
     st.caption(
         f"{layers.mining_credit()}. Airstrips: {catalog.attribution('airstrips')}. "
         f"Boundaries: {catalog.attribution('boundaries_countries')}. Imagery: {plain(bm.attribution)}."

@@ -405,3 +405,26 @@ def test_a_large_region_with_a_small_image_is_the_images_part_and_no_server_path
     at = at.radio(key="detect_imagery").set_value("upload").run()
     refusal = " ".join(e.value for e in at.error)
     assert "more than the 1 km²" in refusal and "--source 'my scene.tif'" in refusal and str(tmp_path) not in refusal
+
+
+def test_coming_back_to_detect_finds_the_run_its_form_and_its_rule(app, tiny_model, clear_sky, monkeypatch, data_dir):
+    monkeypatch.setenv("EE_PROJECT", "test-project")
+    at = use_local_model(app(ee=FakeEE(), region=bbox_param(BOX), year="2023").run(), tiny_model)
+    at.number_input(key="detect_year").set_value(2021).run()
+    at = run(at)
+    rid = at.session_state[detect_run.RESULT].record.run_id
+    at.toggle(key="tune_dual").set_value(True).run()
+    at = next(s for s in at.slider if s.label == "Neighbours (k)").set_value(7).run()
+    at.switch_page("app_pages/explore.py").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert at.query_params["run"] == rid, "the link names the run shown again"
+    assert at.number_input(key="detect_year").value == 2021 and at.radio(key="detect_imagery").value == "earthengine"
+    assert at.selectbox(key="detect_model").value == detect_inputs.LOCAL_MODEL
+    assert at.toggle(key="tune_dual").value is True, "the isolation rule as it was left"
+    assert next(s for s in at.slider if s.label == "Neighbours (k)").value == 7
+    # a shared link, in a new session: the form takes the run's year and model
+    fresh = app(run=rid).run()
+    assert not fresh.exception and fresh.session_state[detect_run.RESULT].record.run_id == rid
+    assert fresh.number_input(key="detect_year").value == 2021
+    assert fresh.text_input(key="detect_model_path").value == str(tiny_model)

@@ -171,3 +171,19 @@ def test_changing_the_period_restyles_the_map_without_rebuilding_it(page, app_ur
     state = frame.evaluate("() => [window.__probe, amw.shown, window.map.getZoom(), "
                            "document.getElementById('amw-new-label').textContent]")
     assert state == ["same map", 7, 8, "new in 2025Q2"], state
+
+
+def test_choosing_mapbox_without_a_token_keeps_the_map_where_it_was(page, app_url):
+    """The notice that Mapbox needs a token used to appear above the map and reload it at the start view."""
+    page.goto(app_url + "/?lat=-6.0&lon=-56.0&zoom=7")
+    wait_explore(page)
+    frame = page.query_selector(MAP_IFRAME).content_frame()
+    frame.evaluate("() => { window.__probe = 'same map'; window.map.setView([-5.5, -56.5], 9, {animate: false}); }")
+    wait_explore(page)
+    for label in ("Mapbox", "Esri"):  # to Mapbox (no token: the notice shows), then back
+        page.locator("[data-testid=stSidebar] label").filter(has_text=re.compile(label)).first.click()
+        wait_explore(page)
+        frame = page.query_selector(MAP_IFRAME).content_frame()
+        state = frame.evaluate("() => [window.__probe, window.map.getZoom(), Math.round(window.map.getCenter().lat * 10) / 10]")
+        assert state == ["same map", 9, -5.5], (label, state)
+    assert "zoom=9" in page.url

@@ -254,6 +254,7 @@ def controls(view) -> Request:
     settled last, since a GeoTIFF without a region means the image's footprint."""
     region_box = st.container()
     st.subheader("Imagery, year and model")
+    _restore_form()
     req = Request(year=0)
     left, right = st.columns([1, 2])
     with left:
@@ -264,4 +265,29 @@ def controls(view) -> Request:
     with region_box:
         region_picker(view)
         region(req, view)
+    st.session_state[_FORM] = {k: st.session_state[k] for k in _FORM_KEYS if k in st.session_state}
     return req
+
+
+#: The form's widgets, kept beside them (Streamlit forgets a widget's value on pages that do not draw it),
+#: so coming back to Detect finds the form that made the result on show: imagery, file, year, model.
+_FORM, _FORM_KEYS = "detect_form", ("detect_imagery", "detect_tif_path", "detect_year", "detect_model",
+                                     "detect_model_path")
+
+
+def for_record(record) -> dict:
+    """The form a reopened run was made with, as far as its record says (a new session, a shared link)."""
+    form = {"detect_year": int(record.year)}
+    if record.model_ref in workspace.current().models():
+        form["detect_model"] = record.model_ref
+    elif record.model_ref:
+        form.update(detect_model=LOCAL_MODEL, detect_model_path=record.model_ref)
+    if str(record.source_key).startswith("ee-"):
+        form["detect_imagery"] = "earthengine"
+    return form
+
+
+def _restore_form() -> None:
+    for key, value in st.session_state.get(_FORM, {}).items():
+        if key not in st.session_state:
+            st.session_state[key] = value

@@ -130,7 +130,23 @@ def reopen(rid: str) -> Result | None:
     except DetectorError as exc:
         st.session_state[_MESSAGE] = markdown(f"Run {rid} cannot be reopened: {exc}")
         return None
-    return _keep(Result.of(res, record, record.source_key.startswith("tif-"), reopened=True))
+    result = _keep(Result.of(res, record, not record.source_key.startswith("ee-"), reopened=True))
+    _form_follows(record)
+    return result
+
+
+def _form_follows(record: runs.RunRecord) -> None:
+    """The form shows what the reopened run was made with (year, model, imagery kind): set before the
+    widgets are drawn, so the page runs once more when they already were and differ."""
+    from .inputs import _FORM, for_record
+
+    wanted = for_record(record)
+    st.session_state[_FORM] = {**st.session_state.get(_FORM, {}), **wanted}
+    stale = [k for k, v in wanted.items() if k in st.session_state and st.session_state[k] != v]
+    for key in stale:
+        del st.session_state[key]
+    if stale:
+        st.rerun()
 
 
 def _keep(result: Result) -> Result:
@@ -149,6 +165,8 @@ def current() -> Result | None:
         if opened is None:  # said why; the link no longer names it
             del st.query_params[RUN_PARAM]
         have = opened or have
+    elif have is not None and not wanted:
+        st.query_params[RUN_PARAM] = have.record.run_id  # back from another page: the link names the run again
     return have
 
 

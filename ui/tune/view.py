@@ -61,6 +61,7 @@ def curve(name: str, dual: bool, t_iso: float, k: int, d_km: float, store_url: s
 # ---------------------------------------------------------------- controls
 
 _DUAL, _TISO, _K, _D, _PRESET = "tune_dual", "tune_t_iso", "tune_k", "tune_d_km", "tune_preset"
+_MEMO = "rule_memo"  # the rule's last values, kept across pages (not a widget key)
 
 
 def rule_controls(view: state.View) -> evaluate.Rule:
@@ -74,10 +75,13 @@ def rule_controls(view: state.View) -> evaluate.Rule:
         st.selectbox("Start from a saved preset", [None, *described], key=_PRESET, on_change=_on_preset,
                      format_func=lambda n: "—" if n is None else f"{n}: {described[n]}",
                      help="Sets the threshold and the isolation rule; Tune's 'Save preset' adds one.")
-    st.session_state.setdefault(_DUAL, DEFAULT_RULE.dual)
-    st.session_state.setdefault(_TISO, DEFAULT_RULE.t_iso)
-    st.session_state.setdefault(_K, DEFAULT_RULE.k)
-    st.session_state.setdefault(_D, DEFAULT_RULE.d_km)
+    # Streamlit forgets a widget's value on a page that does not draw it; the rule is kept beside the widgets,
+    # so coming back to Detect or Tune finds the isolation rule as it was left, like the sidebar's threshold.
+    memo = st.session_state.setdefault(_MEMO, {})
+    for key, default in ((_DUAL, DEFAULT_RULE.dual), (_TISO, DEFAULT_RULE.t_iso), (_K, DEFAULT_RULE.k),
+                         (_D, DEFAULT_RULE.d_km), (coverage.RULE_KEY, 0)):
+        if key not in st.session_state:
+            st.session_state[key] = memo.get(key, default)
     dual = st.toggle("Isolation rule", key=_DUAL,
                      help="Mining comes in clusters: a patch whose k-th nearest kept neighbour is farther than D "
                           "must reach the higher isolation threshold.")
@@ -86,6 +90,7 @@ def rule_controls(view: state.View) -> evaluate.Rule:
     k = c2.slider("Neighbours (k)", 1, 20, step=1, key=_K, disabled=not dual)
     d_km = c3.slider("Distance D (km)", 0.5, 20.0, step=0.5, key=_D, disabled=not dual)
     min_valid = coverage.imagery_share(coverage.RULE_KEY)
+    memo.update({_DUAL: dual, _TISO: t_iso, _K: k, _D: d_km, coverage.RULE_KEY: st.session_state[coverage.RULE_KEY]})
     return evaluate.Rule(view.threshold, dual, t_iso, k, d_km, min_valid)
 
 

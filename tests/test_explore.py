@@ -256,3 +256,17 @@ def test_an_uploaded_region_or_what_is_wrong_with_it(mirror, monkeypatch, raw, e
     assert not at.exception
     said = [md.value for md in at.markdown]
     assert error in said[0] and said[1] == name
+
+
+def test_a_region_picked_on_trends_is_framed_on_explore(app):
+    at = app().run()  # Explore first: its map's home is decided (the basin)
+    at.switch_page("app_pages/trends.py").run()
+    region_box = next(s for s in at.selectbox if s.label == "Region")
+    at = region_box.set_value("country:PER").run()
+    at.switch_page("app_pages/explore.py").run()
+    assert not at.exception
+    fly = at.session_state["explore_fly"]
+    assert fly.bounds is not None and fly.bounds[0] < -70 < fly.bounds[2] and fly.outline, "Peru is framed and outlined"
+    n = at.session_state["explore_n"]
+    at.run()
+    assert at.session_state["explore_n"] == n, "once: a rerun does not fly again"

@@ -13,9 +13,9 @@ from . import regions, state
 from .map import drawing
 from .map.kernel import Fly, Home, outline_of
 
-_HOME, _FLY, _SHAPE, _SEEN, _CLICK, _N, _UPLOAD_ERROR = (
+_HOME, _FLY, _SHAPE, _SEEN, _CLICK, _N, _UPLOAD_ERROR, _FOLLOWED = (
     "explore_home", "explore_fly", "explore_shape", "explore_seen_drawing", "explore_click", "explore_n",
-    "explore_upload_error",
+    "explore_upload_error", "explore_followed",
 )
 
 
@@ -35,6 +35,7 @@ def home(view) -> Home:
     The region of the link is outlined either way.
     """
     if _HOME not in st.session_state:
+        st.session_state[_FOLLOWED] = view.region
         region = regions.resolve(view.region)
         explicit = any(k in st.query_params for k in ("lat", "lon", "zoom"))
         h = Home(view.lat, view.lon, view.zoom)
@@ -44,7 +45,19 @@ def home(view) -> Home:
                 h = Home(lat, lon, zoom, tuple(region.geometry.bounds))
             st.session_state[_FLY] = Fly("home", None, outline_of(region.geometry), clear_drawn=False)
         st.session_state[_HOME] = h
+    _follow(view)
     return st.session_state[_HOME]
+
+
+def _follow(view) -> None:
+    """A region chosen on another page (Trends' picker) is framed and outlined when a map opens again."""
+    if st.session_state.get(_FOLLOWED) == view.region:
+        return
+    st.session_state[_FOLLOWED] = view.region
+    region = regions.resolve(view.region)
+    if region is not None:
+        st.session_state[_SHAPE] = None
+        st.session_state[_FLY] = _fly_to(region.geometry)
 
 
 def fly() -> Fly | None:
@@ -88,6 +101,7 @@ def pick(kind: str, widget_key: str) -> None:
     st.session_state[_SHAPE] = None
     st.session_state[_CLICK] = None
     st.session_state[_FLY] = _fly_to(region.geometry) if region is not None else None
+    st.session_state[_FOLLOWED] = key if region is not None else ""
     state.update(region=key if region is not None else "")
 
 
@@ -107,6 +121,7 @@ def on_upload(widget_key: str) -> None:
     st.session_state[_SHAPE] = region
     st.session_state[_CLICK] = None
     st.session_state[_FLY] = _fly_to(region.geometry)
+    st.session_state[_FOLLOWED] = ""
     state.update(region="")
 
 

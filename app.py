@@ -9,16 +9,16 @@ import streamlit as st
 
 from ui import state
 
-st.set_page_config(page_title="Mining detector", page_icon="⛏️", layout="wide")
+st.set_page_config(page_title="Mining detector", page_icon=":material/landscape:", layout="wide")
 
 pages = [
-    st.Page("app_pages/explore.py", title="Explore", icon="🗺️", default=True),
-    st.Page("app_pages/detect.py", title="Detect", icon="🔎"),
-    st.Page("app_pages/trends.py", title="Trends", icon="📈"),
-    st.Page("app_pages/review.py", title="Review", icon="✅"),
-    st.Page("app_pages/tune.py", title="Tune", icon="🎚️"),
-    st.Page("app_pages/models.py", title="Models", icon="🧠", url_path="models"),
-    st.Page("app_pages/overview.py", title="About", icon="ℹ️", url_path="about"),
+    st.Page("app_pages/explore.py", title="Explore", icon=":material/map:", default=True),
+    st.Page("app_pages/detect.py", title="Detect", icon=":material/search:"),
+    st.Page("app_pages/trends.py", title="Trends", icon=":material/trending_up:"),
+    st.Page("app_pages/review.py", title="Review", icon=":material/fact_check:"),
+    st.Page("app_pages/tune.py", title="Tune", icon=":material/tune:"),
+    st.Page("app_pages/models.py", title="Models", icon=":material/model_training:", url_path="models"),
+    st.Page("app_pages/overview.py", title="About", icon=":material/info:", url_path="about"),
 ]
 page = st.navigation(pages)
 state.sidebar(show_threshold=page.url_path in {"detect", "tune"})

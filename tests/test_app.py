@@ -39,3 +39,12 @@ def test_offline_without_mirror_every_page_explains_and_keeps_working(monkeypatc
     at.switch_page("app_pages/overview.py").run()
     assert not at.exception
     assert any("downloaded from their public address" in i.value for i in at.info)
+
+
+def test_navigation_icons_are_material_symbols_not_emoji():
+    """Emoji render as empty boxes where no emoji font is installed; Streamlit ships the Material font."""
+    import re
+
+    source = (Path(__file__).resolve().parent.parent / "app.py").read_text()
+    icons = re.findall(r'icon="([^"]+)"', source)
+    assert len(icons) >= 8 and all(re.fullmatch(r":material/[a-z_]+:", i) for i in icons), icons

@@ -103,6 +103,8 @@ def test_every_page_opens_without_exception(page, app_url, screenshot_dir, path)
     else:
         wait_settled(page)
     assert page.query_selector("[data-testid=stException]") is None, page.inner_text("[data-testid=stException]")
+    # the navigation's icons are Material Symbols (Streamlit's own font), not emoji that render as boxes
+    assert len(page.query_selector_all("[data-testid=stSidebarNav] [data-testid=stIconMaterial]")) >= 7
     name = path.strip("/") or "explore"
     page.screenshot(path=str(screenshot_dir / f"page_{name}.png"), full_page=True)
 

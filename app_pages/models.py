@@ -72,7 +72,7 @@ if not spec.trained:
                if spec.ensemble > 1 else
                f"Fine-tune it on your own labels with `python -m detector train --base {choice} …`."))
 elif report is None:
-    st.warning(f"No training report beside {spec.local_path} (it should be {choice}.report.json).")
+    st.warning(f"No training report beside the model file (it should be {choice}.report.json, in the same folder).")
 else:
     st.header("Training report")
     val = report["metrics"]["validation"]

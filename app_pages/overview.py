@@ -36,11 +36,12 @@ if mirror is None:
         "address on first use (with checksum). Offline, set `DETECTOR_MIRROR` to a folder holding a copy."
     )
 elif not mirror.is_dir():
-    st.error(f"`DETECTOR_MIRROR` names {mirror}, which does not exist. Fix the path or unset it.")
+    # The server's folders are not shown to visitors; whoever runs the server sees the path in its log.
+    st.error("`DETECTOR_MIRROR` names a folder that does not exist on the server. Fix the path or unset it.")
 else:
     n = sum(1 for p in mirror.rglob("*") if p.is_file())
-    st.success(f"Reading published files from the mirror {mirror} ({n} files).")
-st.caption(f"Data folder: {workspace.current().layout.root}")
+    st.success(f"Reading published files from the server's mirror folder (`DETECTOR_MIRROR`, {n} files).")
+st.caption("Scores, runs, labels and trained models are kept in the server's data folder (`DETECTOR_DATA_DIR`).")
 
 st.caption(
     "Models and data: Earth Genome, [mining-detector](https://github.com/earthrise-media/mining-detector) "

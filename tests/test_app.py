@@ -15,6 +15,8 @@ def test_overview_lists_models_and_mirror(mirror, monkeypatch):
     assert "48px_v3.2-3.7ensemble (default)" in set(table["model"])
     assert (table["file here"] == "yes").all()
     assert any("mirror" in s.value for s in at.success)
+    shown = " ".join(e.value for e in [*at.success, *at.caption, *at.markdown, *at.info, *at.error])
+    assert str(mirror) not in shown, "no server path is shown to visitors"
 
 
 def test_offline_without_mirror_every_page_explains_and_keeps_working(monkeypatch):

@@ -11,6 +11,7 @@ from detector.errors import DetectorError
 from detector.region import MAX_GEOJSON_BYTES
 from ui import data, regions, state
 from ui.charts import trends as charts
+from ui.format import slug
 
 view = state.current()
 
@@ -147,8 +148,9 @@ else:
         c1.metric(f"{measure.name.capitalize()} in {region.name}, {trends.up_to(period)}", f"{cum:,.0f} ha")
         c2.metric(f"New {measure.name} in {region.name}, {trends.period_label(period)}", f"{nw:,.0f} ha")
     st.plotly_chart(charts.region_trend(tbl, measure, region.name), width="stretch", key="trends_region_chart")
+    tbl = tbl.assign(region=region.name, source="Amazon Mining Watch published layers")
     table_behind(tbl, f"{region.name}: new and cumulative {measure.name} (ha). Polygons across the region's edge "
                       "count with the share inside it.",
-                 f"region_{measure.key}_ha.csv", "trends_csv_region")
+                 f"{slug(region.name)}_{measure.key}_ha.csv", "trends_csv_region")
 
 attribution()

@@ -428,3 +428,21 @@ def test_coming_back_to_detect_finds_the_run_its_form_and_its_rule(app, tiny_mod
     assert not fresh.exception and fresh.session_state[detect_run.RESULT].record.run_id == rid
     assert fresh.number_input(key="detect_year").value == 2021
     assert fresh.text_input(key="detect_model_path").value == str(tiny_model)
+
+
+def test_downloads_name_their_region_and_carry_region_and_imagery(tmp_path, scene, scene_region, tiny_model):
+    import json as _json
+
+    from ui.format import slug
+
+    assert slug("Terra Indígena Yanomami (BR)") == "terra-indigena-yanomami-br" and slug("—") == "region"
+    region = shape(scene_region)
+    res = Detector(tiny_model).run(region, 2023, LocalSource(scene))
+    record = runs.RunRecord.of(res, region, "Munduruku, Pará", str(tiny_model), "scene.tif")
+    result = detect_results.Result.of(res, record, True)
+    rule = Rule(0.0)
+    assert detect_results.download_stem(result, rule).startswith("detections_munduruku-para_2023_")
+    f = detect_results.apply_rule(result.patches, rule)
+    props = _json.loads(detect_results.patches_geojson(result, f))["features"][0]["properties"]
+    assert props["region"] == "Munduruku, Pará" and props["imagery"] == "scene.tif"
+    assert set(detect_results.figures_table(result, f, rule).columns) >= {"region", "imagery"}

@@ -20,7 +20,7 @@ from detector.pipeline import DetectResult, RunSummary
 from detector.rule import Rule
 from detector.runs import RunRecord
 
-from ..format import hectares
+from ..format import hectares, slug
 
 #: Patches whose score is within this of the highest "carry" it (float32 scores of equal patches).
 TOP_TOLERANCE = 1e-6
@@ -145,7 +145,8 @@ def polygons_table(polygons: gpd.GeoDataFrame) -> None:
 def patches_geojson(result: Result, f: Filtered) -> str:
     """The detections with their scores (and member scores), as GeoJSON."""
     kept = result.patches.iloc[f.kept[::-1]]  # highest score first
-    return kept.to_json(drop_id=True)
+    r = result.record
+    return kept.assign(region=r.region_label, imagery=r.source_label).to_json(drop_id=True)
 
 
 def model_credit(result: Result | None) -> str:
@@ -168,9 +169,15 @@ def show_figures(result: Result, f: Filtered, rule: Rule) -> None:
     st.caption(f"{row['patches_scored']:,} patches scored in the region; detections: {rule.describe()}.")
 
 
+def download_stem(result: Result, rule: Rule) -> str:
+    """Downloaded files name what they hold: region, year, model, threshold."""
+    r = result.record
+    return f"detections_{slug(r.region_label)}_{r.year}_{r.model}_{rule.threshold:.2f}"
+
+
 def downloads(result: Result, f: Filtered, rule: Rule) -> None:
     """GeoJSON of the detections and the polygons, CSV of the figures (built when clicked)."""
-    stem = f"detections_{result.record.year}_{result.record.model}_{rule.threshold:.2f}"
+    stem = download_stem(result, rule)
     a, b, c = st.columns(3)
     a.download_button("Patches (GeoJSON)", lambda: patches_geojson(result, f), f"{stem}_patches.geojson",
                       "application/geo+json", key="detect_dl_patches", on_click="ignore", width="stretch")

@@ -19,6 +19,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from shapely.geometry.base import BaseGeometry
 
 from . import config, grid, models
+from . import indices as spectral
 from .concurrency import bounded_map
 from .readback import assemble
 from .region import check_region, load_region
@@ -69,10 +70,12 @@ class DetectResult:
 
 
 def patch_windows(pixels: np.ndarray, tile: grid.Tile, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """(N, 48, 48, B) windows of the given patches from a tile raster (H, W, B), one copy."""
-    view = sliding_window_view(pixels, (grid.PATCH_PX, grid.PATCH_PX), axis=(0, 1))
+    """(N, 48, 48, B) windows of the given patches from a tile raster (H, W, B): one copy, C-contiguous
+    (what a model takes without copying again), each window's rows copied whole."""
+    p = grid.PATCH_PX
+    view = sliding_window_view(pixels, (p, p, pixels.shape[-1]))  # (H-p+1, W-p+1, 1, p, p, B)
     pr, pc = tile.pixel_offsets(rows, cols)
-    return np.moveaxis(view[pr, pc], 1, -1)  # (N, B, 48, 48) -> (N, 48, 48, B)
+    return view[pr, pc, 0]
 
 
 def valid_fraction(valid: np.ndarray, tile: grid.Tile, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -179,7 +182,9 @@ def _score_tile_locked(detector: Detector, source: ImagerySource, key: str, year
     frac = valid_fraction(tp.valid, tile, rows, cols)
     ok = scoreable(frac)
     if ok.any():
-        members = scorer.score(patch_windows(filled(tp, spec.bands), tile, rows[ok], cols[ok]))
+        raster = spectral.model_input(filled(tp, spec.bands), spec.bands, spec.indices)  # per pixel, once per tile
+        r_ok, c_ok = rows[ok], cols[ok]
+        members = scorer.score_cut(lambda i, j: patch_windows(raster, tile, r_ok[i:j], c_ok[i:j]), len(r_ok))
     else:
         members = None
     new = _tile_frame(scorer.members, tile, rows, cols, ok, members)

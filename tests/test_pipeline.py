@@ -193,3 +193,26 @@ def test_tile_borders_lose_and_duplicate_nothing(tmp_path, tiny_model):
             wins.append(src.read(order, window=Window((col * grid.STRIDE_M - x0) / 10, (SCENE_YTOP - ytop) / 10, 48, 48)))
     x = np.clip(np.moveaxis(np.stack(wins), 1, -1) / 10000.0, 0, 1).astype(np.float32)
     np.testing.assert_allclose(whole.score, net(x).numpy().mean(axis=1), atol=1e-6)
+
+
+def test_scoring_from_the_tile_raster_is_bit_identical_to_scoring_windows(scene, scene_region, mirror):
+    """The model input is made once per tile (scaling and indices are per pixel), windows cut from it a
+    batch at a time: the very same numbers as the windows made input one by one."""
+    from shapely.geometry import shape
+
+    from detector import grid, indices
+    from detector.pipeline import filled, patch_windows
+    from detector.sources.local import LocalSource
+
+    det = Detector("48px_v3.2-3.7ensemble")
+    tile, (rows, cols) = next(iter(grid.tiles_for_region(shape(scene_region)).items()))
+    tp = LocalSource(scene).read(tile, det.spec.bands, 2023)
+    dn = filled(tp, det.spec.bands)
+    raster = indices.model_input(dn, det.spec.bands)
+    cut = det.scorer.score_cut(lambda i, j: patch_windows(raster, tile, rows[i:j], cols[i:j]), len(rows))
+    whole = det.scorer.score(patch_windows(dn, tile, rows, cols))
+    assert cut.std() > 0.05 and np.array_equal(cut, whole)
+    names = ["ndvi", "mndwi", "bsi"]
+    a = patch_windows(indices.model_input(dn, det.spec.bands, names), tile, rows, cols)
+    b = indices.model_input(patch_windows(dn, tile, rows, cols), det.spec.bands, names)
+    assert a.flags["C_CONTIGUOUS"] and np.array_equal(a, b), "index channels too are per pixel"

@@ -161,6 +161,10 @@ class LocalSource:
 
 def _mosaic(scenes: list[Scene], tile: Tile, bands: Sequence[str]) -> TilePixels:
     """Scenes later in the list fill what earlier ones left empty."""
+    if len(scenes) == 1:  # the usual case: the scene's own arrays, no copy through a mask
+        data, ok = read_scene(scenes[0], tile, bands)
+        data[~ok] = 0
+        return TilePixels(data, ok, tuple(bands))
     out = np.zeros((TILE_PX, TILE_PX, len(bands)), dtype=np.float32)
     valid = np.zeros((TILE_PX, TILE_PX), dtype=bool)
     for s in scenes:

@@ -137,3 +137,27 @@ def test_a_rectangle_drawn_on_the_detect_map_becomes_the_region(page, app_url):
     wait_detect(page)
     assert "region=bbox" in page.url, "the drawn region goes into the link, as on Explore"
     assert page.query_selector("[data-testid=stException]") is None
+
+
+def test_a_sentinel2_product_on_this_machine_runs_and_says_what_was_done(page, app_url, screenshot_dir, tmp_path):
+    """No Earth Engine account: an L1C .SAFE folder given by path, scored with the published ensemble."""
+    from s2_products import truth, write_product
+
+    tif = write_geotiff(tmp_path / "src.tif", SCENE_CRS, SCENE_X0, SCENE_YTOP, 240, 240, bands=SHUFFLED)
+    data, profile = truth(tif)
+    product = write_product(tmp_path, data, profile, date="2025-07-15")  # the page's default year
+    page.set_viewport_size({"width": 1400, "height": 1900})
+    page.goto(app_url + "/detect")
+    wait_detect(page)
+    page.get_by_text("Imagery on this machine").click()
+    wait_settled(page)
+    box = page.get_by_label("Path of a GeoTIFF, a Sentinel-2 product (.SAFE or .zip), or a folder of them")
+    box.fill(str(product))
+    box.press("Enter")
+    page.get_by_text("Whole image:").first.wait_for(timeout=30_000)
+    assert "offset (-1000) removed" in page.inner_text("[data-testid=stMain]")
+    page.get_by_role("button", name="Run detector").click()
+    page.get_by_text("Highest patch score").first.wait_for(timeout=120_000)
+    _, state = wait_detect(page, want=lambda s: s["n"] > 0)
+    assert page.query_selector("[data-testid=stException]") is None and state["n"] > 20
+    page.screenshot(path=str(screenshot_dir / "detect_product.png"), full_page=True)

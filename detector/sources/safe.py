@@ -29,7 +29,7 @@ MAX_XML_BYTES = 20_000_000
 #: band_id in the metadata's offset lists → band name.
 BAND_IDS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B10", "B11", "B12")
 _MTD_RE = re.compile(r"(?:^|/)MTD_MSIL(1C|2A)\.xml$")
-_JP2_BAND_RE = re.compile(r"_(B\d[0-9A]?)(?:_(10|20|60)m)?\.jp2$", re.IGNORECASE)
+_RES_RE = re.compile(r"_(10|20|60)m\.jp2$", re.IGNORECASE)  # an L2A band file's resolution
 
 
 def is_product(path: Path) -> bool:
@@ -161,11 +161,12 @@ def _band_files(m: _Members, img: str) -> dict[str, BandRef]:
     for rel, gdal_path in m.names.items():
         if not rel.startswith(img):
             continue
-        hit = _JP2_BAND_RE.search(rel)
-        band = B.band_name(hit.group(1)) if hit else None
-        if not band:
+        named = B.band_in_file_name(PurePosixPath(rel).stem) if rel.lower().endswith(".jp2") else None
+        if not named:
             continue
-        res = int(hit.group(2) or 0)
+        band = named[0]
+        res_hit = _RES_RE.search(rel)
+        res = int(res_hit.group(1)) if res_hit else 0
         if band not in best or res < best[band][0]:
             best[band] = (res, gdal_path)
     return {b: BandRef(p, 1, JP2) for b, (_, p) in best.items()}

@@ -163,6 +163,8 @@ def cmd_labels_export(args: argparse.Namespace) -> int:
         print(f"{res.counts[name]:>6}  {path}")
     print("points of the reviewers' current labels (the majority where they disagree; unsure left out), "
           "in the sampling-location format the training step reads")
+    if res.left_out():
+        print(res.left_out())
     return 0
 
 

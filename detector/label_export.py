@@ -16,6 +16,17 @@ from .sampling import sampling_geojson
 class ExportResult:
     files: dict[str, Path] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    ties: int = 0  # items left out because as many reviewers said yes as no
+    unsure: int = 0  # items left out because every answer was "unsure"
+
+    def left_out(self) -> str:
+        """What the export did not write, in words ('' when nothing)."""
+        parts = []
+        if self.ties:
+            parts.append(f"{self.ties:,} item{'s' if self.ties != 1 else ''} where as many reviewers said yes as no")
+        if self.unsure:
+            parts.append(f"{self.unsure:,} item{'s' if self.unsure != 1 else ''} only ever marked unsure")
+        return ("Left out: " + "; ".join(parts) + ". A third review, or a second look, decides them.") if parts else ""
 
 
 
@@ -27,12 +38,13 @@ def export(store: LabelStore, out_dir: str | Path) -> ExportResult:
     category was given), so importing the folder again gives back the same labels.
     """
     out = Path(out_dir)
-    agreed = consensus(store.current())
-    agreed = agreed[agreed["is_mine"].isin(["yes", "no"]) & agreed["lon"].notna()]
+    everyone = consensus(store.current())
+    tied = (everyone["yes"] == everyone["no"]) & (everyone["yes"] > 0)
+    res = ExportResult(ties=int(tied.sum()), unsure=int(((everyone["yes"] + everyone["no"]) == 0).sum()))
+    agreed = everyone[everyone["is_mine"].isin(["yes", "no"]) & everyone["lon"].notna()]
     # a point inside two overlapping patches labels both: export it once
     agreed = agreed.loc[~agreed.assign(x=agreed["lon"].round(6), y=agreed["lat"].round(6))
                         .duplicated(["x", "y", "is_mine", "category"])]
-    res = ExportResult()
     groups = {"labels_positives": agreed[agreed["is_mine"] == "yes"]}
     neg = agreed[agreed["is_mine"] == "no"]
     for cat, rows in neg.groupby(neg["category"].fillna(""), sort=True):

@@ -254,6 +254,9 @@ def test_export_writes_sampling_files_that_import_back(tmp_path):
     s.add(Label(item="pt:5", is_mine="no", reviewer="ben", lon=-70.9, lat=-11.0))
     res = s.export(tmp_path / "out")
     assert res.counts == {"labels_positives": 1, "labels_negatives": 1, "labels_aquaculture_negatives": 1}
+    assert (res.ties, res.unsure) == (1, 1), "what is left out is counted"
+    assert res.left_out() == ("Left out: 1 item where as many reviewers said yes as no; 1 item only ever marked "
+                              "unsure. A third review, or a second look, decides them.")
     doc = json.loads(res.files["labels_positives"].read_text())
     assert doc["crs"]["properties"]["name"] == "urn:ogc:def:crs:OGC:1.3:CRS84"
     assert doc["features"][0]["geometry"] == {"type": "Point", "coordinates": [-70.1, -10.2]}

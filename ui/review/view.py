@@ -269,6 +269,8 @@ def export(store: LabelStore) -> None:
             for path in res.files.values():
                 z.write(path, Path(path).name)
     st.caption(" · ".join(f"{name}: {n:,}" for name, n in res.counts.items()) or "No labels yet.")
+    if res.left_out():
+        st.warning(res.left_out())
     st.download_button("Download labels for training (zip of GeoJSON)", buf.getvalue(), file_name="labels.zip",
                        mime="application/zip", on_click="ignore", icon=":material/download:",
                        disabled=not res.counts)

@@ -31,6 +31,7 @@ class Preset:
     t_iso: float = Rule.t_iso
     k: int = Rule.k
     d_km: float = Rule.d_km
+    min_valid: float = Rule.min_valid  # least share of a patch under imagery (presets saved before: 0)
     layer: str = ""  # the layer it was tuned on
     precision: float | None = None  # against the labels when saved
     recall: float | None = None
@@ -41,7 +42,7 @@ class Preset:
 
     def rule(self) -> Rule:
         """The threshold and isolation rule, as Tune and Detect filter with them."""
-        return Rule(self.threshold, self.dual, self.t_iso, self.k, self.d_km)
+        return Rule(self.threshold, self.dual, self.t_iso, self.k, self.d_km, self.min_valid)
 
     def apply(self, patches: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         """The patches this preset keeps."""

@@ -64,3 +64,13 @@ def test_least_imagery_sets_aside_partly_covered_patches_before_the_rest_of_the_
     assert Rule(0.5, min_valid=0.5).describe() == "score ≥ 0.5, imagery on ≥ 50% of the patch"
     with pytest.raises(DetectorError, match="least share of imagery"):
         Rule(0.5, min_valid=1.5).check()
+
+
+def test_a_preset_keeps_the_coverage_rule_and_old_presets_load_without_it(tmp_path):
+    import json
+
+    presets.save(presets.Preset("edges-out", 0.6, min_valid=0.75), tmp_path)
+    p = presets.load("edges-out", tmp_path)
+    assert p.rule().min_valid == 0.75 and "imagery on ≥ 75% of the patch" in p.describe()
+    (tmp_path / "old.json").write_text(json.dumps({"name": "old", "threshold": 0.5, "dual": False}))
+    assert presets.load("old", tmp_path).min_valid == 0.0

@@ -142,7 +142,7 @@ def test_tune_saves_a_preset_that_detect_and_explore_can_read(labelled, monkeypa
     at.button(key="tune_save_preset_button").click().run()
     assert not at.exception
     p = presets.load("strict-0.7")
-    assert (p.threshold, p.dual, p.layer) == (0.7, False, LAYER) and p.precision is not None
+    assert (p.threshold, p.dual, p.layer, p.min_valid) == (0.7, False, LAYER, 0.0) and p.precision is not None
     assert len(p.apply(layer)) == int((layer["score"] >= 0.7).sum())
     # applying a saved preset brings its threshold back, without Streamlit's "default value but also set via
     # the Session State API" warning in the server log
@@ -151,10 +151,11 @@ def test_tune_saves_a_preset_that_detect_and_explore_can_read(labelled, monkeypa
     said: list[str] = []
     monkeypatch.setattr(policies, "_shown_default_value_warning", False)
     monkeypatch.setattr(policies._LOGGER, "warning", lambda msg, *a, **k: said.append(msg % a if a else msg))
-    presets.save(presets.Preset("loose", 0.55))
+    presets.save(presets.Preset("loose", 0.55, min_valid=0.5))
     at.run()
     at.selectbox(key="tune_preset").set_value("loose").run()
     assert not at.exception
+    assert next(s for s in at.slider if s.label == "Least imagery per patch (%)").value == 50, "coverage too"
     assert _metrics(at)["Patches kept"] == f"{int((layer['score'] >= 0.55).sum()):,}"
     assert next(s for s in at.slider if s.label == "Detection threshold").value == 0.55
     assert not [m for m in said if "default value" in m], said

@@ -104,7 +104,8 @@ def _on_preset() -> None:
 def apply_preset(name: str) -> None:
     """A saved preset's settings into the sliders (a callback: it runs before the widgets are drawn)."""
     p = workspace.current().preset(name)
-    st.session_state.update({_DUAL: p.dual, _TISO: p.t_iso, _K: p.k, _D: p.d_km})
+    st.session_state.update({_DUAL: p.dual, _TISO: p.t_iso, _K: p.k, _D: p.d_km,
+                             coverage.RULE_KEY: int(round(p.min_valid * 100))})
     state.update(threshold=p.threshold)  # and the sidebar's slider with it (ui.state.update mirrors it)
 
 
@@ -258,7 +259,7 @@ def presets_panel(rule: evaluate.Rule, layer: str, s: evaluate.Scores, labelled:
         try:
             workspace.current().save_preset(presets.Preset(
                 name=name.strip(), threshold=float(rule.threshold), dual=rule.dual, t_iso=float(rule.t_iso),
-                k=int(rule.k), d_km=float(rule.d_km), layer=layer, precision=_num(s.precision),
+                k=int(rule.k), d_km=float(rule.d_km), min_valid=float(rule.min_valid), layer=layer, precision=_num(s.precision),
                 recall=_num(s.recall), labelled=labelled, author=reviewer, note=note))
             st.success(f"Saved preset **{name.strip()}**: {rule.describe()}. Explore and Detect can use it.")
         except DetectorError as exc:

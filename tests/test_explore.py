@@ -85,6 +85,9 @@ def test_the_baseline_period_says_up_to(app):
     at = app(region="country:PER", period="2018").run()
     assert not at.exception
     assert "Mined, up to 2018" in _metrics(at)
+    # the period reads as on Trends: the baseline says it is one, quarters are spaced
+    period = at.select_slider(key="sidebar_period")
+    assert period.format_func("2018") == "≤2018 (baseline)" and period.format_func("2025Q2") == "2025 Q2"
 
 
 def test_a_link_with_centre_and_zoom_opens_there(app):

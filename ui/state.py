@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, replace
 import streamlit as st
 
 from detector import catalog
+from detector.trends import period_label
 
 #: Basemap keys, in the order the sidebar offers them.
 BASEMAPS = {
@@ -133,8 +134,8 @@ def sidebar(show_threshold: bool = False) -> View:
             st.session_state[key] = float(view.threshold) if name == "threshold" else getattr(view, name)
     with st.sidebar:
         ps = periods()
-        period = st.select_slider("Period", options=ps, key=_WIDGETS["period"],
-                                  help="Mining new in this period; 2018 is everything up to 2018.")
+        period = st.select_slider("Period", options=ps, key=_WIDGETS["period"], format_func=period_label,
+                                  help="Mining new in this period; the ≤2018 baseline is everything up to 2018.")
         basemap = st.radio("Basemap", list(BASEMAPS), format_func=BASEMAPS.get, key=_WIDGETS["basemap"])
         threshold = view.threshold
         if show_threshold:

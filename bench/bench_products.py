@@ -38,17 +38,12 @@ from synthetic import SCENE_CRS, SCENE_X0, SCENE_YTOP, SHUFFLED, lonlat_box, wri
 from detector import grid
 from detector.sources import CachedSource, PixelCache
 from detector.sources.local import LocalSource
+from report import best_seconds, print_ratio_table
 
 
 def timed(source, tiles, repeat: int) -> float:
     """Best seconds per tile over ``repeat`` passes."""
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for tile in tiles:
-            source.read(tile, list(BANDS_13), 2023)
-        best = min(best, (time.perf_counter() - t0) / len(tiles))
-    return best
+    return best_seconds(lambda: [source.read(tile, list(BANDS_13), 2023) for tile in tiles], repeat) / len(tiles)
 
 
 def main() -> None:
@@ -90,14 +85,10 @@ def main() -> None:
             (f"{args.products} products, median", timed(LocalSource(tmp / "period"), tiles, args.repeat)),
             ("one product, from the pixel cache", timed(cache, tiles, args.repeat)),
         ]
-    base = rows[0][1]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"rasterio {rasterio.__version__} (GDAL {rasterio.__gdal_version__}); scene {px} × {px} px "
           f"({len(tiles)} grid tiles of {grid.TILE_PX} px, 13 bands); build {build:.1f} s\n")
-    print("| read of one grid tile | ms per tile | × baseline |")
-    print("|---|---:|---:|")
-    for name, sec in rows:
-        print(f"| {name} | {sec * 1000:.0f} | {sec / base:.2f} |")
+    print_ratio_table("read of one grid tile", "ms per tile", rows, digits=0)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import os
 import platform
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -26,15 +25,11 @@ import numpy as np  # noqa: E402
 from detector import grid  # noqa: E402
 from detector.pipeline import _tile_frame  # noqa: E402
 from detector.store import ScoreStore  # noqa: E402
+from report import best_seconds, print_ratio_table  # noqa: E402
 
 
 def best_ms(fn, repeat: int) -> float:
-    out = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        out = min(out, time.perf_counter() - t0)
-    return out * 1000
+    return best_seconds(fn, repeat) * 1000
 
 
 def main() -> None:
@@ -61,13 +56,9 @@ def main() -> None:
             ("old: GeoDataFrame.to_parquet", best_ms(lambda: frame.to_parquet(tmp / "x.parquet", index=False), args.repeat)),
             ("new: write_tile (atomic)", best_ms(lambda: store.write_tile("k", "m", 2023, tile, frame), args.repeat)),
         ]
-    base = rows_out[0][1]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"one tile of {len(rows):,} patches, 6 members\n")
-    print("| operation | ms | × old read |")
-    print("|---|---:|---:|")
-    for name, ms in rows_out:
-        print(f"| {name} | {ms:.1f} | {ms / base:.2f} |")
+    print_ratio_table("operation", "ms", [(name, ms / 1000) for name, ms in rows_out], base_label="× old read")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 from isolate import isolate  # bench/ is on sys.path when run as a script
+from report import best_seconds
 
 _TMP = isolate("bench_pipeline_")
 
@@ -213,13 +214,7 @@ def loadavg() -> str:
         return "n/a"
 
 
-def best_of(fn, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+best_of = best_seconds  # the shared best-of timer (bench/report.py)
 
 
 def fmt(x: float, nd: int = 2) -> str:

@@ -73,6 +73,7 @@ def _progress_bar(quiet: bool):
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
+    from .grid import squares
     from .workspace import DetectRequest, Workspace
 
     out = Path(args.out)
@@ -86,7 +87,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     bar, progress = _progress_bar(args.quiet)
     outcome = ws.detect(req, on_progress=progress, echo=None if args.quiet else lambda line: bar.write(line, file=sys.stderr))
     bar.close()
-    s, patches, failed = outcome.summary, outcome.patches, outcome.failed
+    s, patches, failed = outcome.summary, outcome.scores, outcome.failed
     for note in outcome.notes:
         print(f"note: {note}", file=sys.stderr)
     lines = [f"patches scored: {s.patches:,} ({s.scored_now:,} computed now, {s.from_store:,} from the store)"
@@ -101,6 +102,8 @@ def cmd_detect(args: argparse.Namespace) -> int:
     if patches is not None and "valid_fraction" in patches.columns and args.min_valid > 0:
         patches = patches[patches["valid_fraction"] >= args.min_valid]
     if patches is not None:
+        # Ids and squares only for what is written: every patch with --all, else those the rule can keep.
+        patches = squares(patches if args.all else patches[patches["score"].to_numpy() >= rule.threshold])
         kept = rule.apply(patches)
         _write_atomic(patches if args.all else kept, out)
         lines.append(f"above threshold {rule.threshold:g}{' (dual rule)' if rule.dual else ''}: {len(kept):,}")

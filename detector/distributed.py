@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from . import grid, models
@@ -195,7 +196,7 @@ class DistributedRun:
 def _stored_whole(store: ScoreStore, source_key: str, model: str, year: int,
                   cover: grid.TileCover) -> tuple[int, int] | None:
     """(covered, not covered) patches of a tile stored whole for the region, else None."""
-    stored = store.read_tile(source_key, model, year, cover.tile, columns=["patch_id", "covered"])
+    stored = store.read_tile(source_key, model, year, cover.tile, columns=["row", "col", "covered"])
     if stored is None:
         return None
     if cover.mask is None:  # every patch position of the tile is in the region
@@ -315,12 +316,12 @@ def run(client: Client, region: BaseGeometry, year: int, source: ImagerySource,
 
 
 def collect(store: ScoreStore, source_key: str, model: str, year: int, covers: list[grid.TileCover],
-            min_score: float | None = None) -> gpd.GeoDataFrame:
+            min_score: float | None = None, geometry: bool = True) -> gpd.GeoDataFrame | pd.DataFrame:
     """The region's scored patches read back from the store, as :meth:`Detector.run` returns them.
 
     Tiles missing from the store (failed ones) are left out; see :func:`detector.readback.read_region`.
     """
-    return read_region(store, source_key, model, year, covers, min_score).patches
+    return read_region(store, source_key, model, year, covers, min_score, geometry).patches
 
 
 # ---------------------------------------------------------------- a cluster to run on

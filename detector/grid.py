@@ -16,7 +16,9 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from affine import Affine
 from pyproj import CRS, Transformer
@@ -120,12 +122,53 @@ def patch_boxes_utm(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return shapely.box(x0, y0, x0 + PATCH_M, y0 + PATCH_M)
 
 
+#: A patch square's corners in stride units from its (row, col), in :func:`shapely.box`'s ring order.
+_CORNERS = ((0, PATCH_PX // STRIDE_PX), (PATCH_PX // STRIDE_PX,) * 2, (PATCH_PX // STRIDE_PX, 0), (0, 0))
+
+
 def patch_polygons(epsg: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Patch squares in EPSG:4326 (their four corners transformed exactly)."""
-    t = _to_lonlat(epsg)
-    return shapely.transform(
-        patch_boxes_utm(rows, cols), lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1]))
-    )
+    """Patch squares in EPSG:4326 (their four corners transformed exactly).
+
+    Overlapping patches share corners on the stride lattice, so each lattice point is transformed
+    once and the rings are indexed from them: the same coordinates as transforming every box's
+    corners, for about a third of the projection work.
+    """
+    rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    if not len(rows):
+        return np.empty(0, dtype=object)
+    r0, c0 = rows.min(), cols.min()
+    width = int(cols.max() - c0) + 1 + PATCH_PX // STRIDE_PX
+    lattice = np.concatenate([(rows - r0 + dr) * width + (cols - c0 + dc) for dr, dc in _CORNERS])
+    points, ring_at = np.unique(lattice, return_inverse=True)
+    x = (c0 + points % width).astype(float) * STRIDE_M
+    y = (r0 + points // width).astype(float) * STRIDE_M
+    lon, lat = _to_lonlat(epsg).transform(x, y)
+    ring_at = ring_at.reshape(len(_CORNERS), -1).T
+    ring = np.stack([lon[ring_at], lat[ring_at]], axis=-1)
+    return shapely.polygons(np.concatenate([ring, ring[:, :1]], axis=1))
+
+
+def squares(frame: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Patches given by (epsg, row, col) with their ids and squares (EPSG:4326), zone by zone in one
+    vectorised call each: what the store, which keeps no shapes, gives a page or a file on demand."""
+    if isinstance(frame, gpd.GeoDataFrame) and "geometry" in frame.columns and "patch_id" in frame.columns:
+        return frame
+    epsg = frame["epsg"].to_numpy()
+    rows, cols = frame["row"].to_numpy(), frame["col"].to_numpy()
+    geoms = np.empty(len(frame), dtype=object)
+    ids = np.empty(len(frame), dtype=object)
+    for e in np.unique(epsg):
+        at = epsg == e
+        geoms[at] = patch_polygons(int(e), rows[at], cols[at])
+        ids[at] = patch_ids(int(e), rows[at], cols[at])
+    data = pd.DataFrame(frame.drop(columns=["geometry", "patch_id"], errors="ignore"))
+    data.insert(0, "patch_id", ids)
+    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, index=data.index, crs="EPSG:4326"))
+
+
+def local_index(tile: Tile, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Each patch's place among the tile's TILE·TILE positions (what set tests on a tile use, not ids)."""
+    return (np.asarray(rows, dtype=np.int64) - tile.trow * TILE) * TILE + (np.asarray(cols, dtype=np.int64) - tile.tcol * TILE)
 
 
 def patch_centers_lonlat(epsg: int, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

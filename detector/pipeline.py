@@ -5,6 +5,7 @@ batched inference on the covered patches → per-tile store → the region's pat
 """
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from shapely.geometry.base import BaseGeometry
 from . import config, grid, models
 from . import indices as spectral
 from .concurrency import bounded_map
-from .readback import assemble
+from .readback import SCAN_TILES, assemble, complete_part
 from .region import check_region, load_region
 from .sources import ImagerySource, PixelCache, cached, storage_key
 from .store import ScoreStore
@@ -64,9 +65,16 @@ class RunSummary:
 
 @dataclass
 class DetectResult:
-    patches: gpd.GeoDataFrame  # covered patches of the region, every score
+    """A run's answer: every covered patch's score; ids and squares are made when first asked for."""
+
+    scores: pd.DataFrame  # covered patches of the region, every score (epsg, row, col, score, …)
     summary: RunSummary
     member_columns: list[str] = field(default_factory=list)
+
+    @functools.cached_property
+    def patches(self) -> gpd.GeoDataFrame:
+        """The scores with patch ids and squares (EPSG:4326), made once from (epsg, row, col)."""
+        return grid.squares(self.scores)
 
 
 def patch_windows(pixels: np.ndarray, tile: grid.Tile, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -111,11 +119,10 @@ def filled(tp, bands) -> np.ndarray:
     return pixels
 
 
-def _tile_frame(n_members: int, tile: grid.Tile, rows, cols, ok, members: np.ndarray | None) -> gpd.GeoDataFrame:
+def _tile_frame(n_members: int, tile: grid.Tile, rows, cols, ok, members: np.ndarray | None) -> pd.DataFrame:
     n = len(rows)
     score = np.full(n, np.nan, dtype=np.float32)
     data: dict[str, Any] = {
-        "patch_id": grid.patch_ids(tile.epsg, rows, cols),
         "epsg": np.full(n, tile.epsg, dtype=np.int32),
         "row": np.asarray(rows, dtype=np.int64),
         "col": np.asarray(cols, dtype=np.int64),
@@ -130,7 +137,7 @@ def _tile_frame(n_members: int, tile: grid.Tile, rows, cols, ok, members: np.nda
             if members is not None and len(members):
                 col[ok] = members[:, m]
             data[f"member_{m}"] = col
-    return gpd.GeoDataFrame(data, geometry=grid.patch_polygons(tile.epsg, rows, cols), crs="EPSG:4326")
+    return pd.DataFrame(data)
 
 
 @dataclass
@@ -138,7 +145,7 @@ class TileOutcome:
     """What scoring one tile did; the in-process run and a Dask task both get one."""
 
     tile: grid.Tile
-    patches: gpd.GeoDataFrame  # the tile's patches in the region, stored and new, with `covered`
+    patches: pd.DataFrame  # the tile's patches in the region, stored and new, with `covered` (no shapes)
     from_store: int  # covered patches of the region served from the store
     scored: int  # patches the model scored now
     computed: bool  # whether the tile needed imagery and the model
@@ -167,13 +174,16 @@ def score_tile(detector: Detector, source: ImagerySource, year: int, tile: grid.
 def _score_tile_locked(detector: Detector, source: ImagerySource, key: str, year: int, tile: grid.Tile,
                        rows: np.ndarray, cols: np.ndarray) -> TileOutcome:
     spec = detector.spec
-    stored = _upgrade(detector.store.read_tile(key, spec.name, year, tile))
+    stored = _upgrade(detector.store.read_tile(key, spec.name, year, tile, geometry=False))
     have: pd.DataFrame | None = None
     if stored is not None:
-        ids = pd.Index(grid.patch_ids(tile.epsg, rows, cols))
-        in_region = stored["patch_id"].isin(ids)
-        have = stored[in_region]
-        missing = ~ids.isin(stored["patch_id"])
+        stored_at = grid.local_index(tile, stored["row"].to_numpy(), stored["col"].to_numpy())
+        want = np.zeros(grid.TILE * grid.TILE, dtype=bool)
+        want[grid.local_index(tile, rows, cols)] = True
+        have = stored[want[stored_at]]
+        there = np.zeros(grid.TILE * grid.TILE, dtype=bool)
+        there[stored_at] = True
+        missing = ~there[grid.local_index(tile, rows, cols)]
         if not missing.any():
             return TileOutcome(tile, have, int(have["covered"].sum()), 0, False)
         rows, cols = rows[missing], cols[missing]
@@ -190,8 +200,8 @@ def _score_tile_locked(detector: Detector, source: ImagerySource, key: str, year
     new = _tile_frame(scorer.members, tile, rows, cols, ok, members)
     new["valid_fraction"] = frac
     merged = new if stored is None else pd.concat([stored, new], ignore_index=True)
-    detector.store.write_tile(key, spec.name, year, tile, gpd.GeoDataFrame(merged, crs="EPSG:4326"))
-    patches = new if have is None else gpd.GeoDataFrame(pd.concat([have, new], ignore_index=True), crs="EPSG:4326")
+    detector.store.write_tile(key, spec.name, year, tile, merged)
+    patches = new if have is None else pd.concat([have, new], ignore_index=True)
     from_store = 0 if have is None else int(have["covered"].sum())
     return TileOutcome(tile, patches, from_store, int(ok.sum()), True)
 
@@ -236,7 +246,12 @@ class Detector:
 
     def run(self, region: BaseGeometry | str | Path | dict, year: int, source: ImagerySource,
             on_progress: Progress | None = None, limit_km2: float | None = None) -> DetectResult:
-        """Score every patch of the region; tiles already in the store are not recomputed."""
+        """Score every patch of the region; tiles already in the store are not recomputed.
+
+        Tiles the store holds whole for the region come back in columnar scans, without the tile
+        lock, imagery or the model (tile files are replaced atomically, so a read sees a whole
+        tile); only the others go through :func:`score_tile`.
+        """
         t0 = time.perf_counter()
         if isinstance(region, BaseGeometry):
             check_region(region, limit_km2)
@@ -245,40 +260,59 @@ class Detector:
         spec = self.spec
         source.check(region, spec.bands, year)
         source = self.imagery(source)
-        tiles = grid.tiles_for_region(region)
+        covers = grid.region_covers(region)
+        key = storage_key(source, year)
         damaged_before = self.store.damaged_count
-        summary = RunSummary(model=spec.name, year=year, source=storage_key(source, year), tiles=len(tiles))
-
+        summary = RunSummary(model=spec.name, year=year, source=key, tiles=len(covers))
+        total = len(covers)
         if on_progress:
-            on_progress(TileProgress(0, len(tiles), 0, 0))
-        frames: list[gpd.GeoDataFrame] = []
+            on_progress(TileProgress(0, total, 0, 0))
+        frames: list[pd.DataFrame | None] = [None] * total
+        done = 0
 
-        def work(item: tuple[grid.Tile, tuple[np.ndarray, np.ndarray]]) -> TileOutcome:
-            return score_tile(self, source, year, item[0], *item[1])
-
-        # Tiles go through a small thread pool: one tile's imagery is read while another's is
-        # scored (the scorer itself runs one batch at a time).
-        for done, (_, fut) in enumerate(bounded_map(work, list(tiles.items()), source.max_concurrency), start=1):
-            out = fut.result()
-            frames.append(out.patches)
-            summary.from_store += out.from_store
-            summary.scored_now += out.scored
-            if out.computed:
+        def tally(i: int, part: pd.DataFrame, from_store: int, scored: int, computed: bool) -> None:
+            nonlocal done
+            frames[i] = part
+            done += 1
+            summary.from_store += from_store
+            summary.scored_now += scored
+            if computed:
                 if summary.device.startswith("not used"):
                     summary.device = models.describe_device()
             else:
                 summary.tiles_from_store += 1
             if on_progress:
-                on_progress(TileProgress(done, len(tiles), summary.tiles_from_store, done - summary.tiles_from_store))
+                on_progress(TileProgress(done, total, summary.tiles_from_store, done - summary.tiles_from_store))
 
-        patches, summary.not_covered = assemble(frames, year, spec.name)
-        if "valid_fraction" in patches.columns:
-            summary.partly_covered = int((patches["valid_fraction"] < 1).sum())
+        todo: list[int] = []
+        for at in range(0, total, SCAN_TILES):
+            chunk = range(at, min(at + SCAN_TILES, total))
+            scanned = self.store.scan(key, spec.name, year, [covers[i].tile for i in chunk])
+            for i in chunk:
+                c = covers[i]
+                part = complete_part(scanned.get(c.tile), c.tile, *c.patches(), whole=c.mask is None)
+                if part is None:
+                    todo.append(i)
+                else:
+                    tally(i, part, int(part["covered"].sum()), 0, False)
+
+        def work(i: int) -> TileOutcome:
+            return score_tile(self, source, year, covers[i].tile, *covers[i].patches())
+
+        # Tiles go through a small thread pool: one tile's imagery is read while another's is
+        # scored (the scorer itself runs one batch at a time).
+        for i, fut in bounded_map(work, todo, source.max_concurrency):
+            out = fut.result()
+            tally(i, out.patches, out.from_store, out.scored, out.computed)
+
+        scores, summary.not_covered = assemble([f for f in frames if f is not None], year, spec.name, geometry=False)
+        if "valid_fraction" in scores.columns:
+            summary.partly_covered = int((scores["valid_fraction"] < 1).sum())
         summary.damaged = self.store.damaged_count - damaged_before
-        summary.patches = len(patches)
+        summary.patches = len(scores)
         summary.seconds = time.perf_counter() - t0
-        members = [c for c in patches.columns if c.startswith("member_")]
-        return DetectResult(patches, summary, members)
+        members = [c for c in scores.columns if c.startswith("member_")]
+        return DetectResult(scores, summary, members)
 
 
 def detect(region, year: int, source: ImagerySource, model: str | Path | None = None, **kwargs) -> DetectResult:

@@ -10,7 +10,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
@@ -21,34 +20,62 @@ from .store import ScoreStore
 
 #: Threads that read tiles back (I/O, mostly waiting).
 IO_THREADS = 8
+#: Tiles read back in one columnar scan: a basin goes through in chunks, never all of it in memory.
+SCAN_TILES = 2048
 
 
 def region_rows(stored: pd.DataFrame, tile: grid.Tile, rows: np.ndarray, cols: np.ndarray) -> pd.DataFrame:
     """The stored rows of the given patches (a tile file may also hold other regions' patches)."""
-    return stored[stored["patch_id"].isin(grid.patch_ids(tile.epsg, rows, cols))]
+    want = np.zeros(grid.TILE * grid.TILE, dtype=bool)
+    want[grid.local_index(tile, rows, cols)] = True
+    return stored[want[grid.local_index(tile, stored["row"].to_numpy(), stored["col"].to_numpy())]]
 
 
-def _empty() -> gpd.GeoDataFrame:
-    cols = {c: [] for c in ["patch_id", "epsg", "row", "col", "covered", "score"]}
-    return gpd.GeoDataFrame(cols, geometry=[], crs="EPSG:4326")
+def complete_part(stored: pd.DataFrame | None, tile: grid.Tile, rows: np.ndarray, cols: np.ndarray,
+                  whole: bool = False) -> pd.DataFrame | None:
+    """The stored rows of the given patches when the store has every one of them, else None.
+
+    ``whole`` says the patches are all of the tile's (a tile inside the region): a count is enough.
+    """
+    if stored is None:
+        return None
+    if whole:
+        return stored if len(stored) == grid.TILE * grid.TILE else None
+    part = region_rows(stored, tile, rows, cols)
+    return part if len(part) == len(rows) else None
 
 
-def assemble(frames: list[pd.DataFrame], year: int, model: str) -> tuple[gpd.GeoDataFrame, int]:
-    """The region's covered patches as a run returns them, and how many had no imagery."""
-    allp = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326") if frames else _empty()
-    not_covered = int((~allp["covered"].astype(bool)).sum())
-    patches = allp[allp["covered"].astype(bool)].drop(columns=["covered"]).reset_index(drop=True)
-    patches.insert(1, "year", year)
-    patches.insert(2, "model", model)
-    patches = patches[[c for c in patches.columns if c != "geometry"] + ["geometry"]]  # one order, however made
-    return gpd.GeoDataFrame(patches, geometry="geometry", crs="EPSG:4326"), not_covered
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({"epsg": pd.Series([], dtype=np.int32), "row": pd.Series([], dtype=np.int64),
+                         "col": pd.Series([], dtype=np.int64), "covered": pd.Series([], dtype=bool),
+                         "score": pd.Series([], dtype=np.float32)})
+
+
+def assemble(frames: list[pd.DataFrame], year: int, model: str,
+             geometry: bool = True) -> tuple[pd.DataFrame, int]:
+    """The region's covered patches as a run returns them, and how many had no imagery.
+
+    With ``geometry`` (the default) a GeoDataFrame with patch ids and squares; without, the plain
+    scores (epsg, row, col, score, …): ids and squares cost more than reading the scores back, so
+    callers that first filter (a threshold, a file of detections) make them for what they keep
+    (:func:`detector.grid.squares`).
+    """
+    allp = pd.concat(frames, ignore_index=True) if frames else _empty()
+    allp = allp.drop(columns=["geometry", "patch_id", "year", "model"], errors="ignore")
+    cov = allp["covered"].to_numpy().astype(bool)
+    patches = allp[cov].drop(columns=["covered"]).reset_index(drop=True)
+    patches.insert(0, "year", year)
+    patches.insert(1, "model", model)
+    if geometry:
+        return grid.squares(patches), int((~cov).sum())
+    return patches, int((~cov).sum())
 
 
 @dataclass
 class ReadBack:
     """A region's stored patches, and the tiles the store did not have."""
 
-    patches: gpd.GeoDataFrame
+    patches: pd.DataFrame
     not_covered: int
     tiles: int
     missing: list[str] = field(default_factory=list)
@@ -56,31 +83,38 @@ class ReadBack:
 
 
 def read_region(store: ScoreStore, source_key: str, model: str, year: int,
-                region: BaseGeometry | Sequence[grid.TileCover], min_score: float | None = None) -> ReadBack:
+                region: BaseGeometry | Sequence[grid.TileCover], min_score: float | None = None,
+                geometry: bool = True) -> ReadBack:
     """The region's scored patches from the store alone.
 
-    ``min_score`` keeps only patches scoring at least that much, tile by tile, so a basin's
-    detections can be gathered without holding its 100 million patches at once. A tile the store
-    lacks, or holds only in part for the region, is listed in ``missing``.
+    Tiles come back in one columnar scan (:meth:`ScoreStore.scan`); the ones it leaves out are read
+    one by one. ``min_score`` keeps only patches scoring at least that much, so a basin's detections
+    can be gathered without holding its 100 million patches at once. A tile the store lacks, or
+    holds only in part for the region, is listed in ``missing``. ``geometry``: see :func:`assemble`.
     """
     t0 = time.perf_counter()
     covers = grid.region_covers(region) if isinstance(region, BaseGeometry) else list(region)
+    frames: list[pd.DataFrame] = []
+    missing: list[str] = []
+    for at in range(0, len(covers), SCAN_TILES):
+        chunk = covers[at:at + SCAN_TILES]
+        scanned = store.scan(source_key, model, year, [c.tile for c in chunk])
 
-    def read(cover: grid.TileCover) -> pd.DataFrame | None:
-        stored = store.read_tile(source_key, model, year, cover.tile)
-        if stored is None:
-            return None
-        part = stored if cover.mask is None else region_rows(stored, cover.tile, *cover.patches())
-        if len(part) < cover.n_patches:
-            return None  # stored for another region only: this one's patches are not all there
-        return part if min_score is None else part[part["score"] >= min_score]
+        def read(cover: grid.TileCover, scanned: dict = scanned) -> pd.DataFrame | None:
+            stored = scanned.get(cover.tile)
+            if stored is None:
+                stored = store.read_tile(source_key, model, year, cover.tile, geometry=False)
+            part = None if stored is None else complete_part(stored, cover.tile, *cover.patches(),
+                                                              whole=cover.mask is None)
+            if part is None:
+                return None  # absent, or stored for another region only: this one's patches are not all there
+            return part if min_score is None else part[part["score"] >= min_score]
 
-    frames, missing = [], []
-    for cover, fut in bounded_map(read, covers, IO_THREADS):
-        frame = fut.result()
-        if frame is None:
-            missing.append(cover.tile.key)
-        else:
-            frames.append(frame)
-    patches, not_covered = assemble(frames, year, model)
+        got: dict[int, pd.DataFrame | None] = {i: read(c) for i, c in enumerate(chunk) if c.tile in scanned}
+        slow = [(i, c) for i, c in enumerate(chunk) if c.tile not in scanned]
+        for (i, _), fut in bounded_map(lambda item, read=read: read(item[1]), slow, IO_THREADS):
+            got[i] = fut.result()
+        frames += [got[i] for i in range(len(chunk)) if got[i] is not None]
+        missing += [chunk[i].tile.key for i in range(len(chunk)) if got[i] is None]
+    patches, not_covered = assemble(frames, year, model, geometry)
     return ReadBack(patches, not_covered, len(covers), missing, time.perf_counter() - t0)

@@ -103,7 +103,7 @@ def _read(path: Path) -> RunRecord | None:
 
 def reopen(record: RunRecord, store: ScoreStore) -> DetectResult:
     """An earlier run's result, from the store only (no imagery, no model)."""
-    back = read_region(store, record.source_key, record.model, record.year, record.geometry)
+    back = read_region(store, record.source_key, record.model, record.year, record.geometry, geometry=False)
     if back.missing:
         raise ImageryError(
             f"{len(back.missing)} of this run's {back.tiles} tiles are no longer in the score store "

@@ -10,6 +10,7 @@ Tests build ``Workspace(Settings(data_dir=tmp))`` instead of patching the enviro
 """
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from . import models, presets, region, runs, sources
+from . import grid, models, presets, region, runs, sources
 from .config import DataLayout, Settings
 from .errors import DetectorError
 from .pipeline import Detector, DetectResult, RunSummary, TileProgress
@@ -79,7 +81,7 @@ class DetectOutcome:
     region: BaseGeometry
     model: models.ModelSpec
     source: sources.ImagerySource
-    patches: gpd.GeoDataFrame | None
+    scores: pd.DataFrame | None  # every covered patch's score (no ids or shapes: see ``patches``)
     failed: dict[str, str] = field(default_factory=dict)
     on_cluster: bool = False
     members: list[str] = field(default_factory=list)
@@ -89,11 +91,16 @@ class DetectOutcome:
         """What the imagery's reader did to the values, or warns about (L2A, reflectance scaled, offset removed)."""
         return list(getattr(self.source, "notes", []) or [])
 
+    @functools.cached_property
+    def patches(self) -> gpd.GeoDataFrame | None:
+        """The scores with patch ids and squares, made when first asked for (None while tiles failed)."""
+        return None if self.scores is None else grid.squares(self.scores)
+
     @property
     def result(self) -> DetectResult:
-        if self.patches is None:
+        if self.scores is None:
             raise DetectorError(f"{len(self.failed)} tiles failed; run again to finish them.")
-        return DetectResult(self.patches, self.summary, self.members)
+        return DetectResult(self.scores, self.summary, self.members)
 
 
 class Workspace:
@@ -190,7 +197,7 @@ class Workspace:
         det = self.detector(req.model, store)
         if not req.on_cluster:
             res = det.run(geom, year, source, on_progress=on_progress, limit_km2=limit)
-            return DetectOutcome(res.summary, geom, det.spec, source, res.patches, members=res.member_columns)
+            return DetectOutcome(res.summary, geom, det.spec, source, res.scores, members=res.member_columns)
         from . import distributed
 
         run = distributed.run_on_cluster(
@@ -198,7 +205,7 @@ class Workspace:
             retries=req.retries, fetch_per_worker=req.fetch_per_worker, on_progress=on_progress, echo=echo)
         patches = None
         if not run.failed:
-            patches = distributed.collect(store, run.summary.source, det.spec.name, year, run.covers)
+            patches = distributed.collect(store, run.summary.source, det.spec.name, year, run.covers, geometry=False)
         members = [c for c in patches.columns if c.startswith("member_")] if patches is not None else []
         return DetectOutcome(run.summary, geom, det.spec, source, patches, run.failed, True, members)
 

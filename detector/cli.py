@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from .atomic import atomic_path
+from .cli_change import add_change_parser
 from .cli_data import cmd_data_fetch, cmd_data_list, cmd_stats, patch_layer
 from .errors import DetectorError
 from .rule import Rule
@@ -20,6 +21,33 @@ SOURCE_HELP = ("'earthengine' (default), a GeoTIFF file, a Sentinel-2 product (.
 DN_OFFSET_HELP = ("add N to a GeoTIFF's values before scoring, where its metadata does not say: -1000 for L1C "
                   "digital numbers of processing baseline 04.00 or later that still carry the offset, 0 to apply "
                   "none (default: what the metadata says)")
+
+
+def add_period_args(parser: argparse.ArgumentParser) -> None:
+    """--year, --period, or --start/--end: one definition for every command that scores a period."""
+    g = parser.add_mutually_exclusive_group()
+    g.add_argument("--year", type=int, default=None,
+                   help="the imagery year (Earth Engine needs a period; a GeoTIFF whose metadata gives its acquisition "
+                        "date may leave it out, and one that contradicts it is refused)")
+    g.add_argument("--period", default=None, metavar="P",
+                   help="a year (2023), a quarter (2025Q2) or a date range (2024-03-01..2024-06-30)")
+    parser.add_argument("--start", default=None, metavar="YYYY-MM-DD", help="first day of a date range (with --end)")
+    parser.add_argument("--end", default=None, metavar="YYYY-MM-DD", help="last day of a date range (included)")
+
+
+def period_of(args: argparse.Namespace):
+    """The period the options name, or None (the imagery's own year)."""
+    from . import periods
+
+    if (args.start is None) != (args.end is None):
+        raise DetectorError("Give both --start and --end (a date range), or neither.")
+    if args.start is not None:
+        if args.year is not None or args.period is not None:
+            raise DetectorError("Give --start/--end, or --year, or --period: one of them.")
+        return periods.between(args.start, args.end)
+    if args.period is not None:
+        return periods.parse(args.period)
+    return args.year
 
 
 def _write_atomic(gdf, out: Path) -> None:
@@ -79,7 +107,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     out = Path(args.out)
     _check_out(out)
     ws = Workspace.from_env()
-    req = DetectRequest(args.region, args.year, args.source, args.model, args.bands.split(",") if args.bands else None,
+    req = DetectRequest(args.region, period_of(args), args.source, args.model, args.bands.split(",") if args.bands else None,
                         max_area_km2=args.max_area, workers=args.workers, scheduler=args.scheduler,
                         retries=args.retries, fetch_per_worker=args.fetch_per_worker, store=args.store,
                         dn_offset=args.dn_offset).check()
@@ -211,9 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("detect", help="score every 48 px patch of a region for a year")
     d.add_argument("--region", required=True, help="GeoJSON file of the region (EPSG:4326)")
-    d.add_argument("--year", type=int, default=None,
-                   help="the imagery year (required for Earth Engine; a GeoTIFF whose metadata gives its acquisition "
-                        "date may leave it out, and one that contradicts it is refused)")
+    add_period_args(d)
     d.add_argument("--source", default="earthengine", help=SOURCE_HELP)
     d.add_argument("--bands", help="band order of a GeoTIFF without band descriptions, e.g. B1,B2,…")
     d.add_argument("--dn-offset", dest="dn_offset", type=float, default=None, metavar="N",
@@ -247,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="imagery requests at once per worker process (default: the source's limit, 8 for "
                          "Earth Engine, 2 for GeoTIFF)")
     d.set_defaults(fn=cmd_detect)
+    add_change_parser(sub)
 
     m = sub.add_parser("models", help="the registered models")
     msub = m.add_subparsers(dest="models_command", required=True)

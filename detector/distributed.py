@@ -31,7 +31,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from . import grid, models
+from . import grid, models, periods
 from .concurrency import bounded_map
 from .errors import DetectorError, ModelError
 from .pipeline import Detector, RunSummary, TileProgress, score_tile
@@ -73,7 +73,7 @@ def make_recipe(spec: models.ModelSpec, store: ScoreStore, source: ImagerySource
 
     return Recipe(
         model=_model_ref(spec), model_name=spec.name, store=store.url,
-        source=cloudpickle.dumps(source), year=int(year),
+        source=cloudpickle.dumps(source), year=periods.of(year),
         storage_options=tuple(sorted(store.storage_options.items())),
         fetch_per_worker=fetch_per_worker, tf_threads=tf_threads,
     )

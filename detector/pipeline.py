@@ -19,7 +19,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 from shapely.geometry.base import BaseGeometry
 
-from . import config, grid, models
+from . import config, grid, models, periods
 from . import indices as spectral
 from .concurrency import bounded_map
 from .readback import SCAN_TILES, assemble, complete_part
@@ -60,7 +60,11 @@ class RunSummary:
     damaged: int = 0  # stored tiles found unreadable or not their key's, and scored again
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """As JSON holds it: the period by its key (a year stays a number)."""
+        out = asdict(self)
+        p = periods.of(self.year)
+        out["year"] = p.year if p.kind == "year" else p.key
+        return out
 
 
 @dataclass
@@ -258,6 +262,7 @@ class Detector:
         else:
             region = load_region(region, limit_km2)
         spec = self.spec
+        year = periods.of(year)
         source.check(region, spec.bands, year)
         source = self.imagery(source)
         covers = grid.region_covers(region)

@@ -52,6 +52,16 @@ class Preset:
         return self.rule().describe()
 
 
+#: The rules Amazon Mining Watch's July 2026 rebuild uses (its methods notes): *relaxed* for a single
+#: period's detections, *stringent* for cumulative mining since 2018. Always listed, never saved over.
+BUILT_IN = (
+    Preset("AMW relaxed", 0.43, True, 0.75, 5, 3.0, author="Amazon Mining Watch",
+           note="Amazon Mining Watch (July 2026 rebuild): the rule it recommends for a single period's detections."),
+    Preset("AMW stringent", 0.55, True, 0.8, 5, 3.0, author="Amazon Mining Watch",
+           note="Amazon Mining Watch (July 2026 rebuild): the rule of its cumulative layer, mining evidence since 2018."),
+)
+
+
 def _folder(folder: Path | None = None) -> Path:
     return folder if folder is not None else config.layout().presets
 
@@ -72,6 +82,9 @@ def check(preset: Preset) -> Preset:
 def save(preset: Preset, folder: Path | None = None) -> Path:
     """Save (or replace) a preset; returns its file."""
     preset = check(preset)
+    if any(b.name.lower() == preset.name.lower() for b in BUILT_IN):
+        raise DetectorError(f"{preset.name!r} is a built-in preset ({preset.name} keeps its published values); "
+                            "save yours under another name.")
     data = asdict(preset)
     data["saved_at"] = data["saved_at"] or datetime.now(UTC).isoformat(timespec="seconds")
     data = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in data.items()}
@@ -91,12 +104,12 @@ def _read(path: Path) -> Preset | None:
 
 
 def list_presets(folder: Path | None = None) -> list[Preset]:
-    """Every saved preset, by name."""
+    """The built-in presets (Amazon Mining Watch's), then every saved one by name."""
     folder = _folder(folder)
-    if not folder.is_dir():
-        return []
-    found = (_read(p) for p in sorted(folder.glob("*.json")))
-    return sorted((p for p in found if p is not None), key=lambda p: p.name.lower())
+    found = (_read(p) for p in sorted(folder.glob("*.json"))) if folder.is_dir() else ()
+    builtin = {b.name.lower() for b in BUILT_IN}
+    saved = sorted((p for p in found if p is not None and p.name.lower() not in builtin), key=lambda p: p.name.lower())
+    return [*BUILT_IN, *saved]
 
 
 def load(name: str, folder: Path | None = None) -> Preset:
@@ -105,5 +118,5 @@ def load(name: str, folder: Path | None = None) -> Preset:
     for p in saved:
         if p.name == name:
             return p
-    names = ", ".join(p.name for p in saved) or "none yet (save one on the Tune page)"
+    names = ", ".join(p.name for p in saved)
     raise DetectorError(f"No threshold preset is called {name!r}. Saved presets: {names}.")

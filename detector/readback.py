@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from . import grid
+from . import grid, periods
 from .concurrency import bounded_map
 from .store import ScoreStore
 
@@ -61,11 +61,14 @@ def assemble(frames: list[pd.DataFrame], year: int, model: str,
     (:func:`detector.grid.squares`).
     """
     allp = pd.concat(frames, ignore_index=True) if frames else _empty()
-    allp = allp.drop(columns=["geometry", "patch_id", "year", "model"], errors="ignore")
+    allp = allp.drop(columns=["geometry", "patch_id", "year", "period", "model"], errors="ignore")
     cov = allp["covered"].to_numpy().astype(bool)
     patches = allp[cov].drop(columns=["covered"]).reset_index(drop=True)
-    patches.insert(0, "year", year)
-    patches.insert(1, "model", model)
+    p = periods.of(year)
+    patches.insert(0, "year", p.year)
+    if p.kind != "year":
+        patches.insert(1, "period", p.key)
+    patches.insert(1 + (p.kind != "year"), "model", model)
     if geometry:
         return grid.squares(patches), int((~cov).sum())
     return patches, int((~cov).sum())

@@ -21,7 +21,7 @@ import shapely
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
-from . import config
+from . import config, periods
 from .atomic import atomic_path
 from .errors import ImageryError
 from .pipeline import DetectResult, RunSummary
@@ -46,13 +46,18 @@ class RunRecord:
     region_label: str
     region: dict  # GeoJSON geometry, EPSG:4326
     area_km2: float
-    year: int
+    year: int  # the year the period starts in (records made before periods hold only this)
     model: str  # the model's name (the store's key)
     model_ref: str  # what resolves it again: a registered name or a file path
     source_key: str
     source_label: str
     patches: int
     summary: dict = field(default_factory=dict)
+    period: str = ""  # the period's key ("2023", "2025Q2", "2024-03-01_2024-06-30"); "" in older records
+
+    @property
+    def the_period(self) -> periods.Period:
+        return periods.of(self.period or self.year)
 
     @property
     def geometry(self) -> BaseGeometry:
@@ -66,7 +71,7 @@ class RunRecord:
             run_id=run_id(region, s.year, s.model, s.source),
             when=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             region_label=region_label, region=mapping(region), area_km2=round(area_km2(region), 3),
-            year=int(s.year), model=s.model, model_ref=str(model_ref), source_key=s.source,
+            year=periods.of(s.year).year, period=periods.of(s.year).key, model=s.model, model_ref=str(model_ref), source_key=s.source,
             source_label=source_label, patches=int(s.patches), summary=s.as_dict(),
         )
 
@@ -103,13 +108,13 @@ def _read(path: Path) -> RunRecord | None:
 
 def reopen(record: RunRecord, store: ScoreStore) -> DetectResult:
     """An earlier run's result, from the store only (no imagery, no model)."""
-    back = read_region(store, record.source_key, record.model, record.year, record.geometry, geometry=False)
+    back = read_region(store, record.source_key, record.model, record.the_period, record.geometry, geometry=False)
     if back.missing:
         raise ImageryError(
             f"{len(back.missing)} of this run's {back.tiles} tiles are no longer in the score store "
             f"({store.url}). Run it again to score them anew."
         )
-    summary = RunSummary(model=record.model, year=record.year, source=record.source_key, tiles=back.tiles,
+    summary = RunSummary(model=record.model, year=record.the_period, source=record.source_key, tiles=back.tiles,
                          tiles_from_store=back.tiles, patches=len(back.patches), from_store=len(back.patches),
                          not_covered=back.not_covered, seconds=back.seconds)
     members = [c for c in back.patches.columns if c.startswith("member_")]
@@ -119,7 +124,7 @@ def reopen(record: RunRecord, store: ScoreStore) -> DetectResult:
 def describe(record: RunRecord) -> dict[str, Any]:
     """A row of the earlier-runs table."""
     return {
-        "region": record.region_label, "km²": record.area_km2, "year": record.year, "model": record.model,
+        "region": record.region_label, "km²": record.area_km2, "period": record.the_period.label, "model": record.model,
         "imagery": record.source_label, "when (UTC)": record.when.replace("T", " ")[:16],
         "patches": record.patches,
     }

@@ -21,7 +21,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from . import grid, models, presets, region, runs, sources
+from . import grid, models, periods, presets, region, runs, sources
 from .config import DataLayout, Settings
 from .errors import DetectorError
 from .pipeline import Detector, DetectResult, RunSummary, TileProgress
@@ -41,7 +41,7 @@ class DetectRequest:
     """
 
     region: BaseGeometry | str | Path | Mapping[str, Any]
-    year: int | None  # None: the year the imagery's own metadata gives (a dated GeoTIFF)
+    year: int | str | periods.Period | None  # a year, "2025Q2", a date range; None: the imagery's own year
     source: sources.ImagerySource | str | None = "earthengine"
     model: str | Path | None = None
     bands: Sequence[str] | None = None  # band order of a GeoTIFF without band descriptions
@@ -209,6 +209,33 @@ class Workspace:
         members = [c for c in patches.columns if c.startswith("member_")] if patches is not None else []
         return DetectOutcome(run.summary, geom, det.spec, source, patches, run.failed, True, members)
 
+    def change(self, req: DetectRequest, spans: Sequence, on_period: Callable[[int, int, Any], None] | None = None,
+               on_progress: Callable[[TileProgress], None] | None = None, label: str = "",
+               source_label: str = "") -> list[Any]:
+        """One run over several periods: each scored (or read from the store) on its own, in time order.
+
+        ``spans`` are periods in any written form ("2019", "2025Q2", Periods); ``req.year`` is ignored.
+        Each period is also remembered as a run of its own when ``label`` is given, so Detect lists it.
+        ``on_period(i, n, period)`` is called before each period. Returns :class:`change.PeriodOutcome` s.
+        """
+        from dataclasses import replace
+
+        from .change import PeriodOutcome
+
+        out = []
+        spans = periods.ordered(periods.of(p) for p in spans)
+        for i, period in enumerate(spans):
+            if on_period:
+                on_period(i, len(spans), period)
+            outcome = self.detect(replace(req, year=period), on_progress=on_progress)
+            res = outcome.result
+            rid = ""
+            if label:
+                rid = self.remember(res, outcome.region, label, str(req.model or outcome.model.name),
+                                    source_label or outcome.summary.source).run_id
+            out.append(PeriodOutcome(period, res.scores, res.summary, rid, outcome.region))
+        return out
+
     def remember(self, result: DetectResult, region_geom: BaseGeometry, region_label: str, model_ref: str,
                  source_label: str) -> runs.RunRecord:
         """Add a run to the run index (the Detect page's list of earlier runs)."""
@@ -270,18 +297,20 @@ class Workspace:
         return train(opts, source)
 
 
-def _year_for(year: int | None, source: sources.ImagerySource) -> int:
-    """The year asked for, or the one a dated image says; a message when neither is known."""
+def _year_for(year, source: sources.ImagerySource) -> periods.Period:
+    """The period asked for (a year, a quarter, a date range), or the year a dated image says; a message
+    when neither is known."""
     if year is not None:
-        return int(year)
+        return periods.of(year)
     years = getattr(source, "years", ())
     if len(years) == 1:
-        return years[0]
+        return periods.year(years[0])
     if years:
         raise DetectorError(f"The imagery's metadata dates it in several years ({', '.join(map(str, years))}); "
-                            "give --year to say which one the run is for.")
-    raise DetectorError("Give --year: the imagery does not say when it was taken (Earth Engine needs the year of "
-                        "its composite; a GeoTIFF without acquisition dates in its metadata needs the year it shows).")
+                            "give --year or --period to say which one the run is for.")
+    raise DetectorError("Give --year or --period: the imagery does not say when it was taken (Earth Engine needs "
+                        "the period of its composite; a GeoTIFF without acquisition dates in its metadata needs the "
+                        "year it shows).")
 
 
 def _file_stamp(spec: models.ModelSpec) -> str:

@@ -447,3 +447,24 @@ def test_a_run_in_the_running_year_is_stored_under_its_end_date(fake, tiny_model
     source.as_of = dt.date(2026, 2, 15)
     later = det.run(region, 2026, source)
     assert later.summary.scored_now == first.summary.scored_now, "a later day: fetched and scored again"
+
+
+def test_quarters_and_date_ranges_go_to_earth_engine_as_their_dates(fake, tmp_path):
+    """filterDate takes [start, end): a quarter ends on the next quarter's first day, a date range the day
+    after its last day, a running quarter on the day the source was made; each has its own key."""
+    from detector import periods
+    from detector.sources import storage_key
+
+    source, _ = make_source(fake)
+    source.as_of = dt.date(2026, 5, 20)
+    for period, dates in ((periods.parse("2025Q4"), ("2025-10-01", "2026-01-01")),
+                          (periods.parse("2024-03-01..2024-06-30"), ("2024-03-01", "2024-07-01")),
+                          (periods.parse("2026Q2"), ("2026-04-01", "2026-05-20"))):
+        source.read(TILE, ["B2"], period)
+        assert fake.requests[-1]["expression"].ops[1] == ("filterDate", *dates)
+    assert storage_key(source, periods.parse("2025Q4")) == "ee-s2l1c-csplus0.6"
+    assert storage_key(source, periods.parse("2026Q2")) == "ee-s2l1c-csplus0.6-to2026-05-20"
+    with pytest.raises(ImageryError, match="no imagery yet"):
+        source.check(None, ["B2"], periods.parse("2026Q3"))
+    with pytest.raises(ImageryError, match="before 2017"):
+        source.check(None, ["B2"], periods.parse("2016Q4"))

@@ -142,15 +142,24 @@ def test_presets_save_list_load_apply():
     patches = _grid(rng.uniform(0.5, 1, 25))
     presets.save(presets.Preset("strict", 0.8, precision=0.9, layer="L"))
     presets.save(presets.Preset("Clustered 1", 0.6, dual=True, t_iso=0.9, k=3, d_km=0.5))
-    assert [p.name for p in presets.list_presets()] == ["Clustered 1", "strict"]
+    assert [p.name for p in presets.list_presets()] == ["AMW relaxed", "AMW stringent", "Clustered 1", "strict"]
     p = presets.load("Clustered 1")
     assert p.saved_at and p.describe() == "score ≥ 0.6, isolated patches (k=3, D=0.5 km) ≥ 0.9"
     assert p.apply(patches).index.tolist() == postprocess.dual_threshold(patches, 0.6, 0.9, 3, 0.5).index.tolist()
     assert len(presets.load("strict").apply(patches)) == int((patches["score"] >= 0.8).sum())
     presets.save(presets.Preset("strict", 0.85))  # saving a name again replaces it
-    assert presets.load("strict").threshold == 0.85 and len(presets.list_presets()) == 2
+    assert presets.load("strict").threshold == 0.85 and len(presets.list_presets()) == 4
     with pytest.raises(DetectorError, match="Clustered 1, strict"):
         presets.load("nope")
+
+
+def test_amazon_mining_watch_rules_are_built_in_presets_that_cannot_be_saved_over():
+    relaxed, stringent = presets.load("AMW relaxed").rule(), presets.load("AMW stringent").rule()
+    assert (relaxed.threshold, relaxed.dual, relaxed.t_iso, relaxed.k, relaxed.d_km) == (0.43, True, 0.75, 5, 3.0)
+    assert (stringent.threshold, stringent.dual, stringent.t_iso, stringent.k, stringent.d_km) == (0.55, True, 0.8, 5, 3.0)
+    assert "Amazon Mining Watch" in presets.load("AMW stringent").note
+    with pytest.raises(DetectorError, match="built-in"):
+        presets.save(presets.Preset("amw relaxed", 0.2))
 
 
 @pytest.mark.parametrize("bad", [{"name": "../x"}, {"name": ""}, {"threshold": 1.5}, {"k": 0}])

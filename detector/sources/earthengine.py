@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 from shapely.geometry.base import BaseGeometry
 
-from ..errors import CredentialsError, ImageryError
+from .. import periods
+from ..errors import CredentialsError, DetectorError, ImageryError
 from ..grid import PIXEL_M, TILE_PX, Tile
 from .base import TilePixels
 from .ee_errors import http_status, is_transient
@@ -118,15 +119,18 @@ class EarthEngineSource:
 
     # -- public API -------------------------------------------------------------------------
 
-    def period_end(self, year: int) -> _dt.date | None:
-        """The running year's composite ends today (exclusive); a finished year is whole (None)."""
-        return self.as_of if int(year) == self.as_of.year else None
+    def period_end(self, period) -> _dt.date | None:
+        """A running period's composite ends today (exclusive); a finished period is whole (None)."""
+        p = periods.of(period)
+        return self.as_of if p.start <= self.as_of < p.end else None
 
-    def check(self, region: BaseGeometry, bands: Sequence[str], year: int) -> None:
-        """Fail before any work: unknown bands, a year without composites, no credentials."""
-        _check_request(bands, year)
-        if self.period_end(year) == _dt.date(int(year), 1, 1):
-            raise ImageryError(f"{year} has only just begun: no imagery yet. Pick {int(year) - 1} or an earlier year.")
+    def check(self, region: BaseGeometry, bands: Sequence[str], year) -> None:
+        """Fail before any work: unknown bands, a period without composites, no credentials."""
+        _check_request(bands, year, self.as_of)
+        p = periods.of(year)
+        if self.period_end(p) == p.start:
+            raise ImageryError(f"{p.label} has only just begun: no imagery yet. Pick a period that has begun "
+                               "at least a day ago.")
         self._ensure_initialized()
 
     def read(self, tile: Tile, bands: Sequence[str], year: int) -> TilePixels:
@@ -136,7 +140,7 @@ class EarthEngineSource:
         and marked invalid.
         """
         bands = tuple(bands)
-        _check_request(bands, year)
+        _check_request(bands, year, self.as_of)
         self._ensure_initialized()
         ee = self._ee()
         request = {
@@ -228,8 +232,9 @@ class EarthEngineSource:
         object construction single-threaded.
         """
         ee = self._ee()
-        running = self.period_end(year)
-        start, end = f"{year}-01-01", (running.isoformat() if running else f"{year + 1}-01-01")
+        p = periods.of(year)
+        running = self.period_end(p)
+        start, end = p.start.isoformat(), (running or p.end).isoformat()
         with self._build_lock:
             area = ee.Geometry.Rectangle(list(tile.bounds), tile.crs, False)
             scores = ee.ImageCollection(CS_COLLECTION).filterDate(start, end).filterBounds(area)
@@ -286,7 +291,7 @@ class EarthEngineSource:
         return base / 2 + self._random.uniform(0, base / 2)
 
 
-def _check_request(bands: Sequence[str], year: int) -> None:
+def _check_request(bands: Sequence[str], year, today: _dt.date | None = None) -> None:
     if isinstance(bands, str):
         raise ImageryError(f"Bands must be a list of names such as ['B2', 'B3'], not the string {bands!r}.")
     unknown = [b for b in bands if b not in S2_BANDS]
@@ -299,18 +304,21 @@ def _check_request(bands: Sequence[str], year: int) -> None:
         raise ImageryError("No bands asked for; the model's metadata should list its input bands.")
     if len(set(bands)) != len(bands):
         raise ImageryError(f"Band list {list(bands)} names a band twice; list each band once.")
-    this_year = _dt.date.today().year
-    if not isinstance(year, (int, np.integer)) or isinstance(year, bool):
-        raise ImageryError(f"The year must be a whole number such as 2023, not {year!r}.")
-    if year < FIRST_YEAR:
+    today = today or _dt.date.today()
+    try:
+        p = periods.of(year)
+    except DetectorError:
+        raise ImageryError(f"The period must be a year such as 2023, a quarter such as 2025Q2 or a date range, "
+                           f"not {year!r}.") from None
+    if p.start.year < FIRST_YEAR:
         raise ImageryError(
-            f"No Earth Engine composites before {FIRST_YEAR} (asked for {year}). Sentinel-2 L1C "
-            "starts in mid-2015, but the detector serves yearly composites from 2017 on, when "
-            f"both Sentinel-2 satellites fly; pick a year from {FIRST_YEAR} to {this_year}, or "
+            f"No Earth Engine composites before {FIRST_YEAR} (asked for {p.label}). Sentinel-2 L1C "
+            "starts in mid-2015, but the detector serves composites from 2017 on, when "
+            f"both Sentinel-2 satellites fly; pick a period from {FIRST_YEAR} to {today.year}, or "
             "bring your own GeoTIFF."
         )
-    if year > this_year:
-        raise ImageryError(f"{year} has no imagery yet; pick a year from {FIRST_YEAR} to {this_year}.")
+    if p.start > today:
+        raise ImageryError(f"{p.label} has no imagery yet; pick a period from {FIRST_YEAR} up to today ({today}).")
     if TILE_PX * TILE_PX * len(bands) * 4 > _MAX_REQUEST_BYTES:  # cannot happen with ≤ 13 bands
         raise ImageryError("Too many bands for one Earth Engine request.")
 

@@ -8,6 +8,7 @@ for are left out of it; a year no scene has is refused with the dates found.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from shapely import union_all
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
+from .. import periods
 from ..errors import ImageryError
 from ..grid import TILE_PX, Tile
 from . import geotiff, safe
@@ -121,18 +123,22 @@ class LocalSource:
         """Lon/lat outline of all scenes (their bounding boxes)."""
         return union_all([s.footprint for s in self.scenes])
 
-    def _of_year(self, year: int) -> list[Scene]:
-        return [s for s in self.scenes if not s.dates or int(year) in s.years]
+    def _of_year(self, year) -> list[Scene]:
+        """The scenes of the period (undated scenes belong to any period asked for)."""
+        p = periods.of(year)
+        return [s for s in self.scenes if not s.dates or any(_in(d, p) for d in s.dates)]
 
-    def check(self, region: BaseGeometry, bands: Sequence[str], year: int) -> None:
+    def check(self, region: BaseGeometry, bands: Sequence[str], year) -> None:
         """Refuse before any work when bands are missing, no scene touches the region, or the scenes'
-        acquisition dates contradict the year asked for."""
-        if self.years and int(year) not in self.years:
+        acquisition dates contradict the period asked for."""
+        p = periods.of(year)
+        if self.dates and not any(_in(d, p) for d in self.dates):
             dates = self.dates
             raise ImageryError(
                 f"The imagery's metadata dates it {', '.join(dates[:4])}{' …' if len(dates) > 4 else ''} "
-                f"(year {', '.join(map(str, self.years))}), not {year}. Give --year "
-                f"{self.years[-1]} (or leave --year out: it is read from the files), or choose imagery of {year}."
+                f"(year {', '.join(map(str, self.years))}), not {p.label}. Give --year "
+                f"{self.years[-1]} (or leave --year out: it is read from the files), or a period that holds those "
+                f"dates, or choose imagery of {p.label}."
             )
         for s in self._of_year(year):
             missing = [b for b in bands if b not in s.bands]
@@ -157,6 +163,16 @@ class LocalSource:
         if self.composite == "median":
             return _median(scenes, tile, bands)
         return _mosaic(scenes, tile, bands)
+
+
+def _in(day: str, period: periods.Period) -> bool:
+    """Whether an acquisition date (YYYY-MM-DD, or a year alone) falls in the period; a year alone
+    falls in every period that shares a day with it."""
+    try:
+        return period.start <= _dt.date.fromisoformat(day[:10]) < period.end
+    except ValueError:  # a year alone, or a day that does not exist (2023-02-31 in a tag)
+        y = int(day[:4])
+        return period.start < _dt.date(y + 1, 1, 1) and period.end > _dt.date(y, 1, 1)
 
 
 def _mosaic(scenes: list[Scene], tile: Tile, bands: Sequence[str]) -> TilePixels:

@@ -72,9 +72,9 @@ def rule_controls(view: state.View) -> evaluate.Rule:
         described = {p.name: p.describe() for p in saved}
         if st.session_state.get(_PRESET) not in described:
             st.session_state[_PRESET] = None
-        st.selectbox("Start from a saved preset", [None, *described], key=_PRESET, on_change=_on_preset,
+        st.selectbox("Start from a preset", [None, *described], key=_PRESET, on_change=_on_preset,
                      format_func=lambda n: "—" if n is None else f"{n}: {described[n]}",
-                     help="Sets the threshold and the isolation rule; Tune's 'Save preset' adds one.")
+                     help="Sets the threshold and the isolation rule. AMW relaxed / stringent are Amazon Mining Watch's rules (single period / cumulative); Tune's 'Save preset' adds yours.")
     # Streamlit forgets a widget's value on a page that does not draw it; the rule is kept beside the widgets,
     # so coming back to Detect or Tune finds the isolation rule as it was left, like the sidebar's threshold.
     memo = st.session_state.setdefault(_MEMO, {})
@@ -270,7 +270,7 @@ def presets_panel(rule: evaluate.Rule, layer: str, s: evaluate.Scores, labelled:
                                "recall": pct(p.recall or math.nan), "tuned on": p.layer, "saved": p.saved_at[:16],
                                "note": p.note} for p in saved_presets])
         st.dataframe(table, hide_index=True, width="stretch")
-        st.caption("Apply one with 'Start from a saved preset' above the sliders (here and on Detect).")
+        st.caption("Apply one with 'Start from a preset' above the sliders (here and on Detect).")
 
 
 def _num(x: float) -> float | None:

@@ -14,6 +14,7 @@ st.set_page_config(page_title="Mining detector", page_icon=":material/landscape:
 pages = [
     st.Page("app_pages/explore.py", title="Explore", icon=":material/map:", default=True),
     st.Page("app_pages/detect.py", title="Detect", icon=":material/search:"),
+    st.Page("app_pages/change.py", title="Change", icon=":material/history:", url_path="change"),
     st.Page("app_pages/trends.py", title="Trends", icon=":material/trending_up:"),
     st.Page("app_pages/review.py", title="Review", icon=":material/fact_check:"),
     st.Page("app_pages/tune.py", title="Tune", icon=":material/tune:"),

@@ -55,7 +55,7 @@ with left:
         results.downloads(result, f, rule)
         results.polygons_table(f.polygons)
     with map_box:
-        bm = basemaps.basemap(view.basemap, str(result.record.year if result is not None else req.year))
+        bm = basemaps.basemap(view.basemap, str(result.record.the_period if result is not None else req.year))
         detect_map.show(result, f, top, view.threshold, bm, inputs.fly(req),
                         req.region.geometry if req.region else None, view)
         if view.basemap == "mapbox" and not basemaps.mapbox_token():

@@ -118,6 +118,16 @@ def _next_quarter(d: _dt.date) -> _dt.date:
     return _dt.date(d.year + 1, 1, 1) if d.month == 10 else _dt.date(d.year, d.month + 3, 1)
 
 
+def contains(period: Period, day: str) -> bool:
+    """Whether an acquisition date (YYYY-MM-DD, or a year alone) falls in the period; a year alone
+    falls in every period that shares a day with it."""
+    try:
+        return period.start <= _dt.date.fromisoformat(str(day)[:10]) < period.end
+    except ValueError:  # a year alone, or a day that does not exist (2023-02-31 in a tag)
+        y = int(str(day)[:4])
+        return period.start < _dt.date(y + 1, 1, 1) and period.end > _dt.date(y, 1, 1)
+
+
 def year(y: int) -> Period:
     return Period(_dt.date(int(y), 1, 1), _dt.date(int(y) + 1, 1, 1))
 

@@ -236,7 +236,6 @@ class ScoreStore:
             self.damaged.append((tile.key, why))
             self.damaged_count += 1
         log.warning("score store %s: tile %s is damaged (%s); it is scored again", self.url, tile.key, why)
-        return None
 
     @contextmanager
     def tile_lock(self, source_key: str, model: str, year: int, tile: Tile):

@@ -7,6 +7,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from change_helpers import scar_model, write_three_years
 from shapely.geometry import box
 
 from detector import change, periods
@@ -54,7 +55,7 @@ def test_new_since_is_what_no_earlier_period_kept_and_cumulative_is_the_union():
     p1, p2, p3 = periods.parse_many("2023-2025")
     a, b, c = [(-100, 10), (-100, 11)], [(-90, 40)], [(-80, 5), (-80, 6)]
     runs = change.layers([(p1, _frame(a)), (p2, _frame(a + b, 0.95)), (p3, _frame(b + c))])
-    key = lambda f: sorted(zip(f["row"], f["col"]))  # noqa: E731
+    key = lambda f: sorted(zip(f["row"], f["col"]))
     assert [key(r.new) for r in runs] == [sorted(a), sorted(b), sorted(c)]
     assert [key(r.cumulative) for r in runs] == [sorted(a), sorted(a + b), sorted(a + b + c)]
     last = runs[-1].cumulative.set_index(["row", "col"])
@@ -69,7 +70,7 @@ def test_new_since_is_what_no_earlier_period_kept_and_cumulative_is_the_union():
 
 def test_agreement_figures_equal_a_hand_computation():
     """Ours: a 2 × 1 block; published: a 1 × 2 block sharing one unit square (areas in EPSG:6933)."""
-    to_ll = lambda g: gpd.GeoSeries([g], crs="EPSG:6933").to_crs("EPSG:4326")  # noqa: E731
+    to_ll = lambda g: gpd.GeoSeries([g], crs="EPSG:6933").to_crs("EPSG:4326")
     ours = to_ll(box(0, 0, 2000, 1000))
     published = to_ll(box(1000, 0, 2000, 2000))
     agree, shown = change.agreement(ours, published)
@@ -86,43 +87,6 @@ def test_agreement_figures_equal_a_hand_computation():
 
 
 # ---------------------------------------------------------------- a run over several periods, end to end
-
-def _scar_model(path):
-    """A model that scores a patch ~1 when any pixel is bare soil (B12 reflectance > 0.15), else ~0."""
-    import tf_keras as K
-    from synthetic import BANDS_12
-
-    model = K.Sequential([K.layers.Input((48, 48, 12)), K.layers.Conv2D(1, 1, activation="relu"),
-                          K.layers.GlobalMaxPooling2D(), K.layers.Dense(1, activation="sigmoid")])
-    w = np.zeros((1, 1, 12, 1), np.float32)
-    w[0, 0, BANDS_12.index("B12"), 0] = 1.0
-    model.layers[0].set_weights([w, np.array([-0.15], np.float32)])
-    model.layers[2].set_weights([np.array([[100.0]], np.float32), np.array([-5.0], np.float32)])
-    model.save(path)
-    return path
-
-
-def _dated_scene(path, date: str, scars: list[tuple[int, int, int, int]]):
-    """Forest (B12 700) with bare-soil rectangles (B12 2500) at pixel (row0, col0, row1, col1), dated by a tag."""
-    import rasterio
-    from rasterio.transform import from_origin
-    from synthetic import _SPECTRA, BANDS_12, SCENE_CRS, SCENE_X0, SCENE_YTOP
-
-    n = 300
-    rng = np.random.default_rng(len(scars))
-    data = np.stack([np.full((n, n), _SPECTRA["forest"][b], np.float32) for b in BANDS_12])
-    for r0, c0, r1, c1 in scars:
-        for i, b in enumerate(BANDS_12):
-            data[i, r0:r1, c0:c1] = _SPECTRA["soil"][b]
-    data = np.clip(data + rng.normal(0, 30, data.shape), 1, 10000).astype(np.uint16)
-    with rasterio.open(path, "w", driver="GTiff", width=n, height=n, count=12, dtype="uint16", crs=SCENE_CRS,
-                       transform=from_origin(SCENE_X0, SCENE_YTOP, 10, 10)) as dst:
-        dst.write(data)
-        for i, b in enumerate(BANDS_12, start=1):
-            dst.set_band_description(i, b)
-        dst.update_tags(ACQUISITION_DATE=date)
-    return path
-
 
 def _touching(region, scars) -> set[tuple[int, int]]:
     """Grid patches of the region whose square shares area with any scar (by geometry, not by the model)."""
@@ -147,14 +111,7 @@ def _touching(region, scars) -> set[tuple[int, int]]:
 
 @pytest.fixture
 def three_years(tmp_path):
-    """2022: forest; 2023: scar A; 2024: scars A and B (a folder of dated GeoTIFFs)."""
-    a, b = (60, 60, 72, 75), (180, 170, 190, 182)
-    folder = tmp_path / "imagery"
-    folder.mkdir()
-    _dated_scene(folder / "s2022.tif", "2022-08-01", [])
-    _dated_scene(folder / "s2023.tif", "2023-08-01", [a])
-    _dated_scene(folder / "s2024.tif", "2024-08-01", [a, b])
-    return folder, a, b
+    return write_three_years(tmp_path / "imagery")
 
 
 def test_scars_appearing_later_are_exactly_the_new_patches_and_cumulative_is_their_union(
@@ -166,7 +123,7 @@ def test_scars_appearing_later_are_exactly_the_new_patches_and_cumulative_is_the
     from detector.workspace import DetectRequest, Workspace
 
     folder, a, b = three_years
-    model = _scar_model(tmp_path / "scar.h5")
+    model = scar_model(tmp_path / "scar.h5")
     region = lonlat_box(SCENE_CRS, SCENE_X0 + 300, SCENE_YTOP - 2700, SCENE_X0 + 2700, SCENE_YTOP - 300)
     ws = Workspace(Settings(data_dir=data_dir))
     req = DetectRequest(region, None, str(folder), str(model))
@@ -174,7 +131,7 @@ def test_scars_appearing_later_are_exactly_the_new_patches_and_cumulative_is_the
     outs = ws.change(req, periods.parse_many("2022-2024"), on_period=lambda i, n, p: seen.append((i, n, p.key)))
     assert seen == [(0, 3, "2022"), (1, 3, "2023"), (2, 3, "2024")]
     runs = change.layers(change.kept_by(outs, Rule(0.5)))
-    cells = lambda f: {(int(r), int(c)) for r, c in zip(f["row"], f["col"])}  # noqa: E731
+    cells = lambda f: {(int(r), int(c)) for r, c in zip(f["row"], f["col"])}
     want_a, want_b = _touching(region, [a]), _touching(region, [b])
     assert want_a and want_b and not (want_a & want_b)
     assert [cells(r.new) for r in runs] == [set(), want_a, want_b - want_a]
@@ -194,8 +151,8 @@ def test_the_change_command_writes_every_period_new_and_cumulative(tmp_path, dat
 
     from detector.cli import main
 
-    folder, a, b = three_years
-    model = _scar_model(tmp_path / "scar.h5")
+    folder, _, _ = three_years
+    model = scar_model(tmp_path / "scar.h5")
     region = tmp_path / "region.geojson"
     region.write_text(json.dumps(lonlat_box(SCENE_CRS, SCENE_X0 + 300, SCENE_YTOP - 2700, SCENE_X0 + 2700, SCENE_YTOP - 300)))
     out = tmp_path / "out"
@@ -221,7 +178,7 @@ def test_a_quarter_of_a_dated_image_is_scored_and_a_quarter_without_one_is_refus
     from detector.workspace import DetectRequest, Workspace
 
     folder, _, _ = three_years
-    model = _scar_model(tmp_path / "scar.h5")
+    model = scar_model(tmp_path / "scar.h5")
     region = lonlat_box(SCENE_CRS, SCENE_X0 + 300, SCENE_YTOP - 2700, SCENE_X0 + 2700, SCENE_YTOP - 300)
     ws = Workspace(Settings(data_dir=data_dir))
     q3 = ws.detect(DetectRequest(region, "2023Q3", str(folder), str(model)))

@@ -8,7 +8,6 @@ for are left out of it; a year no scene has is refused with the dates found.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -126,13 +125,13 @@ class LocalSource:
     def _of_year(self, year) -> list[Scene]:
         """The scenes of the period (undated scenes belong to any period asked for)."""
         p = periods.of(year)
-        return [s for s in self.scenes if not s.dates or any(_in(d, p) for d in s.dates)]
+        return [s for s in self.scenes if not s.dates or any(periods.contains(p, d) for d in s.dates)]
 
     def check(self, region: BaseGeometry, bands: Sequence[str], year) -> None:
         """Refuse before any work when bands are missing, no scene touches the region, or the scenes'
         acquisition dates contradict the period asked for."""
         p = periods.of(year)
-        if self.dates and not any(_in(d, p) for d in self.dates):
+        if self.dates and not any(periods.contains(p, d) for d in self.dates):
             dates = self.dates
             raise ImageryError(
                 f"The imagery's metadata dates it {', '.join(dates[:4])}{' …' if len(dates) > 4 else ''} "
@@ -163,16 +162,6 @@ class LocalSource:
         if self.composite == "median":
             return _median(scenes, tile, bands)
         return _mosaic(scenes, tile, bands)
-
-
-def _in(day: str, period: periods.Period) -> bool:
-    """Whether an acquisition date (YYYY-MM-DD, or a year alone) falls in the period; a year alone
-    falls in every period that shares a day with it."""
-    try:
-        return period.start <= _dt.date.fromisoformat(day[:10]) < period.end
-    except ValueError:  # a year alone, or a day that does not exist (2023-02-31 in a tag)
-        y = int(day[:4])
-        return period.start < _dt.date(y + 1, 1, 1) and period.end > _dt.date(y, 1, 1)
 
 
 def _mosaic(scenes: list[Scene], tile: Tile, bands: Sequence[str]) -> TilePixels:

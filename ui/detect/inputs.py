@@ -18,6 +18,7 @@ from pathlib import Path
 import streamlit as st
 from shapely.geometry import box, mapping
 
+from detector import periods
 from detector.atomic import atomic_path
 from detector.errors import DetectorError, RegionError
 from detector.models import BANDS_12
@@ -42,7 +43,7 @@ _TIF, _TIF_KEY, _EE, _EE_STATUS = "detect_tif", "detect_tif_upload", "detect_ee_
 class Request:
     """Everything a run needs, or the problems that stop it (shown already)."""
 
-    year: int
+    year: periods.Period  # the period (a year, a quarter, a date range)
     region: Region | None = None
     whole_image: bool = False
     model_ref: str = ""
@@ -109,8 +110,9 @@ def _check_ee(year: int) -> None:
         st.session_state[_EE_STATUS] = (False, str(exc))
 
 
-def imagery(req: Request) -> None:
-    """The imagery choice; fills the request's source (or a problem)."""
+def imagery(req: Request, check_dates: bool = True) -> None:
+    """The imagery choice; fills the request's source (or a problem). ``check_dates``: refuse imagery dated
+    outside the request's period (the Change page's periods are checked per period instead)."""
     kind = st.radio("Imagery", list(IMAGERY), format_func=IMAGERY.get, key="detect_imagery", horizontal=True)
     if kind == "earthengine":
         req.source, req.source_label = earth_engine(), "Earth Engine (S2 L1C, Cloud Score+)"
@@ -147,10 +149,11 @@ def imagery(req: Request) -> None:
     req.source_label, req.source_arg = name, (shlex.quote(held["name"]) if kind == "upload" else shlex.quote(path))
     for note in getattr(req.source, "notes", []):
         (st.warning if "L2A" in note else st.caption)(note)
-    years = getattr(req.source, "years", ())
-    if years and req.year not in years:
-        text = (f"The file's metadata dates its imagery {', '.join(req.source.dates[:4])}: set **Year** to {years[-1]} "
-                f"(now {req.year}), so the scores are stored and shown under the year the image shows.")
+    years, dates = getattr(req.source, "years", ()), getattr(req.source, "dates", ())
+    if check_dates and dates and not any(periods.contains(req.year, d) for d in dates):
+        text = (f"The file's metadata dates its imagery {', '.join(dates[:4])}: set the **Period** to one that holds "
+                f"those dates, such as the year {years[-1]} (now {req.year.label}), so the scores are stored and shown "
+                "under the period the image shows.")
         st.warning(text)
         req.problems.append(text)
 
@@ -179,19 +182,44 @@ def model(req: Request) -> None:
     st.caption(f"{spec.description} Bands: {len(spec.bands)}{extra}; recommended threshold {spec.threshold:g}.")
 
 
-def year(view) -> int:
-    this = dt.date.today().year
-    default = min(max(int(str(view.period)[:4]), FIRST_YEAR), this)
-    return int(st.number_input("Year", FIRST_YEAR, this, default, step=1, key="detect_year",
-                               help="Earth Engine: the calendar year's composite (Sentinel-2 L1C with Cloud Score+, "
-                                    f"{FIRST_YEAR} onwards). A GeoTIFF: the year it shows (it names the stored scores "
-                                    "and the basemap)."))
+PERIOD_KINDS = {"year": "Year", "quarter": "Quarter", "range": "Dates"}
+_KIND, _QUARTER, _DATES = "detect_period_kind", "detect_quarter", "detect_dates"
+
+
+def year(view) -> periods.Period:
+    """The period to score: a calendar year (as before), a quarter, or a date range."""
+    this = dt.date.today()
+    default = min(max(int(str(view.period)[:4]), FIRST_YEAR), this.year)
+    kind = st.segmented_control("Period", list(PERIOD_KINDS), format_func=PERIOD_KINDS.get, key=_KIND,
+                                default="year", help="Earth Engine composites the period's clear looks "
+                                "(Sentinel-2 L1C with Cloud Score+, {FIRST_YEAR} onwards); local imagery is "
+                                "taken from the scenes dated in it. Quarters and date ranges as Amazon Mining "
+                                "Watch's quarterly layers.".replace("{FIRST_YEAR}", str(FIRST_YEAR))) or "year"
+    y = int(st.number_input("Year", FIRST_YEAR, this.year, default, step=1, key="detect_year",
+                            label_visibility="collapsed" if kind == "range" else "visible",
+                            disabled=kind == "range",
+                            help="The calendar year (a GeoTIFF: the year it shows; it names the stored scores "
+                                 "and the basemap)."))
+    if kind == "quarter":
+        q = st.selectbox("Quarter", [1, 2, 3, 4], key=_QUARTER, format_func=lambda n: f"Q{n}")
+        return periods.quarter(y, q)
+    if kind == "range":
+        if _DATES not in st.session_state:
+            st.session_state[_DATES] = (dt.date(y, 1, 1), min(dt.date(y, 3, 31), this))
+        picked = st.date_input("From – to (both days included)", key=_DATES, min_value=dt.date(FIRST_YEAR, 1, 1),
+                               max_value=this)
+        if isinstance(picked, tuple) and len(picked) == 2:
+            return periods.between(*picked)
+        st.caption("Pick the last day too.")
+        return periods.between(picked[0], picked[0]) if isinstance(picked, tuple) and picked else periods.year(y)
+    return periods.year(y)
 
 
 # ---------------------------------------------------------------- region
 
 def cli_command(req: Request, km2: float) -> str:
-    return (f"python -m detector detect --region region.geojson --year {req.year} --model {req.model_ref or 'MODEL'} "
+    when = f"--year {req.year}" if periods.of(req.year).kind == "year" else f"--period {periods.of(req.year).key}"
+    return (f"python -m detector detect --region region.geojson {when} --model {req.model_ref or 'MODEL'} "
             f"--source {req.source_arg} --max-area {math.ceil(km2)} --out mines.geojson")
 
 
@@ -253,9 +281,9 @@ def controls(view) -> Request:
     """Every input; problems are shown where they arise. The region comes first on the page but is
     settled last, since a GeoTIFF without a region means the image's footprint."""
     region_box = st.container()
-    st.subheader("Imagery, year and model")
+    st.subheader("Imagery, period and model")
     _restore_form()
-    req = Request(year=0)
+    req = Request(year=periods.year(FIRST_YEAR))
     left, right = st.columns([1, 2])
     with left:
         req.year = year(view)
@@ -271,13 +299,18 @@ def controls(view) -> Request:
 
 #: The form's widgets, kept beside them (Streamlit forgets a widget's value on pages that do not draw it),
 #: so coming back to Detect finds the form that made the result on show: imagery, file, year, model.
-_FORM, _FORM_KEYS = "detect_form", ("detect_imagery", "detect_tif_path", "detect_year", "detect_model",
-                                     "detect_model_path")
+_FORM, _FORM_KEYS = "detect_form", ("detect_imagery", "detect_tif_path", "detect_year", _KIND, _QUARTER, _DATES,
+                                     "detect_model", "detect_model_path")
 
 
 def for_record(record) -> dict:
     """The form a reopened run was made with, as far as its record says (a new session, a shared link)."""
-    form = {"detect_year": int(record.year)}
+    p = record.the_period
+    form = {"detect_year": p.year, _KIND: p.kind}
+    if p.kind == "quarter":
+        form[_QUARTER] = int(p.key[-1])
+    elif p.kind == "range":
+        form[_DATES] = (p.start, p.last_day)
     if record.model_ref in workspace.current().models():
         form["detect_model"] = record.model_ref
     elif record.model_ref:

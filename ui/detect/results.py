@@ -117,7 +117,7 @@ def figures_table(result: Result, f: Filtered, rule: Rule) -> pd.DataFrame:
     row = postprocess.figures(kept, f.polygons).iloc[0].to_dict()
     r = result.record
     return pd.DataFrame([{
-        "region": r.region_label, "area_km2": r.area_km2, "year": r.year, "model": r.model, "imagery": r.source_label,
+        "region": r.region_label, "area_km2": r.area_km2, "period": r.the_period.key, "model": r.model, "imagery": r.source_label,
         "rule": rule.describe(), "patches_scored": len(result.patches), "detections": int(row["patches"]),
         "polygons": int(row["polygons"]), "footprint_ha": round(row["footprint_ha"], 2),
         "max_score": round(float(result.scores[-1]), 4) if len(result.patches) else float("nan"),
@@ -172,7 +172,7 @@ def show_figures(result: Result, f: Filtered, rule: Rule) -> None:
 def download_stem(result: Result, rule: Rule) -> str:
     """Downloaded files name what they hold: region, year, model, threshold."""
     r = result.record
-    return f"detections_{slug(r.region_label)}_{r.year}_{r.model}_{rule.threshold:.2f}"
+    return f"detections_{slug(r.region_label)}_{r.the_period.key}_{r.model}_{rule.threshold:.2f}"
 
 
 def downloads(result: Result, f: Filtered, rule: Rule) -> None:

@@ -71,7 +71,7 @@ def recommended_threshold(record: runs.RunRecord) -> float:
 
 def title(record: runs.RunRecord) -> str:
     """Region · year · model · imagery (the imagery left out where the region already names it)."""
-    parts = [record.region_label, str(record.year), record.model]
+    parts = [record.region_label, record.the_period.label, record.model]
     if record.source_label not in record.region_label:
         parts.append(record.source_label)
     return " · ".join(parts)

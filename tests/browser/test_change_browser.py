@@ -1,0 +1,90 @@
+"""The Change page in a real browser: three dated GeoTIFFs, one run over 2022–2024, periods switched and played.
+
+Timings (first run, re-run, period switch) are printed for BENCHMARKS.md, never asserted.
+"""
+from __future__ import annotations
+
+import time
+
+from change_helpers import scar_model, write_three_years
+from streamlit_page import wait_settled
+
+MAP_IFRAME = "iframe[data-testid=stCustomComponentV1]"
+
+
+def _map_paths(page) -> int:
+    """Vector shapes drawn in the (last) map's Leaflet pane: the region outline and the layer's polygons."""
+    frames = page.query_selector_all(MAP_IFRAME)
+    if not frames:
+        return 0
+    frame = frames[-1].content_frame()
+    return frame.evaluate("() => document.querySelectorAll('path.leaflet-interactive').length") if frame else 0
+
+
+def _slider_value(page) -> str:
+    return page.locator("[data-testid=stMain] [data-testid=stSlider]").filter(has_text="Period").first.locator(
+        "[data-testid=stSliderThumbValue]").inner_text().strip()
+
+
+def test_one_run_over_three_years_then_switch_and_play(page, app_url, screenshot_dir, tmp_path):
+    folder, _, _ = write_three_years(tmp_path / "imagery")
+    model = scar_model(tmp_path / "scar.h5")
+    page.set_viewport_size({"width": 1400, "height": 1800})
+    page.goto(app_url + "/change")
+    wait_settled(page)
+    page.get_by_text("Imagery on this machine").click()
+    wait_settled(page)
+    box = page.get_by_label("Path of a GeoTIFF, a Sentinel-2 product (.SAFE or .zip), or a folder of them")
+    box.fill(str(folder))
+    box.press("Enter")
+    page.get_by_text("Whole image:").first.wait_for(timeout=30_000)
+    page.get_by_test_id("stSelectbox").filter(has_text="Model").first.click()
+    page.get_by_role("option", name="Local model file…").click()
+    wait_settled(page)
+    mbox = page.get_by_label("Model file (.h5 or .keras)")
+    mbox.fill(str(model))
+    mbox.press("Enter")
+    wait_settled(page)
+    pbox = page.get_by_role("textbox", name="Periods")
+    pbox.fill("2022-2024")
+    pbox.press("Enter")
+    page.get_by_text("3 periods: 2022, 2023, 2024").wait_for(timeout=30_000)
+
+    t0 = time.perf_counter()
+    page.get_by_role("button", name="Run all periods").click()
+    page.get_by_text("Patch footprint per period").first.wait_for(timeout=180_000)
+    wait_settled(page)
+    first_run = time.perf_counter() - t0
+    assert page.query_selector("[data-testid=stException]") is None
+    assert _slider_value(page) == "2024"
+    assert _map_paths(page) >= 2, "the region outline and the 2024 detections"
+    page.screenshot(path=str(screenshot_dir / "change_2024.png"), full_page=True)
+
+    t0 = time.perf_counter()
+    page.get_by_role("button", name="Run all periods").click()
+    page.get_by_text("Patch footprint per period").first.wait_for(timeout=60_000)
+    wait_settled(page)
+    rerun = time.perf_counter() - t0
+
+    page.get_by_text("New since the earlier periods", exact=True).click()
+    wait_settled(page)
+    thumb = page.locator("[data-testid=stMain] [data-testid=stSlider]").filter(has_text="Period").first.get_by_role("slider")
+    t0 = time.perf_counter()
+    thumb.focus()
+    thumb.press("ArrowLeft")
+    wait_settled(page)
+    switch = time.perf_counter() - t0
+    assert _slider_value(page) == "2023"
+    assert _map_paths(page) >= 2, "2023's new patches: scar A"
+    page.screenshot(path=str(screenshot_dir / "change_2023_new.png"), full_page=True)
+
+    page.get_by_text("Play the periods").click()
+    seen = []
+    for _ in range(10):
+        page.wait_for_timeout(400)
+        seen.append(_slider_value(page))
+    page.get_by_text("Play the periods").click()
+    wait_settled(page)
+    assert len(set(seen)) >= 2 and set(seen) <= {"2022", "2023", "2024"}, f"play steps through the periods: {seen}"
+    assert page.query_selector("[data-testid=stException]") is None
+    print(f"\nChange page timings: first run {first_run:.1f} s, re-run {rerun:.1f} s, period switch {switch:.2f} s")

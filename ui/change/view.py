@@ -1,0 +1,208 @@
+"""The Change page's parts: the periods to run, the run itself, and what changed from period to period.
+
+Everything is computed by :mod:`detector.change` through the workspace; this module only lays it
+out. A run is one Detect run per period (each scored on its own and kept in the score store, so a
+re-run, or a longer list of periods, computes only what is missing); the rule re-filters the
+stored scores without running the model.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from detector import catalog, change, periods, published
+from detector.errors import DetectorError
+from detector.pipeline import TileProgress
+from detector.workspace import DetectRequest
+
+from .. import workspace
+from ..detect.run import markdown
+from ..format import slug
+
+RESULT, PERIODS_KEY, PRESET_KEY, PERIOD_KEY, LAYER_KEY, PLAY_KEY = (
+    "change_result", "change_periods", "change_preset", "change_period", "change_layer", "change_play")
+DEFAULT_PERIODS = "2019-2024,2025Q2-2025Q3"
+LAYERS = {"kept": "Detections in the period", "new": "New since the earlier periods",
+          "cumulative": "Cumulative up to the period", "agreement": "Against the published layer"}
+
+
+@dataclass
+class ChangeRun:
+    """A finished multi-period run as the session keeps it."""
+
+    outcomes: list[change.PeriodOutcome]
+    region_label: str
+    source_label: str
+    model: str
+
+    @property
+    def keys(self) -> list[str]:
+        return [o.period.key for o in self.outcomes]
+
+    @property
+    def digest(self) -> str:
+        return "|".join(o.run_id or o.period.key for o in self.outcomes) + f"|{self.region_label}|{self.model}"
+
+
+def period_list() -> list[periods.Period] | None:
+    """The periods box, read; its problem shown where it is."""
+    st.session_state.setdefault(PERIODS_KEY, DEFAULT_PERIODS)
+    text = st.text_input("Periods", key=PERIODS_KEY,
+                         help="Years (2019-2024), quarters (2025Q2-2025Q3) or date ranges (2024-03-01..2024-06-30), "
+                              "separated by commas, in time order.")
+    try:
+        ps = periods.parse_many(text)
+    except DetectorError as exc:
+        st.error(str(exc))
+        return None
+    st.caption(f"{len(ps)} periods: " + ", ".join(p.label for p in ps))
+    return ps
+
+
+def rule_choice():
+    """A preset for the rule; Amazon Mining Watch's two are always there."""
+    ws = workspace.current()
+    choices = {p.name: p for p in ws.presets()}
+    if st.session_state.get(PRESET_KEY) not in choices:
+        st.session_state[PRESET_KEY] = "AMW relaxed"
+    name = st.selectbox("Rule", list(choices), key=PRESET_KEY, format_func=lambda n: f"{n}: {choices[n].describe()}",
+                        help="AMW relaxed: what Amazon Mining Watch recommends for a single period's detections; "
+                             "AMW stringent: the rule of its cumulative layer. Your presets from Tune are listed too.")
+    preset = choices[name]
+    if preset.note:
+        st.caption(preset.note)
+    return preset.rule()
+
+
+def run(req, spans: list[periods.Period], where) -> None:
+    """Every period of the list for the request's region, imagery and model, with progress per period."""
+    bar = where.progress(0.0, text="Starting…")
+    at = {"i": 0, "n": len(spans), "label": ""}
+
+    def on_period(i: int, n: int, period) -> None:
+        at.update(i=i, n=n, label=period.label)
+        bar.progress(i / n, text=f"Period {i + 1} of {n} ({period.label})")
+
+    def on_progress(p: TileProgress) -> None:
+        share = (at["i"] + (p.done / p.total if p.total else 1)) / at["n"]
+        bar.progress(min(share, 1.0), text=f"Period {at['i'] + 1} of {at['n']} ({at['label']}): tile {p.done:,} of "
+                                           f"{p.total:,}, {p.from_store:,} from the store")
+
+    try:
+        outs = workspace.current().change(DetectRequest(req.region.geometry, None, req.source, req.model_ref), spans,
+                                          on_period=on_period, on_progress=on_progress, label=req.region.name,
+                                          source_label=req.source_label)
+    except DetectorError as exc:
+        bar.empty()
+        where.error(markdown(str(exc)) + ("\n\nThe periods finished before this are kept in the score store: run "
+                                          "again to go on from there." if at["i"] else ""))
+        return
+    bar.empty()
+    st.session_state[RESULT] = ChangeRun(outs, req.region.name, req.source_label, outs[0].summary.model)
+    st.session_state[PERIOD_KEY] = outs[-1].period.key
+
+
+def current() -> ChangeRun | None:
+    return st.session_state.get(RESULT)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def layers_for(digest: str, rule: tuple, _run: ChangeRun) -> tuple[list[change.PeriodLayers], pd.DataFrame]:
+    """The run's layers and table under a rule (once per run and rule)."""
+    from detector.rule import Rule
+
+    runs = change.layers(change.kept_by(_run.outcomes, Rule(*rule)))
+    table = change.table(runs, [o.imagery_share for o in _run.outcomes])
+    table.insert(0, "region", _run.region_label)
+    table.insert(1, "imagery", _run.source_label)
+    table["computed_now"] = [o.summary.scored_now for o in _run.outcomes]
+    return runs, table
+
+
+def chart(table: pd.DataFrame) -> go.Figure:
+    """New footprint per period as bars, the cumulative footprint as a line (patch footprint, hectares)."""
+    fig = go.Figure()
+    fig.add_bar(x=table["label"], y=table["new_footprint_ha"], name="new since earlier periods (ha)",
+                marker_color="#e16462")
+    fig.add_scatter(x=table["label"], y=table["cumulative_footprint_ha"], name="cumulative (ha)", mode="lines+markers",
+                    line={"color": "#fca636", "width": 3})
+    fig.add_scatter(x=table["label"], y=table["detected_footprint_ha"], name="detected in the period (ha)",
+                    mode="lines+markers", line={"color": "#6a00a8", "dash": "dot"})
+    low = table[table["low_imagery"]]
+    if len(low):
+        fig.add_scatter(x=low["label"], y=[0] * len(low), name="little clear imagery", mode="markers",
+                        marker={"symbol": "x", "size": 12, "color": "#9aa4b1"})
+    fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": -0.2},
+                      yaxis_title="patch footprint (ha)", title="Patch footprint per period",
+                      xaxis={"type": "category"})
+    return fig
+
+
+def low_imagery_notes(table: pd.DataFrame) -> None:
+    for row in table[table["low_imagery"]].itertuples():
+        st.warning(f"**{row.label}**: clear imagery on only {row.imagery_share:.0%} of the region's patch pixels. "
+                   "Few detections there may mean the ground was not seen, not that nothing changed.")
+
+
+@st.cache_data(show_spinner="Comparing with the published layer…", max_entries=32)
+def agreement_for(digest: str, rule: tuple, key: str, _runs, _region) -> tuple[dict, object] | None:
+    """Agreement of the period's detections with Amazon Mining Watch's layer of the same period."""
+    from detector.grid import squares
+
+    layer = next(r for r in _runs if r.period.key == key)
+    pub_key = change.published_key(layer.period, list(catalog.periods()))
+    if pub_key is None:
+        return None
+    pub = published.load_layer(pub_key)
+    ours = squares(layer.kept[["epsg", "row", "col"]]).geometry if len(layer.kept) else squares(layer.kept).geometry
+    agree, shown = change.agreement(ours, pub.geometry, _region)
+    return ({"published layer": f"mining_{pub_key}", "ours (ha)": round(agree.ours_ha, 1),
+             "published (ha)": round(agree.published_ha, 1), "both (ha)": round(agree.both_ha, 1),
+             "published covered by ours": agree.published_covered, "ours outside published": agree.ours_outside},
+            shown)
+
+
+def downloads(run_: ChangeRun, runs: list[change.PeriodLayers], table: pd.DataFrame, key: str, rule) -> None:
+    """The figures as CSV; the period's three layers as GeoJSON (region and imagery in every feature)."""
+    from detector.grid import squares
+
+    layer = next(r for r in runs if r.period.key == key)
+    name = slug(run_.region_label)
+    cols = st.columns(4)
+    cols[0].download_button("Figures (CSV)", table.assign(rule=rule.describe()).to_csv(index=False),
+                            f"change_{name}.csv", "text/csv", key="change_csv", on_click="ignore",
+                            icon=":material/download:")
+    for col, (what, frame) in zip(cols[1:], (("detections", layer.kept), ("new", layer.new),
+                                             ("cumulative", layer.cumulative))):
+        shaped = squares(frame.drop(columns=["geometry", "patch_id"], errors="ignore"))
+        text = shaped.assign(period=key, region=run_.region_label, imagery=run_.source_label).to_json(drop_id=True)
+        col.download_button(f"{what.capitalize()} {layer.period.label}", text, f"{what}_{name}_{key}.geojson",
+                            "application/geo+json", key=f"change_dl_{what}", on_click="ignore",
+                            icon=":material/download:")
+
+
+def figures_row(table: pd.DataFrame, key: str) -> None:
+    row = table[table["period"] == key].iloc[0]
+    c = st.columns(4)
+    c[0].metric("Detected", f"{row.detected_footprint_ha:,.0f} ha", f"{row.detected_patches:,} patches",
+                delta_color="off", delta_arrow="off", help=f"Patch footprint detected in {row.label}")
+    c[1].metric("New", f"{row.new_footprint_ha:,.0f} ha", f"{row.new_patches:,} patches", delta_color="off",
+                delta_arrow="off", help=f"Detected in {row.label} and in no earlier period of the run")
+    c[2].metric("Cumulative", f"{row.cumulative_footprint_ha:,.0f} ha", f"{row.cumulative_patches:,} patches",
+                delta_color="off", delta_arrow="off", help=f"Detected in any period of the run up to {row.label}")
+    c[3].metric("Clear imagery", f"{row.imagery_share:.0%}", help="Mean share of the region's patch pixels with imagery")
+
+
+def period_geojson(frame: pd.DataFrame) -> str:
+    """A layer's patches dissolved into polygons, as GeoJSON for the map."""
+    from detector import postprocess
+    from detector.grid import squares
+
+    if not len(frame):
+        return json.dumps({"type": "FeatureCollection", "features": []})
+    polys = postprocess.dissolve(squares(frame.drop(columns=["geometry", "patch_id"], errors="ignore")))
+    return polys.to_json(drop_id=True)

@@ -12,6 +12,7 @@ from detector import periods
 from ui import state
 from ui.change import map as change_map
 from ui.change import view as change
+from ui.change import watches as watch_ui
 from ui.detect import inputs
 from ui.explore.panels import region_picker
 from ui.map import basemaps
@@ -42,6 +43,7 @@ with right:
     if where.button("Run all periods", type="primary", disabled=not ready, key="change_run_button"):
         change.run(req, spans, where)
     rule = change.rule_choice()
+    watch_ui.save_form(req, st.session_state[change.PRESET_KEY])
 
 result = change.current()
 with left:
@@ -90,3 +92,4 @@ with left:
         period_view()
         st.plotly_chart(change.chart(table), width="stretch", key="change_chart")
         st.dataframe(table.drop(columns=["region", "imagery", "period"]), hide_index=True, width="stretch")
+    watch_ui.listing()

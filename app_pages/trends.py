@@ -3,6 +3,8 @@
 Thin: the numbers come from detector.stats (cached in ui.data), the tables from detector.trends,
 the figures from ui.charts. Every chart has its table and a CSV download behind it.
 """
+from dataclasses import astuple
+
 import shapely
 import streamlit as st
 
@@ -10,6 +12,7 @@ from detector import catalog, trends
 from detector.errors import DetectorError
 from detector.region import MAX_GEOJSON_BYTES
 from ui import data, regions, state
+from ui.change import view as change_view
 from ui.charts import trends as charts
 from ui.format import slug
 
@@ -152,5 +155,22 @@ else:
     table_behind(tbl, f"{region.name}: new and cumulative {measure.name} (ha). Polygons across the region's edge "
                       "count with the share inside it.",
                  f"{slug(region.name)}_{measure.key}_ha.csv", "trends_csv_region")
+
+# ---------------------------------------------------------------- the session's own multi-period run
+run = change_view.current()
+st.header("Your run over several periods")
+if run is None:
+    st.caption("Run a detector over several periods on the **Change** page to see its new and cumulative detections "
+               "here, beside the published layers.")
+else:
+    rule = change_view.current_rule()
+    _, run_table = change_view.layers_for(run.digest, astuple(rule), run)
+    st.markdown(f"**{run.region_label}** · {run.model} · {run.source_label} · {rule.describe()}")
+    st.caption("Measure: **patch footprint** — the detected 480 m patches merged, in hectares. Only the published "
+               "layers give mined area; a run's footprint compares with the published footprint, not with mined area.")
+    st.plotly_chart(change_view.chart(run_table), width="stretch", key="trends_run_chart")
+    table_behind(run_table, "Per period: detected, new since the earlier periods of the run, and cumulative patch "
+                            "footprint (ha) and patches; the share of the region seen clearly.",
+                 f"{slug(run.region_label)}_run_footprint_ha.csv", "trends_csv_run")
 
 attribution()

@@ -38,6 +38,26 @@ def add_change_parser(sub) -> None:
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(fn=cmd_change)
 
+    w = sub.add_parser("watch", help="regions under watch: a report of new detections for each new period")
+    wsub = w.add_subparsers(dest="watch_command", required=True)
+    wa = wsub.add_parser("add", help="save a region with its imagery, model and rule as a watch")
+    wa.add_argument("--name", required=True)
+    wa.add_argument("--region", required=True, help="GeoJSON file of the region (EPSG:4326)")
+    wa.add_argument("--source", default="earthengine", help=SOURCE_HELP)
+    wa.add_argument("--model", default="", help="registered model name or a model file (default: the ensemble)")
+    wa.add_argument("--preset", default="AMW relaxed", help="the rule, by preset name (default: AMW relaxed)")
+    wa.add_argument("--cadence", choices=["quarter", "year"], default="quarter")
+    wa.set_defaults(fn=cmd_watch_add)
+    wl = wsub.add_parser("list", help="the watches and their latest report")
+    wl.set_defaults(fn=cmd_watch_list)
+    wr = wsub.add_parser("run", help="score the newest complete period of every watch (or one) and write reports")
+    wr.add_argument("--name", default=None, help="only this watch")
+    wr.add_argument("--period", default=None, help="this period instead of the newest complete one (2025Q2, 2024)")
+    wr.set_defaults(fn=cmd_watch_run)
+    wd = wsub.add_parser("remove", help="forget a watch (its reports stay)")
+    wd.add_argument("--name", required=True)
+    wd.set_defaults(fn=cmd_watch_remove)
+
 
 def _out_folder(text: str) -> Path:
     out = Path(text)
@@ -120,3 +140,62 @@ def _compare(runs, outcomes, out: Path) -> None:
     agreement = pd.DataFrame(rows)
     agreement.to_csv(out / "agreement.csv", index=False)
     print(agreement.to_string(index=False))
+
+
+def cmd_watch_add(args: argparse.Namespace) -> int:
+    from .watches import watch_of
+    from .workspace import Workspace
+
+    ws = Workspace.from_env()
+    ws.preset(args.preset)  # refused now, with the list, if there is no such preset
+    geom = ws.load_region(args.region, float("inf"))
+    path = ws.watches.save(watch_of(args.name, geom, args.source, args.model, args.preset, args.cadence,
+                                    Path(args.region).stem))
+    print(f"watch {args.name!r} saved ({path.name}); run it with: python -m detector watch run --name {args.name!r}")
+    return 0
+
+
+def cmd_watch_list(args: argparse.Namespace) -> int:
+    from .workspace import Workspace
+
+    ws = Workspace.from_env()
+    watches = ws.watches.list()
+    if not watches:
+        print("no watches yet: add one with `python -m detector watch add` or on the Change page")
+    for w in watches:
+        latest = ws.watches.latest_report(w)
+        last = (f"{latest['label']}: {latest['new_patches']} new ({latest['new_footprint_ha']:.1f} ha)"
+                + (", little clear imagery" if latest["low_imagery"] else "")) if latest else "not run yet"
+        print(f"{w.name:24} {w.cadence:8} {w.preset:16} {last}")
+    return 0
+
+
+def cmd_watch_run(args: argparse.Namespace) -> int:
+    from .workspace import Workspace
+
+    ws = Workspace.from_env()
+    names = [args.name] if args.name else [w.name for w in ws.watches.list()]
+    if not names:
+        print("no watches to run", file=sys.stderr)
+        return 0
+    failed = 0
+    for name in names:
+        try:
+            rep = ws.run_watch(name, args.period)
+        except DetectorError as exc:
+            failed += 1
+            print(f"watch {name!r}: {exc}", file=sys.stderr)
+            continue
+        f = rep.figures
+        what = ("too little clear imagery to tell" if f["low_imagery"] else f"{f['new_patches']} new detections "
+                f"({f['new_footprint_ha']:.1f} ha)")
+        print(f"{name}: {f['label']}: {what}; {rep.computed:,} patches computed now; report {rep.folder / 'report.html'}")
+    return 1 if failed else 0
+
+
+def cmd_watch_remove(args: argparse.Namespace) -> int:
+    from .workspace import Workspace
+
+    Workspace.from_env().watches.delete(args.name)
+    print(f"watch {args.name!r} removed (its reports are kept)")
+    return 0

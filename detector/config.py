@@ -123,6 +123,10 @@ class DataLayout:
         return self._dir("published")
 
     @property
+    def watches(self) -> Path:  # saved watches and their reports
+        return self._dir("watches")
+
+    @property
     def uploads(self) -> Path:  # GeoTIFFs uploaded on the Detect page
         return self._dir("uploads")
 

@@ -236,6 +236,19 @@ class Workspace:
             out.append(PeriodOutcome(period, res.scores, res.summary, rid, outcome.region))
         return out
 
+    @property
+    def watches(self):
+        """Saved watches and their reports (:mod:`detector.watches`)."""
+        from .watches import WatchStore
+
+        return WatchStore(self.layout.watches)
+
+    def run_watch(self, name: str, period=None, today=None):
+        """Score a watch's newest complete period (or ``period``) and write its report."""
+        from . import watch_report
+
+        return watch_report.run(self, self.watches.get(name), self.watches, period, today)
+
     def remember(self, result: DetectResult, region_geom: BaseGeometry, region_label: str, model_ref: str,
                  source_label: str) -> runs.RunRecord:
         """Add a run to the run index (the Detect page's list of earlier runs)."""

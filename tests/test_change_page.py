@@ -60,3 +60,37 @@ def test_a_bad_period_list_is_refused_before_running(page):
     at = page.text_input(key="change_periods").set_value("2024,2024Q2").run()
     assert any("overlap" in e.value for e in at.error)
     assert at.button(key="change_run_button").disabled
+
+
+def test_a_watch_saved_on_the_page_is_listed_with_its_latest_report(page):
+    from detector.config import Settings
+    from detector.workspace import Workspace
+
+    at = page
+    at.text_input(key="change_periods").set_value("2023-2024").run()
+    form_name = [t for t in at.text_input if t.label == "Name"][0]
+    form_name.set_value("Scar valley")
+    at.radio(key="change_watch_cadence").set_value("year")
+    at = [b for b in at.button if b.label == "Save watch"][0].click().run()
+    assert not at.exception and any("Saved the watch" in s.value for s in at.success), [e.value for e in at.error]
+    ws = Workspace(Settings.from_env())
+    w = ws.watches.get("Scar valley")
+    assert w.preset == "AMW relaxed" and w.cadence == "year"
+    ws.run_watch("Scar valley", "2024")
+    at = at.run()
+    table = at.dataframe[-1].value
+    assert table["watch"].tolist() == ["Scar valley"] and table["latest period"].tolist() == ["2024"]
+    assert table["new detections"].iloc[0] > 0
+
+
+def test_trends_shows_the_sessions_run_and_names_its_measure(page):
+    at = page.text_input(key="change_periods").set_value("2022-2024").run()
+    at = at.button(key="change_run_button").click().run()
+    assert not at.exception
+    at.switch_page("app_pages/trends.py")
+    at = at.run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
+    assert "patch footprint" in text and "Only the published layers give mined area" in text
+    shown = [d.value for d in at.dataframe if "new_footprint_ha" in d.value.columns]
+    assert shown and shown[-1]["label"].tolist() == ["2022", "2023", "2024"]

@@ -88,3 +88,33 @@ def test_one_run_over_three_years_then_switch_and_play(page, app_url, screenshot
     assert len(set(seen)) >= 2 and set(seen) <= {"2022", "2023", "2024"}, f"play steps through the periods: {seen}"
     assert page.query_selector("[data-testid=stException]") is None
     print(f"\nChange page timings: first run {first_run:.1f} s, re-run {rerun:.1f} s, period switch {switch:.2f} s")
+
+
+def test_a_watch_report_opens_and_its_map_image_is_not_blank(page, screenshot_dir, tmp_path, monkeypatch):
+    from shapely.geometry import shape
+    from synthetic import SCENE_CRS, SCENE_X0, SCENE_YTOP, lonlat_box
+
+    from detector import watches
+    from detector.config import Settings
+    from detector.workspace import Workspace
+
+    monkeypatch.setenv("DETECTOR_DATA_DIR", str(tmp_path / "data"))
+    folder, _, _ = write_three_years(tmp_path / "imagery")
+    model = scar_model(tmp_path / "scar.h5")
+    ws = Workspace(Settings(data_dir=tmp_path / "data"))
+    region = lonlat_box(SCENE_CRS, SCENE_X0 + 300, SCENE_YTOP - 2700, SCENE_X0 + 2700, SCENE_YTOP - 300)
+    ws.watches.save(watches.watch_of("Scar valley", shape(region), str(folder), str(model), "AMW relaxed", "year"))
+    rep = ws.run_watch("Scar valley", "2024")
+    page.set_content((rep.folder / "report.html").read_text(encoding="utf-8"))
+    colours = page.evaluate("""() => {
+        const img = document.querySelector("img[alt='map of new detections']");
+        const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
+        const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+        const d = g.getImageData(0, 0, c.width, c.height).data; const seen = new Set();
+        for (let i = 0; i < d.length; i += 4 * 37) seen.add(d[i] + ',' + d[i + 1] + ',' + d[i + 2]);
+        return {w: img.naturalWidth, colours: seen.size,
+                red: [...seen].some(s => { const [r, g2, b] = s.split(',').map(Number); return r > 180 && g2 < 90 && b < 90; })};
+    }""")
+    assert colours["w"] > 300 and colours["colours"] > 5 and colours["red"], colours
+    assert "new detections" in page.inner_text("body")
+    page.screenshot(path=str(screenshot_dir / "watch_report.png"), full_page=True)

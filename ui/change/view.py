@@ -63,6 +63,16 @@ def period_list() -> list[periods.Period] | None:
     return ps
 
 
+def current_rule():
+    """The rule the Change page has chosen (its preset), also where the page is not drawn."""
+    ws = workspace.current()
+    name = st.session_state.get(PRESET_KEY) or "AMW relaxed"
+    try:
+        return ws.preset(name).rule()
+    except DetectorError:
+        return ws.preset("AMW relaxed").rule()
+
+
 def rule_choice():
     """A preset for the rule; Amazon Mining Watch's two are always there."""
     ws = workspace.current()

@@ -49,7 +49,8 @@ class Request:
     model_ref: str = ""
     source: ImagerySource | None = None
     source_label: str = ""
-    source_arg: str = "earthengine"  # the CLI's --source for the same imagery
+    source_arg: str = "earthengine"  # the CLI's --source for the same imagery, as the visitor knows it
+    source_ref: str = "earthengine"  # what opens the same imagery on this server (a watch keeps it; never shown)
     geotiff: bool = False
     problems: list[str] = field(default_factory=list)
 
@@ -147,6 +148,7 @@ def imagery(req: Request, check_dates: bool = True) -> None:
         return
     # An upload's file on the server is not the visitor's to see: the command line names their own file.
     req.source_label, req.source_arg = name, (shlex.quote(held["name"]) if kind == "upload" else shlex.quote(path))
+    req.source_ref = str(path)
     for note in getattr(req.source, "notes", []):
         (st.warning if "L2A" in note else st.caption)(note)
     years, dates = getattr(req.source, "years", ()), getattr(req.source, "dates", ())

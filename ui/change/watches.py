@@ -1,0 +1,57 @@
+"""Watches on the Change page: save the region, imagery, model and rule as a watch; list the watches
+with their latest new detections and open their latest report."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from detector import watches
+from detector.errors import DetectorError
+
+from .. import workspace
+
+
+def save_form(req, preset_name: str) -> None:
+    """Save what the page is set to as a watch (the CLI's `watch run` reports on it)."""
+    with st.expander("Watch this region", icon=":material/visibility:"):
+        st.caption("A watch scores the newest complete quarter (or year) whenever `python -m detector watch run` runs "
+                   "(from cron or a CI job: see README) and writes a report of the detections new since the period "
+                   "before: GeoJSON, CSV and a one-page summary.")
+        with st.form("change_watch_form", border=False):
+            name = st.text_input("Name", placeholder="e.g. Yanomami north")
+            cadence = st.radio("Each", list(watches.CADENCES), horizontal=True, key="change_watch_cadence")
+            saved = st.form_submit_button("Save watch", icon=":material/save:", disabled=not req.ready)
+        if saved:
+            try:
+                ws = workspace.current()
+                ws.watches.save(watches.watch_of(name.strip(), req.region.geometry, req.source_ref,
+                                                 req.model_ref, preset_name, cadence, req.region.name))
+                st.success(f"Saved the watch **{name.strip()}**: {req.region.name}, {preset_name}, each {cadence}.")
+            except DetectorError as exc:
+                st.error(str(exc))
+
+
+def listing() -> None:
+    """Every watch with its latest report's new detections; the latest report to download."""
+    ws = workspace.current()
+    found = ws.watches.list()
+    if not found:
+        return
+    st.subheader("Watches")
+    rows = []
+    for w in found:
+        latest = ws.watches.latest_report(w)
+        rows.append({"watch": w.name, "region": w.region_label, "each": w.cadence, "rule": w.preset,
+                     "latest period": latest["label"] if latest else "not run yet",
+                     "new detections": latest["new_patches"] if latest else None,
+                     "new footprint (ha)": latest["new_footprint_ha"] if latest else None,
+                     "clear imagery": ("too little" if latest["low_imagery"] else f"{latest['imagery_share']:.0%}")
+                     if latest else ""})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    pick = st.selectbox("Latest report of", [w.name for w in found], key="change_watch_pick")
+    w = ws.watches.get(pick)
+    latest = ws.watches.latest_report(w)
+    if latest:
+        html = (ws.watches.report_dir(w, watches.periods.parse(latest["period"])) / "report.html").read_text(encoding="utf-8")
+        st.download_button(f"Report {latest['label']} (HTML)", html, f"watch_{w.folder_name}_{latest['period']}.html",
+                           "text/html", key="change_watch_report", on_click="ignore", icon=":material/download:")

@@ -14,4 +14,9 @@ fi
   python3 -m pip download -q --no-deps bigearthnet-common==2.8.0 -d tests/.data
 bash tests/browser/vendor.sh  # Leaflet & co. from the npm registry, served to the browser in place of CDNs
 export DETECTOR_MIRROR="${DETECTOR_MIRROR:-$(cd .. && pwd)/shared/amw}"
+# The label store is tested on SQLite and on PostgreSQL (Debian's server, started here when none is named).
+if [ -z "${TEST_DATABASE_URL:-}" ]; then
+  TEST_DATABASE_URL="$(bash tests/postgres.sh)" && [ -n "$TEST_DATABASE_URL" ] && export TEST_DATABASE_URL &&
+    echo "label-store tests also run on PostgreSQL: ${TEST_DATABASE_URL%%:*}://…@${TEST_DATABASE_URL#*@}"
+fi
 exec python3 -m pytest "$@"

@@ -8,6 +8,7 @@ st.navigation first runs, so a deep link opened first would skip this file.
 import streamlit as st
 
 from ui import state
+from ui.guard import run_page
 
 st.set_page_config(page_title="Mining detector", page_icon=":material/landscape:", layout="wide")
 
@@ -23,4 +24,4 @@ pages = [
 ]
 page = st.navigation(pages)
 state.sidebar(show_threshold=page.url_path in {"detect", "tune"})
-page.run()
+run_page(page)

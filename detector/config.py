@@ -54,6 +54,8 @@ class Settings:
     google_credentials: str | None = None  # GOOGLE_APPLICATION_CREDENTIALS: used when it is a service-account key
     ee_high_volume: bool = False  # EE_HIGH_VOLUME: the high-volume endpoint
     backend: str = "tf_keras"  # DETECTOR_BACKEND: tf_keras, or Keras 3 on jax / torch / tensorflow
+    public: bool = False  # DETECTOR_PUBLIC: a server open to the public (uploads only, see server_paths)
+    allowed_dirs: tuple[str, ...] = ()  # DETECTOR_ALLOWED_DIRS: folders whose files visitors may name (os.pathsep)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -71,6 +73,8 @@ class Settings:
             google_credentials=env.get("GOOGLE_APPLICATION_CREDENTIALS") or None,
             ee_high_volume=_truthy(env.get("EE_HIGH_VOLUME")),
             backend=(env.get("DETECTOR_BACKEND") or "tf_keras").strip().lower(),
+            public=_truthy(env.get("DETECTOR_PUBLIC")),
+            allowed_dirs=tuple(d for d in (env.get("DETECTOR_ALLOWED_DIRS") or "").split(os.pathsep) if d.strip()),
         )
 
     def with_(self, **changes) -> Settings:

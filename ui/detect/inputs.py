@@ -25,6 +25,7 @@ from detector.models import BANDS_12
 from detector.region import check_region, clip_to_imagery
 from detector.sources import ImagerySource
 from detector.sources.earthengine import FIRST_YEAR
+from detector.server_paths import allowed_path, paths_offered
 from detector.sources.local import LocalSource
 
 from .. import region_state, workspace
@@ -114,7 +115,10 @@ def _check_ee(year: int) -> None:
 def imagery(req: Request, check_dates: bool = True) -> None:
     """The imagery choice; fills the request's source (or a problem). ``check_dates``: refuse imagery dated
     outside the request's period (the Change page's periods are checked per period instead)."""
-    kind = st.radio("Imagery", list(IMAGERY), format_func=IMAGERY.get, key="detect_imagery", horizontal=True)
+    offered = [k for k in IMAGERY if k != "path" or paths_offered(workspace.current().settings)]
+    if st.session_state.get("detect_imagery") not in offered:
+        st.session_state.pop("detect_imagery", None)
+    kind = st.radio("Imagery", offered, format_func=IMAGERY.get, key="detect_imagery", horizontal=True)
     if kind == "earthengine":
         req.source, req.source_label = earth_engine(), "Earth Engine (S2 L1C, Cloud Score+)"
         st.caption("A yearly cloud-masked median of Sentinel-2 L1C, fetched under your own Earth Engine account "
@@ -141,6 +145,8 @@ def imagery(req: Request, check_dates: bool = True) -> None:
         req.problems.append("Choose the imagery to score.")
         return
     try:
+        if kind == "path":
+            path = str(allowed_path(path, workspace.current().settings))
         req.source = geotiff(path)
     except DetectorError as exc:
         st.error(markdown(str(exc)))
@@ -165,7 +171,10 @@ def imagery(req: Request, check_dates: bool = True) -> None:
 def model(req: Request) -> None:
     ws = workspace.current()
     names = list(ws.models())
-    choice = st.selectbox("Model", [*names, LOCAL_MODEL], key="detect_model",
+    options = [*names, LOCAL_MODEL] if paths_offered(ws.settings) else names
+    if st.session_state.get("detect_model") not in options:
+        st.session_state.pop("detect_model", None)
+    choice = st.selectbox("Model", options, key="detect_model",
                           format_func=lambda n: f"{n} (default)" if n == names[0] else n)
     ref = choice
     if choice == LOCAL_MODEL:
@@ -174,6 +183,8 @@ def model(req: Request) -> None:
             req.problems.append("Give the path of your model file.")
             return
     try:
+        if choice == LOCAL_MODEL:
+            ref = str(allowed_path(ref, ws.settings))
         spec = ws.detector(ref).spec
     except DetectorError as exc:
         st.error(markdown(str(exc)))

@@ -115,3 +115,27 @@ def test_two_visitors_identical_runs_compute_each_tile_once(tmp_path, scene, tin
     assert got[0].patches == got[1].patches > 0
     assert got[0].scored_now + got[1].scored_now == got[0].patches, "every patch computed once, by one of the two"
     assert ws.detector(str(tiny_model)).patches_scored == got[0].patches
+
+
+def test_a_public_server_without_sign_in_starts_no_earth_engine_run(public_app):
+    at = public_app
+    assert at.radio(key="detect_imagery").value == "upload", "what a visitor can use comes first"
+    at = at.radio(key="detect_imagery").set_value("earthengine").run()
+    assert any("starts no Earth Engine run under its own account" in w.value for w in at.warning)
+    assert at.button(key="detect_run_button").disabled
+
+
+def test_with_sign_in_only_an_admin_starts_earth_engine_runs(mirror, monkeypatch, data_dir):
+    monkeypatch.setenv("DETECTOR_MIRROR", str(mirror))
+    from test_review import AUTH
+
+    def page(email):
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.secrets["auth"] = AUTH
+        at.secrets["roles"] = {"reviewers": ["ana@example.org"], "admins": ["boss@example.org"]}
+        at.user = {"is_logged_in": True, "email": email}
+        at.switch_page("app_pages/detect.py").run()
+        return at.radio(key="detect_imagery").set_value("earthengine").run()
+
+    assert any("may not start Earth Engine runs" in w.value for w in page("ana@example.org").warning)
+    assert not any("Earth Engine" in w.value for w in page("boss@example.org").warning)

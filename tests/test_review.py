@@ -197,3 +197,45 @@ def test_the_reviewer_is_not_taken_from_the_link_and_reserved_or_odd_names_are_r
         assert not at.exception
         assert any("reviewer name" in e.value.lower() or "kept for imported" in e.value for e in at.error)
         assert not [b for b in at.button if b.key == "review_m"], "no labelling under a refused name"
+
+
+AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x", "client_id": "id",
+        "client_secret": "secret", "server_metadata_url": "https://accounts.example.com/.well-known/openid-configuration"}
+
+
+def _signed_in(email: str, roles: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.secrets["auth"] = AUTH
+    if roles is not None:
+        at.secrets["roles"] = roles
+    at.user = {"is_logged_in": True, "email": email, "name": email.split("@")[0]}
+    at.switch_page("app_pages/review.py").run()
+    if at.selectbox(key="review_order").value != "score":
+        at.selectbox(key="review_order").set_value("score").run()
+    return at
+
+
+def test_a_signed_in_reviewer_labels_as_their_identity_with_no_name_box(mirror):
+    at = _signed_in("ana@example.org", {"reviewers": ["ana@example.org"], "admins": ["boss@example.org"]})
+    assert not at.exception
+    assert not [t for t in at.text_input if t.key == "review_name"], "the name box is gone"
+    assert any("ana@example.org" in c.value for c in at.caption)
+    first = _shown(at)
+    at.button(key="review_m").click().run()
+    cur = LabelStore().current("ana@example.org").set_index("item")
+    assert cur.loc[first, "is_mine"] == "yes"
+    assert not [b for b in at.button if b.key == "review_export"], "export is an admin's"
+    admin = _signed_in("boss@example.org", {"reviewers": ["ana@example.org"], "admins": ["boss@example.org"]})
+    assert [b for b in admin.button if b.key == "review_export"]
+
+
+def test_a_signed_in_user_off_the_lists_cannot_label(mirror):
+    at = _signed_in("mallory@example.org", {"reviewers": ["ana@example.org"]})
+    assert not at.exception
+    assert any("may not label patches" in w.value for w in at.warning)
+    assert not [b for b in at.button if b.label == "Mine [M]"]
+
+
+def test_without_sign_in_the_page_says_labels_are_unauthenticated(mirror):
+    at = _open(name=None)
+    assert any("not authenticated" in c.value for c in at.caption)

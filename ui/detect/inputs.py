@@ -28,7 +28,7 @@ from detector.sources.earthengine import FIRST_YEAR
 from detector.server_paths import allowed_path, paths_offered
 from detector.sources.local import LocalSource
 
-from .. import region_state, workspace
+from .. import identity, region_state, workspace
 from ..explore.panels import region_picker
 from ..map.kernel import Fly
 from ..regions import Region
@@ -116,6 +116,8 @@ def imagery(req: Request, check_dates: bool = True) -> None:
     """The imagery choice; fills the request's source (or a problem). ``check_dates``: refuse imagery dated
     outside the request's period (the Change page's periods are checked per period instead)."""
     offered = [k for k in IMAGERY if k != "path" or paths_offered(workspace.current().settings)]
+    if not identity.may("earthengine")[0]:  # what this visitor can use comes first
+        offered = [k for k in offered if k != "earthengine"] + ["earthengine"]
     if st.session_state.get("detect_imagery") not in offered:
         st.session_state.pop("detect_imagery", None)
     kind = st.radio("Imagery", offered, format_func=IMAGERY.get, key="detect_imagery", horizontal=True)
@@ -123,6 +125,11 @@ def imagery(req: Request, check_dates: bool = True) -> None:
         req.source, req.source_label = earth_engine(), "Earth Engine (S2 L1C, Cloud Score+)"
         st.caption("A yearly cloud-masked median of Sentinel-2 L1C, fetched under your own Earth Engine account "
                    "(credentials are checked when you run).")
+        ok, why = identity.may("earthengine")
+        if not ok:
+            st.warning(why)
+            req.problems.append(why)
+            return
         st.button("Check Earth Engine credentials", key="detect_ee_check", on_click=_check_ee, args=(req.year,))
         status = st.session_state.get(_EE_STATUS)
         if status:

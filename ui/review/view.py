@@ -19,6 +19,7 @@ from detector import catalog, evaluate
 from detector.errors import DetectorError
 from detector.labels import CATEGORIES, Label, LabelStore, check_reviewer_name
 
+from .. import identity
 from ..map.basemaps import basemap
 from . import layers as review_layers
 from . import maps as review_maps
@@ -41,24 +42,20 @@ GUIDE_TABS = {"gallery_mines": "Mines", "gallery_dredge_mining": "Dredges", "gal
 
 # ---------------------------------------------------------------- who is reviewing
 
-def auth_configured() -> bool:
-    """Whether an identity provider is set up (an [auth] section in .streamlit/secrets.toml)."""
-    try:
-        return "auth" in st.secrets
-    except Exception:  # noqa: BLE001 — no secrets file at all
-        return False
-
-
 def reviewer() -> str | None:
     """The reviewer: the signed-in user where login is configured, else the name they type."""
-    if auth_configured():
+    if identity.auth_configured():
         if not st.user.get("is_logged_in"):
             st.button("Log in to review", on_click=st.login, icon=":material/login:")
             return None
-        who = str(st.user.get("email") or st.user.get("name") or "")
+        who = identity.email() or ""
         c1, c2 = st.columns([3, 1], vertical_alignment="center")
         c1.caption(f"Signed in as **{who}**")
         c2.button("Log out", on_click=st.logout)
+        ok, why = identity.may("label")
+        if not ok:
+            st.warning(why)
+            return None
         return who or None
     # Never taken from (or put in) the URL: a link must not make its opener label as someone else.
     name = st.text_input("Your name", key=NAME, placeholder="e.g. ana.silva",
@@ -258,6 +255,10 @@ def export(store: LabelStore) -> None:
     import tempfile
     from pathlib import Path
 
+    ok, why = identity.may("export")
+    if not ok:
+        st.caption(why)
+        return
     if not st.button("Prepare the export", key="review_export"):
         st.caption("Positives and negatives (one file per look-alike) as CRS84 points, in the published "
                    "sampling-location format. Also: `python -m detector labels export --out DIR`.")

@@ -1,0 +1,47 @@
+"""Who the visitor is, and what they may do: the signed-in identity (Streamlit's st.login, with an
+[auth] section in the secrets) and the roles the secrets list (:mod:`detector.roles`)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from detector.roles import Roles, refusal
+
+from . import workspace
+
+
+def auth_configured() -> bool:
+    """Whether an identity provider is set up (an [auth] section in .streamlit/secrets.toml)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 — no secrets file at all
+        return False
+
+
+def roles() -> Roles:
+    try:
+        return Roles.from_secrets({"roles": dict(st.secrets.get("roles", {}))})
+    except Exception:  # noqa: BLE001 — no secrets file at all
+        return Roles()
+
+
+def email() -> str | None:
+    """The signed-in user's e-mail (None when signed out or when there is no sign-in)."""
+    if not auth_configured() or not st.user.get("is_logged_in"):
+        return None
+    return str(st.user.get("email") or st.user.get("name") or "") or None
+
+
+def may(action: str) -> tuple[bool, str]:
+    """(allowed, why not) for the visitor. Without sign-in: labelling, import and export are open (labels
+    are unauthenticated); Earth Engine runs are open except on a public server (its account, its quota)."""
+    if not auth_configured():
+        if action == "earthengine" and workspace.current().settings.public:
+            return False, ("This public server starts no Earth Engine run under its own account. Upload a GeoTIFF or "
+                           "a Sentinel-2 product instead, or ask the operator to turn on sign-in.")
+        return True, ""
+    who = email()
+    if who is None:
+        return False, "Sign in first (the button above) to do this."
+    if roles().may(who, action):
+        return True, ""
+    return False, refusal(who, action)

@@ -56,6 +56,9 @@ class Settings:
     backend: str = "tf_keras"  # DETECTOR_BACKEND: tf_keras, or Keras 3 on jax / torch / tensorflow
     public: bool = False  # DETECTOR_PUBLIC: a server open to the public (uploads only, see server_paths)
     allowed_dirs: tuple[str, ...] = ()  # DETECTOR_ALLOWED_DIRS: folders whose files visitors may name (os.pathsep)
+    max_runs: int = 2  # DETECTOR_MAX_RUNS: runs at once on the server (the pages'; the CLI is the operator's)
+    runs_per_user: int = 1  # DETECTOR_RUNS_PER_USER: runs at once per user
+    km2_per_day: float | None = None  # DETECTOR_KM2_PER_DAY: km² a user may run a day (unset: no quota)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -74,6 +77,10 @@ class Settings:
             ee_high_volume=_truthy(env.get("EE_HIGH_VOLUME")),
             backend=(env.get("DETECTOR_BACKEND") or "tf_keras").strip().lower(),
             public=_truthy(env.get("DETECTOR_PUBLIC")),
+            max_runs=int(_positive_float("DETECTOR_MAX_RUNS", env.get("DETECTOR_MAX_RUNS"), 2)),
+            runs_per_user=int(_positive_float("DETECTOR_RUNS_PER_USER", env.get("DETECTOR_RUNS_PER_USER"), 1)),
+            km2_per_day=(_positive_float("DETECTOR_KM2_PER_DAY", env.get("DETECTOR_KM2_PER_DAY"), 1000)
+                         if env.get("DETECTOR_KM2_PER_DAY") else None),
             allowed_dirs=tuple(d for d in (env.get("DETECTOR_ALLOWED_DIRS") or "").split(os.pathsep) if d.strip()),
         )
 

@@ -108,6 +108,11 @@ class Workspace:
 
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings.from_env()
+        from .fairuse import Limits, RunGate
+
+        s = self.settings
+        #: The pages' fair-use gate: runs at once, per user, km² a day (one per workspace, so per server process).
+        self.gate = RunGate(Limits(s.max_runs, s.runs_per_user, s.km2_per_day))
         self.layout: DataLayout = self.settings.layout
         self.layout.root.mkdir(parents=True, exist_ok=True)
         self.store = ScoreStore(self.layout.scores)

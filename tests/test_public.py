@@ -139,3 +139,19 @@ def test_with_sign_in_only_an_admin_starts_earth_engine_runs(mirror, monkeypatch
 
     assert any("may not start Earth Engine runs" in w.value for w in page("ana@example.org").warning)
     assert not any("Earth Engine" in w.value for w in page("boss@example.org").warning)
+
+
+def test_a_run_over_the_daily_quota_is_refused_with_what_is_left(mirror, monkeypatch, data_dir, scene, tiny_model):
+    monkeypatch.setenv("DETECTOR_MIRROR", str(mirror))
+    monkeypatch.setenv("DETECTOR_KM2_PER_DAY", "1")
+    from ui.detect import inputs as detect_inputs
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("app_pages/detect.py").run()
+    at.radio(key="detect_imagery").set_value("path").run()
+    at.text_input(key="detect_tif_path").set_value(str(scene)).run()
+    at.selectbox(key="detect_model").set_value(detect_inputs.LOCAL_MODEL).run()
+    at.text_input(key="detect_model_path").set_value(str(tiny_model)).run()
+    at = at.button(key="detect_run_button").click().run()
+    assert not at.exception
+    assert any("km² left of your 1 km² a day" in e.value for e in at.error), [e.value for e in at.error]

@@ -45,3 +45,24 @@ def may(action: str) -> tuple[bool, str]:
     if roles().may(who, action):
         return True, ""
     return False, refusal(who, action)
+
+
+def user_key() -> str:
+    """Whom fair-use limits count against: the signed-in e-mail, else this browser session."""
+    who = email()
+    if who:
+        return who
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return f"session:{ctx.session_id if ctx else 'none'}"
+
+
+def queued(bar):
+    """An ``on_wait`` for the fair-use gate that says the run's place in line on a progress bar."""
+    from detector.fairuse import ordinal
+
+    def on_wait(place: int) -> None:
+        bar.progress(0.0, text=f"Your run is {ordinal(place)} in line; it starts when a run ahead of it finishes.")
+
+    return on_wait

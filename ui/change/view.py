@@ -17,9 +17,10 @@ import streamlit as st
 from detector import catalog, change, periods, published
 from detector.errors import DetectorError
 from detector.pipeline import TileProgress
+from detector.region import area_km2
 from detector.workspace import DetectRequest
 
-from .. import workspace
+from .. import identity, workspace
 from ..detect.run import markdown
 from ..format import slug
 
@@ -102,10 +103,13 @@ def run(req, spans: list[periods.Period], where) -> None:
         bar.progress(min(share, 1.0), text=f"Period {at['i'] + 1} of {at['n']} ({at['label']}): tile {p.done:,} of "
                                            f"{p.total:,}, {p.from_store:,} from the store")
 
+    ws = workspace.current()
     try:
-        outs = workspace.current().change(DetectRequest(req.region.geometry, None, req.source, req.model_ref), spans,
-                                          on_period=on_period, on_progress=on_progress, label=req.region.name,
-                                          source_label=req.source_label)
+        # Each period is a run's worth of area: a list of eight periods costs eight times the region.
+        with ws.gate.slot(identity.user_key(), area_km2(req.region.geometry) * len(spans), on_wait=identity.queued(bar)):
+            outs = ws.change(DetectRequest(req.region.geometry, None, req.source, req.model_ref), spans,
+                             on_period=on_period, on_progress=on_progress, label=req.region.name,
+                             source_label=req.source_label)
     except DetectorError as exc:
         bar.empty()
         where.error(markdown(str(exc)) + ("\n\nThe periods finished before this are kept in the score store: run "

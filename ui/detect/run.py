@@ -16,10 +16,11 @@ import streamlit as st
 from detector import runs
 from detector.errors import DetectorError
 from detector.pipeline import TileProgress
+from detector.region import area_km2
 from detector.rule import DEFAULT as DEFAULT_RULE
 from detector.workspace import DetectRequest
 
-from .. import workspace
+from .. import identity, workspace
 from ..format import plural
 from .results import Result
 
@@ -109,8 +110,9 @@ def run(req, where) -> Result | None:
 
     ws = workspace.current()
     try:
-        res = ws.detect(DetectRequest(req.region.geometry, req.year, req.source, req.model_ref),
-                        on_progress=on_progress).result
+        with ws.gate.slot(identity.user_key(), area_km2(req.region.geometry), on_wait=identity.queued(bar)):
+            res = ws.detect(DetectRequest(req.region.geometry, req.year, req.source, req.model_ref),
+                            on_progress=on_progress).result
     except DetectorError as exc:
         bar.empty()
         resume = (f"\n\n{plural(last['computed'], 'tile')} finished before this are saved in the score store: "

@@ -11,7 +11,7 @@ import streamlit as st
 from detector import catalog, trends
 from detector.errors import DetectorError
 from detector.region import MAX_GEOJSON_BYTES
-from ui import data, regions, state
+from ui import data, growth, regions, state
 from ui.change import view as change_view
 from ui.charts import trends as charts
 from ui.format import slug
@@ -150,6 +150,7 @@ else:
         c1, c2 = st.columns(2)
         c1.metric(f"{measure.name.capitalize()} in {region.name}, {trends.up_to(period)}", f"{cum:,.0f} ha")
         c2.metric(f"New {measure.name} in {region.name}, {trends.period_label(period)}", f"{nw:,.0f} ha")
+        growth.show(table, period, measure, region.geometry)
     st.plotly_chart(charts.region_trend(tbl, measure, region.name), width="stretch", key="trends_region_chart")
     tbl = tbl.assign(region=region.name, source="Amazon Mining Watch published layers")
     table_behind(tbl, f"{region.name}: new and cumulative {measure.name} (ha). Polygons across the region's edge "

@@ -139,3 +139,34 @@ def at_period(table: pd.DataFrame, period: str, measure: Measure) -> tuple[float
 def to_csv(table: pd.DataFrame) -> bytes:
     """A table as UTF-8 CSV for a download button (hectares to two decimals, no index)."""
     return table.to_csv(index=False, float_format="%.2f").encode("utf-8")
+
+
+def _same_kind(a: str, b: str) -> bool:
+    """Two periods whose new areas compare: both whole years (not the baseline), or both quarters."""
+    return a != BASELINE and b != BASELINE and (("Q" in a) == ("Q" in b))
+
+
+def growth(table: pd.DataFrame, period: str, measure: Measure, area_ha: float | None = None) -> dict:
+    """Growth figures of a region's table at a period: × the baseline, % change of the new area against the
+    previous period of the same kind, and the share of the region's area (``area_ha``) taken up to the period.
+
+    A figure that cannot be said is None: no baseline area, the period is the baseline, the previous
+    period is of another kind (a year against a quarter), or no area given.
+    """
+    rows = table.groupby(table["period"].astype(str))[[measure.new_col, measure.cumulative_col]].sum()
+    periods = [p for p in _periods(table) if p in rows.index]
+    p = str(period)
+    if p not in rows.index:
+        return {"times_baseline": None, "change_pct": None, "previous": None, "share_of_area": None}
+    cum = float(rows.loc[p, measure.cumulative_col])
+    base = float(rows.loc[BASELINE, measure.cumulative_col]) if BASELINE in rows.index else 0.0
+    times = cum / base if base > 0 and p != BASELINE else None
+    i = periods.index(p)
+    prev = periods[i - 1] if i > 0 else None
+    change = None
+    if prev is not None and _same_kind(prev, p):
+        before = float(rows.loc[prev, measure.new_col])
+        change = (float(rows.loc[p, measure.new_col]) - before) / before * 100 if before > 0 else None
+    share = cum / area_ha if area_ha and area_ha > 0 else None
+    return {"times_baseline": times, "change_pct": change, "previous": prev if change is not None else None,
+            "share_of_area": share}

@@ -73,6 +73,15 @@ def test_a_country_in_the_link_shows_its_figures_and_opens_the_map_on_it(app):
     row = table[table["period"] == "2023"].iloc[0]
     ratio = row["cumulative_footprint_ha"] / row["cumulative_mined_ha"]
     assert f"here it is {ratio:.1f}× the mined area" in " ".join(c.value for c in at.caption)
+    # growth: × the baseline, % change against 2022, share of Peru's area — as a hand computation gives them
+    from detector.region import area_km2
+
+    cum = table.set_index(table["period"].astype(str))
+    times = cum.loc["2023", "cumulative_mined_ha"] / cum.loc["2018", "cumulative_mined_ha"]
+    change = (cum.loc["2023", "new_mined_ha"] / cum.loc["2022", "new_mined_ha"] - 1) * 100
+    share = cum.loc["2023", "cumulative_mined_ha"] / (area_km2(peru.geometry) * 100)
+    assert m["× the 2018 baseline"] == f"{times:.2f}×" and m["Change in new area"] == f"{change:+.0f}%"
+    assert m["Share of the region"] == f"{share:.2%}"
     assert any("Peru" in md.value for md in at.markdown)
     assert at.get("plotly_chart"), "the trend chart"
     home = at.session_state["explore_home"]

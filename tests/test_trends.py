@@ -271,3 +271,22 @@ def test_without_data_the_page_says_so(tmp_path, monkeypatch):
     finally:
         for fn in (data.layers, data.countries, data.territories, data.stats_by_countries, data.stats_by_territories):
             fn.clear()
+
+
+def test_growth_figures_equal_a_hand_computation():
+    import pandas as pd
+
+    from detector import trends
+
+    m = trends.MEASURES["mined"]
+    t = pd.DataFrame({"period": ["2018", "2019", "2020", "2024", "2025Q2", "2025Q3"], "region_name": "r",
+                      m.new_col: [100.0, 20.0, 30.0, 50.0, 10.0, 15.0]})
+    t[m.cumulative_col] = t[m.new_col].cumsum()
+    g = trends.growth(t, "2020", m, area_ha=10_000)
+    assert g["times_baseline"] == pytest.approx(150 / 100) and g["change_pct"] == pytest.approx(50.0)
+    assert g["previous"] == "2019" and g["share_of_area"] == pytest.approx(0.015)
+    q = trends.growth(t, "2025Q3", m)
+    assert q["change_pct"] == pytest.approx(50.0) and q["previous"] == "2025Q2" and q["share_of_area"] is None
+    assert trends.growth(t, "2025Q2", m)["change_pct"] is None, "a quarter is not compared with a year"
+    assert trends.growth(t, "2019", m)["change_pct"] is None, "nor a year with the baseline"
+    assert trends.growth(t, "2018", m)["times_baseline"] is None

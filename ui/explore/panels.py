@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from detector import catalog, display
+from detector import catalog, display, trends
 
-from .. import data, region_state
+from .. import data, growth, region_state
 from ..format import hectares
 from ..map import drawing
 from .layers import NEW_STYLE, facts_index
@@ -53,6 +53,7 @@ def region_figures(region, period: str) -> None:
         (b, "Footprint, total", row["cumulative_footprint_ha"]),
     ):
         col.metric(label, hectares(value, compact=True), help=hectares(value))
+    growth.show(table, period, trends.MEASURES["mined"], region.geometry)
     st.caption(
         "Mined area is the mined land inside the published polygons: quote this one. The footprint is the "
         f"polygons' own area (merged 480 m detection squares); {overstatement(row, period)} "

@@ -25,3 +25,4 @@ pages = [
 page = st.navigation(pages)
 state.sidebar(show_threshold=page.url_path in {"detect", "tune"})
 run_page(page)
+state.share_link()

@@ -28,3 +28,20 @@ def test_basemaps_carry_attribution_and_mapbox_falls_back(monkeypatch):
     s2 = basemaps.basemap("s2cloudless", "2025Q3")
     assert "s2cloudless-2024" in s2.url and "EOX" in s2.attribution and "CC BY-NC-SA" in s2.attribution
     assert basemaps.s2cloudless_year("2017") == 2016
+
+
+def test_the_share_button_holds_the_pages_own_link(mirror, monkeypatch):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("DETECTOR_MIRROR", str(mirror))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120)
+    at.context = {"url": "https://mines.example.org/trends"}
+    at.switch_page("app_pages/trends.py")
+    at.query_params["region"] = "country:PER"
+    at.query_params["period"] = "2023"
+    at = at.run()
+    assert not at.exception
+    link = at.sidebar.code[0].value
+    assert link.startswith("https://mines.example.org/trends?") and "region=country%3APER" in link and "period=2023" in link

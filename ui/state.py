@@ -142,3 +142,17 @@ def sidebar(show_threshold: bool = False) -> View:
             threshold = st.slider("Detection threshold", 0.0, 1.0, step=0.01, key=_WIDGETS["threshold"])
     view = update(period=period, basemap=basemap, threshold=threshold)
     return view
+
+
+def share_link() -> None:
+    """A "Share this view" popover in the sidebar with the page's link (period, basemap, region, run, layers):
+    drawn after the page, so the link holds what the page put in the URL."""
+    from urllib.parse import urlencode
+
+    base = str(st.context.url or "").split("?")[0]
+    query = urlencode([(k, v) for k in st.query_params for v in st.query_params.get_all(k)])
+    link = base + ("?" + query if query else "")
+    with st.sidebar.popover("Share this view", icon=":material/share:", width="stretch"):
+        st.caption("This link opens the same page, period, basemap, region and run for anyone who has it "
+                   "(a reviewer's name is never in it). Copy it with the button at its right.")
+        st.code(link, language=None, wrap_lines=True)

@@ -142,3 +142,19 @@ def footprint_ratio(layers: gpd.GeoDataFrame) -> float:
     """Footprint over mined area for the whole layer: how much the polygon area overstates mined land."""
     mined = float(np.nansum(layers["mined_area_ha"].to_numpy(dtype="float64")))
     return float(layers["footprint_ha"].sum()) / mined if mined > 0 else float("nan")
+
+
+def region_polygons(layers: gpd.GeoDataFrame, region: BaseGeometry, up_to: str) -> gpd.GeoDataFrame:
+    """The published polygons that reach into a region, of every period up to ``up_to``, whole, each with
+    the share of its footprint inside the region (what the region's figures count of it)."""
+    order = [str(p) for p in _periods(layers)]
+    if str(up_to) not in order:
+        raise ValueError(f"unknown period {up_to!r}")
+    allowed = set(order[: order.index(str(up_to)) + 1])
+    keep = layers[layers["period"].astype(str).isin(allowed)]
+    hit = keep[keep.intersects(region)].copy()
+    whole = shapely.area(_equal_area(hit.geometry)) if len(hit) else np.empty(0)
+    inside = shapely.area(_equal_area(hit.geometry.intersection(region))) if len(hit) else np.empty(0)
+    hit["share_inside"] = np.round(inside / np.maximum(whole, 1e-9), 4)
+    hit["period"] = hit["period"].astype(str)
+    return hit.reset_index(drop=True)

@@ -82,6 +82,16 @@ def test_a_country_in_the_link_shows_its_figures_and_opens_the_map_on_it(app):
     share = cum.loc["2023", "cumulative_mined_ha"] / (area_km2(peru.geometry) * 100)
     assert m["× the 2018 baseline"] == f"{times:.2f}×" and m["Change in new area"] == f"{change:+.0f}%"
     assert m["Share of the region"] == f"{share:.2%}"
+    import json
+
+    from ui.explore.panels import polygons_geojson
+
+    got = json.loads(polygons_geojson(peru, "2023"))["features"]
+    assert got and {f["properties"]["region"] for f in got} == {peru.name}
+    assert {f["properties"]["period"] for f in got} <= {"2018", "2019", "2020", "2021", "2022", "2023"}
+    inside = sum(f["properties"]["mined_area_ha"] * f["properties"]["share_inside"] for f in got)
+    assert inside == pytest.approx(row["cumulative_mined_ha"], rel=0.01), "the figures count each polygon's share inside"
+    assert [b for b in at.get("download_button") if "Mining polygons up to 2023" in b.proto.label]
     assert any("Peru" in md.value for md in at.markdown)
     assert at.get("plotly_chart"), "the trend chart"
     home = at.session_state["explore_home"]

@@ -208,3 +208,18 @@ def test_cli_stats_refuses_what_it_cannot_read(warm, tmp_path, capsys):
     assert "country, territory" in capsys.readouterr().err
     assert main(["stats", "--by", str(tmp_path / "missing.geojson")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_a_regions_polygons_are_those_reaching_into_it_up_to_the_period():
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import box
+
+    cat = pd.CategoricalDtype(["2018", "2019", "2020"], ordered=True)
+    layers = gpd.GeoDataFrame({"period": pd.Categorical(["2018", "2019", "2020", "2019"], dtype=cat),
+                               "mined_area_ha": [1.0, 2.0, 3.0, 4.0]},
+                              geometry=[box(0, 0, 0.01, 0.01), box(0.005, 0, 0.015, 0.01), box(0, 0, 0.01, 0.01),
+                                        box(1, 1, 1.01, 1.01)], crs="EPSG:4326")
+    got = stats.region_polygons(layers, box(0, 0, 0.01, 0.01), "2019")
+    assert got["mined_area_ha"].tolist() == [1.0, 2.0], "2020 is after the period; the far polygon is outside"
+    assert got["share_inside"].tolist() == pytest.approx([1.0, 0.5], abs=1e-3)

@@ -6,7 +6,7 @@ import streamlit as st
 from detector import catalog, display, trends
 
 from .. import data, growth, region_state
-from ..format import hectares
+from ..format import hectares, slug
 from ..map import drawing
 from .layers import NEW_STYLE, facts_index
 
@@ -60,6 +60,19 @@ def region_figures(region, period: str) -> None:
         "2018 is all mining up to 2018."
     )
     st.plotly_chart(trend_chart(table, period), width="stretch", config={"displayModeBar": False})
+    st.download_button(f"Mining polygons up to {period} (GeoJSON)", lambda: polygons_geojson(region, period),
+                       f"mining_{slug(region.name)}_to_{period}.geojson", "application/geo+json",
+                       key="explore_polygons_download", on_click="ignore", icon=":material/download:",
+                       help="The published polygons that reach into the region, of every period up to this one, whole, "
+                            "each with its period, mined area, footprint and the share inside the region.")
+
+
+def polygons_geojson(region, period: str) -> str:
+    """The region's published polygons as GeoJSON (made when the button is pressed)."""
+    from detector import stats
+
+    polys = stats.region_polygons(data.layers(), region.geometry, period)
+    return polys.assign(region=region.name, source="Amazon Mining Watch").to_json(drop_id=True)
 
 
 def clicked_facts(view) -> display.Facts | None:

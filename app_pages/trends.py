@@ -25,13 +25,19 @@ st.markdown(
     "**≤2018 is the baseline** (everything detected up to 2018, not one year's growth), and **2025 Q2 and "
     "2025 Q3 are single quarters**, not whole years."
 )
+# The measure is in the link too (?measure=footprint), so a shared view opens on the same figures.
+if "trends_measure" not in st.session_state:
+    asked = st.query_params.get("measure")
+    st.session_state["trends_measure"] = asked if asked in trends.MEASURES else "mined"
 measure = trends.MEASURES[st.segmented_control(
-    "Measure", list(trends.MEASURES), default="mined", required=True, key="trends_measure",
+    "Measure", list(trends.MEASURES), required=True, key="trends_measure",
     format_func=lambda k: trends.MEASURES[k].option,
     help="Mined area is the published figure: mined land inside each polygon, measured on a segmentation "
          "mask. Footprint is the polygons' own area (merged 480 m detection patches), several times larger "
          "(from about 3× to 15×, depending on the region; Explore shows a region's own ratio).",
 )]
+if st.query_params.get("measure") != measure.key:
+    st.query_params["measure"] = measure.key
 
 
 def table_behind(table, caption: str, file_name: str, key: str) -> None:

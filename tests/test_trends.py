@@ -290,3 +290,18 @@ def test_growth_figures_equal_a_hand_computation():
     assert trends.growth(t, "2025Q2", m)["change_pct"] is None, "a quarter is not compared with a year"
     assert trends.growth(t, "2019", m)["change_pct"] is None, "nor a year with the baseline"
     assert trends.growth(t, "2018", m)["times_baseline"] is None
+
+
+def test_the_measure_is_in_the_link(mirror, monkeypatch):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("DETECTOR_MIRROR", str(mirror))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120)
+    at.switch_page("app_pages/trends.py")
+    at.query_params["measure"] = "footprint"
+    at = at.run()
+    assert not at.exception and at.session_state["trends_measure"] == "footprint"
+    assert at.query_params["measure"] == "footprint"
+    assert any("footprint" in str(m.label).lower() for m in at.metric), "the figures follow the linked measure"

@@ -63,6 +63,9 @@ def cdn_file(url: str) -> Path | str | None:
     m = re.match(r"https://cdnjs\.cloudflare\.com/ajax/libs/Leaflet\.awesome-markers/[^/]+/(.+)\.(js|css)$", url)
     if m:
         return VENDOR / "drmonty-leaflet-awesome-markers" / m.group(2) / f"{m.group(1)}.{m.group(2)}"
+    m = re.match(r"https://unpkg\.com/(leaflet-control-geocoder)(?:@[^/]+)?/(.+)$", url)
+    if m:
+        return VENDOR / m.group(1) / m.group(2)
     if re.match(r"https://code\.jquery\.com/jquery-[\d.]+\.min\.js$", url):
         return VENDOR / "jquery" / "dist" / "jquery.min.js"
     if url.endswith((".css",)) and ("glyphicons" in url or "awesome.rotate" in url):

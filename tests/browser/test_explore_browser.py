@@ -189,3 +189,32 @@ def test_choosing_mapbox_without_a_token_keeps_the_map_where_it_was(page, app_ur
         state = frame.evaluate("() => [window.__probe, window.map.getZoom(), Math.round(window.map.getCenter().lat * 10) / 10]")
         assert state == ["same map", 9, -5.5], (label, state)
     assert "zoom=9" in page.url
+
+
+def test_a_place_search_takes_the_map_there(page, app_url, screenshot_dir):
+    """The browser asks the geocoder (Nominatim; stubbed here with its answer's shape) and the map goes there."""
+    import json
+
+    asked = []
+
+    def nominatim(route):
+        asked.append(route.request.url)
+        route.fulfill(status=200, content_type="application/json", headers={"Access-Control-Allow-Origin": "*"},
+                      body=json.dumps([{"place_id": 1, "lat": "-4.2761", "lon": "-55.9836",
+                                        "display_name": "Itaituba, Pará, Brasil", "class": "place", "type": "city",
+                                        "address": {"city": "Itaituba", "state": "Pará", "country": "Brasil"},
+                                        "boundingbox": ["-4.3", "-4.25", "-56.02", "-55.95"]}]))
+
+    page.route("https://nominatim.openstreetmap.org/**", nominatim)
+    page.goto(app_url + "/?lat=-10.0&lon=-60.0&zoom=6")
+    wait_explore(page)
+    frame = page.query_selector(MAP_IFRAME).content_frame()
+    frame.click(".leaflet-control-geocoder-icon")
+    box = frame.locator(".leaflet-control-geocoder-form input")
+    box.fill("Itaituba")
+    box.press("Enter")  # one answer: the control takes it at once
+    frame.wait_for_function("() => Math.abs(map.getCenter().lat + 4.2761) < 0.01", timeout=10_000)
+    lat, lon, zoom = frame.evaluate("() => [map.getCenter().lat, map.getCenter().lng, map.getZoom()]")
+    assert asked and "Itaituba" in asked[0]
+    assert abs(lat + 4.2761) < 0.01 and abs(lon + 55.9836) < 0.01 and zoom == 11
+    page.screenshot(path=str(screenshot_dir / "explore_place_search.png"))

@@ -4,7 +4,8 @@
 set -euo pipefail
 dest="$(cd "$(dirname "$0")" && pwd)/.vendor"
 pkgs=(leaflet@1.9.3 leaflet-draw@1.0.2 jquery@3.7.1 bootstrap@5.2.2 leaflet.fullscreen@3.0.0
-      drmonty-leaflet-awesome-markers@2.0.2 @fortawesome/fontawesome-free@6.2.0)
+      drmonty-leaflet-awesome-markers@2.0.2 @fortawesome/fontawesome-free@6.2.0
+      leaflet-control-geocoder@2.4.0)
 mkdir -p "$dest"
 for spec in "${pkgs[@]}"; do
   name="${spec%@*}"

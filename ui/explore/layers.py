@@ -92,8 +92,18 @@ def build_map(layers: DisplayLayers, home: Home) -> folium.Map:
     m = only_leaflet(leafmap.Map(location=[home.lat, home.lon], zoom=home.zoom, tiles=None, prefer_canvas=True,
                                  fullscreen_control=False, max_zoom=19, min_zoom=3, world_copy_jump=True))
     draw_tools().add_to(m)
+    place_search().add_to(m)
     map_layers(layers, home).add_to(m)
     return m
+
+
+def place_search():
+    """A place search on the map (the browser asks OpenStreetMap's Nominatim): the map goes to the place
+    chosen; nothing reaches the server, and the page does not rerun."""
+    from folium.plugins import Geocoder
+
+    return Geocoder(collapsed=True, position="topleft", add_marker=False, zoom=11,
+                    placeholder="Search a place (town, river, territory)…")
 
 
 def show(layers: DisplayLayers, home: Home, basemap: Basemap, period_index: int, fly: Fly | None) -> dict:

@@ -57,7 +57,8 @@ with left:
     with map_box:
         bm = basemaps.basemap(view.basemap, str(result.record.the_period if result is not None else req.year))
         detect_map.show(result, f, top, view.threshold, bm, inputs.fly(req),
-                        req.region.geometry if req.region else None, view)
+                        req.region.geometry if req.region else None, view,
+                        req.source.footprint() if req.geotiff and req.source is not None else None)
         if view.basemap == "mapbox" and not basemaps.mapbox_token():
             st.info(basemaps.MAPBOX_HELP)  # below the map, which would reload if an element appeared above it
         st.caption(f"{results.model_credit(result)} Imagery: {plain(bm.attribution)}.")

@@ -94,3 +94,25 @@ def test_trends_shows_the_sessions_run_and_names_its_measure(page):
     assert "patch footprint" in text and "Only the published layers give mined area" in text
     shown = [d.value for d in at.dataframe if "new_footprint_ha" in d.value.columns]
     assert shown and shown[-1]["label"].tolist() == ["2022", "2023", "2024"]
+
+
+def test_detect_scores_a_quarter_and_names_it(mirror, monkeypatch, data_dir, tmp_path):
+    monkeypatch.setenv("DETECTOR_MIRROR", str(mirror))
+    folder, _, _ = write_three_years(tmp_path / "imagery")
+    model = scar_model(tmp_path / "scar.h5")
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.switch_page("app_pages/detect.py").run()
+    at.radio(key="detect_imagery").set_value("path").run()
+    at.text_input(key="detect_tif_path").set_value(str(folder)).run()
+    at.selectbox(key="detect_model").set_value(detect_inputs.LOCAL_MODEL).run()
+    at.text_input(key="detect_model_path").set_value(str(model)).run()
+    at.session_state["detect_period_kind"] = "quarter"
+    at = at.run()
+    at.number_input(key="detect_year").set_value(2023).run()
+    at = at.selectbox(key="detect_quarter").set_value(3).run()
+    assert not at.error, [e.value for e in at.error]
+    at = at.button(key="detect_run_button").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("2023 Q3" in m.value for m in at.markdown), "the result names its quarter"
+    at = at.selectbox(key="detect_quarter").set_value(1).run()
+    assert any("set the **Period**" in w.value for w in at.warning), "no scene of 2023 Q1 in the folder"

@@ -446,3 +446,15 @@ def test_downloads_name_their_region_and_carry_region_and_imagery(tmp_path, scen
     props = _json.loads(detect_results.patches_geojson(result, f))["features"][0]["properties"]
     assert props["region"] == "Munduruku, Pará" and props["imagery"] == "scene.tif"
     assert set(detect_results.figures_table(result, f, rule).columns) >= {"region", "imagery"}
+
+
+def test_the_detect_map_carries_the_published_polygons_of_the_runs_region(mirror, monkeypatch):
+    monkeypatch.setenv("DETECTOR_MIRROR", str(mirror))
+    from detector import stats
+    from ui import data as ui_data
+
+    madre_de_dios = box(-70.6, -13.1, -70.3, -12.8)  # La Pampa: mining in every period
+    rings = detect_map.published_rings(madre_de_dios)
+    polys = stats.region_polygons(ui_data.layers(), madre_de_dios, "2025Q3")
+    assert len(polys) > 10 and rings == display.encode_rings(polys.geometry.values)
+    assert detect_map.published_rings(box(-40.0, -10.0, -39.9, -9.9)) == "", "the Atlantic coast: none"

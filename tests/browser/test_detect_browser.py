@@ -160,4 +160,7 @@ def test_a_sentinel2_product_on_this_machine_runs_and_says_what_was_done(page, a
     page.get_by_text("Highest patch score").first.wait_for(timeout=120_000)
     _, state = wait_detect(page, want=lambda s: s["n"] > 0)
     assert page.query_selector("[data-testid=stException]") is None and state["n"] > 20
+    frame = page.query_selector(MAP_IFRAME).content_frame()
+    assert frame.evaluate("() => det.image.getLayers().length") == 1, "the imagery's outline, for orientation"
+    assert frame.evaluate("() => !!det.published"), "the published polygons' layer (empty where there are none)"
     page.screenshot(path=str(screenshot_dir / "detect_product.png"), full_page=True)

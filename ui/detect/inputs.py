@@ -210,28 +210,27 @@ def year(view) -> periods.Period:
     """The period to score: a calendar year (as before), a quarter, or a date range."""
     this = dt.date.today()
     default = min(max(int(str(view.period)[:4]), FIRST_YEAR), this.year)
-    kind = st.segmented_control("Period", list(PERIOD_KINDS), format_func=PERIOD_KINDS.get, key=_KIND,
-                                default="year", help="Earth Engine composites the period's clear looks "
+    st.session_state.setdefault(_KIND, "year")  # in Session State only, never also as a default (a reopened run sets it)
+    kind = st.segmented_control("Period", list(PERIOD_KINDS), format_func=PERIOD_KINDS.get, key=_KIND, help="Earth Engine composites the period's clear looks "
                                 "(Sentinel-2 L1C with Cloud Score+, {FIRST_YEAR} onwards); local imagery is "
                                 "taken from the scenes dated in it. Quarters and date ranges as Amazon Mining "
                                 "Watch's quarterly layers.".replace("{FIRST_YEAR}", str(FIRST_YEAR))) or "year"
-    y = int(st.number_input("Year", FIRST_YEAR, this.year, default, step=1, key="detect_year",
-                            label_visibility="collapsed" if kind == "range" else "visible",
-                            disabled=kind == "range",
-                            help="The calendar year (a GeoTIFF: the year it shows; it names the stored scores "
-                                 "and the basemap)."))
-    if kind == "quarter":
-        q = st.selectbox("Quarter", [1, 2, 3, 4], key=_QUARTER, format_func=lambda n: f"Q{n}")
-        return periods.quarter(y, q)
     if kind == "range":
         if _DATES not in st.session_state:
-            st.session_state[_DATES] = (dt.date(y, 1, 1), min(dt.date(y, 3, 31), this))
+            st.session_state[_DATES] = (dt.date(default, 1, 1), min(dt.date(default, 3, 31), this))
         picked = st.date_input("From – to (both days included)", key=_DATES, min_value=dt.date(FIRST_YEAR, 1, 1),
                                max_value=this)
         if isinstance(picked, tuple) and len(picked) == 2:
             return periods.between(*picked)
         st.caption("Pick the last day too.")
-        return periods.between(picked[0], picked[0]) if isinstance(picked, tuple) and picked else periods.year(y)
+        return periods.between(picked[0], picked[0]) if isinstance(picked, tuple) and picked else periods.year(default)
+    c1, c2 = st.columns(2)
+    y = int(c1.number_input("Year", FIRST_YEAR, this.year, default, step=1, key="detect_year",
+                            help="The calendar year (a GeoTIFF: the year it shows; it names the stored scores "
+                                 "and the basemap)."))
+    if kind == "quarter":
+        q = c2.selectbox("Quarter", [1, 2, 3, 4], key=_QUARTER, format_func=lambda n: f"Q{n}")
+        return periods.quarter(y, q)
     return periods.year(y)
 
 
@@ -304,11 +303,8 @@ def controls(view) -> Request:
     st.subheader("Imagery, period and model")
     _restore_form()
     req = Request(year=periods.year(FIRST_YEAR))
-    left, right = st.columns([1, 2])
-    with left:
-        req.year = year(view)
-    with right:
-        model(req)
+    req.year = year(view)  # its own row: Year / Quarter / Dates and their inputs need the width
+    model(req)
     imagery(req)
     with region_box:
         region_picker(view)

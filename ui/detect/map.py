@@ -50,6 +50,9 @@ LOW_STYLE = {"color": "#9aa4b1", "weight": 0.4, "opacity": 0.5, "fillColor": "#9
 TOP_STYLE = {"color": "#00e5ff", "weight": 3, "opacity": 1.0, "fill": False}
 POLYGON_STYLE = {"color": "#ffffff", "weight": 1.6, "opacity": 0.95, "fill": False}
 RAN_STYLE = {"color": "#ffffff", "weight": 1.2, "opacity": 0.7, "fill": False, "dashArray": "3 5"}
+#: The imagery's own outline (a GeoTIFF or product) and Amazon Mining Watch's polygons, for orientation.
+IMAGE_STYLE = {"color": "#7CFC00", "weight": 2, "opacity": 0.9, "fill": False, "dashArray": "2 4"}
+PUBLISHED_STYLE = {"color": "#ff4d6d", "weight": 1, "opacity": 0.9, "fillColor": "#ff4d6d", "fillOpacity": 0.12}
 
 
 def bin_colors(n: int = BINS) -> list[str]:
@@ -80,13 +83,27 @@ class ResultLayer:
     outline: str  # the run's region
     bounds: tuple[float, float, float, float]
     digest: str
+    published: str = ""  # Amazon Mining Watch's polygons in the run's region (every period), for orientation
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def result_layer(digest: str, _patches: gpd.GeoDataFrame, _region: BaseGeometry) -> ResultLayer:
     rings = display.encode_rings(_patches.geometry.values)
     return ResultLayer(rings, tuple(bin_starts(_patches["score"].to_numpy())), outline_of(_region),
-                       tuple(_region.bounds), digest)
+                       tuple(_region.bounds), digest, published_rings(_region))
+
+
+def published_rings(region: BaseGeometry) -> str:
+    """The published mining polygons that reach into a region, encoded; "" where the data is not here."""
+    from detector import catalog, stats
+
+    from .. import data
+
+    try:
+        polys = stats.region_polygons(data.layers(), region, catalog.periods()[-1])
+    except Exception:  # noqa: BLE001 - orientation only: a map without it is still the result
+        return ""
+    return display.encode_rings(polys.geometry.values)
 
 
 _EMPTY = ResultLayer("", tuple([0] * (BINS + 1)), "", (0, 0, 0, 0), "none")
@@ -96,14 +113,16 @@ def result_layers(layer: ResultLayer, home_bounds: tuple[float, float, float, fl
     """Every patch of the result, the legend and the layer switcher (``window.det``)."""
     config = {
         **codec_config(), "bins": list(layer.bins), "colors": bin_colors(), "rings": layer.rings,
+        "published": layer.published,
         "outline": layer.outline, "digest": layer.digest, "home_bounds": Home(0, 0, 0, home_bounds).leaflet_bounds(),
         "styles": {"low": LOW_STYLE, "top": TOP_STYLE, "polygon": POLYGON_STYLE, "ran": RAN_STYLE,
-                   "outline": OUTLINE_STYLE},
+                   "outline": OUTLINE_STYLE, "image": IMAGE_STYLE, "published": PUBLISHED_STYLE},
     }
     return MapScript("DetectLayers", "detect.js", "amwDetect", config, css="detect.css")
 
 
-def result_view(f: Filtered | None, top: np.ndarray, threshold: float, fly: Fly | None, outline: str) -> ViewCall:
+def result_view(f: Filtered | None, top: np.ndarray, threshold: float, fly: Fly | None, outline: str,
+                image: str = "") -> ViewCall:
     """What changes without a rebuild: the detections under the rule, their polygons, the region chosen."""
     return ViewCall("DetectView", "det", "det.update", {
         "start": f.start if f is not None else 0,
@@ -111,7 +130,7 @@ def result_view(f: Filtered | None, top: np.ndarray, threshold: float, fly: Fly 
         "polygons": display.encode_rings(f.polygons.geometry.values) if f is not None else "",
         "top": encode_indices(top), "threshold": float(threshold),
         "nonce": fly.nonce if fly else "", "bounds": fly.leaflet_bounds() if fly else None,
-        "clear_drawn": bool(fly.clear_drawn) if fly else False, "outline": outline,
+        "clear_drawn": bool(fly.clear_drawn) if fly else False, "outline": outline, "image": image,
     })
 
 
@@ -134,12 +153,13 @@ def home_for(result: Result | None, view) -> Home:
 
 
 def show(result: Result | None, f: Filtered | None, top: np.ndarray, threshold: float, basemap: Basemap,
-         fly: Fly | None, region: BaseGeometry | None, view) -> None:
+         fly: Fly | None, region: BaseGeometry | None, view, image: BaseGeometry | None = None) -> None:
     """Draw the map; a drawing becomes the session's region (:func:`ui.region_state.on_map_change`)."""
     from streamlit_folium import st_folium
 
     layer = result_layer(result.digest, result.patches, result.record.geometry) if result is not None else _EMPTY
-    fg = view_group(basemap, result_view(f, top, threshold, fly, outline_of(region) if region is not None else ""))
+    fg = view_group(basemap, result_view(f, top, threshold, fly, outline_of(region) if region is not None else "",
+                                         outline_of(image) if image is not None else ""))
     st_folium(build_map(layer, home_for(result, view)), key=MAP_KEY, height=MAP_HEIGHT,
               use_container_width=True, returned_objects=RETURNED, feature_group_to_add=fg,
               on_change=functools.partial(region_state.on_map_change, MAP_KEY))

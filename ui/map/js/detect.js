@@ -18,10 +18,15 @@ window.amwDetect = function (map, cfg) {
   det.top = squares(cfg.styles.top);
   det.polygons = squares(cfg.styles.polygon);
   det.region = L.layerGroup().addTo(map);
+  det.image = L.layerGroup().addTo(map);
+  var published = L.polygon(cfg.published ? rings(cfg.published) : [], L.extend({renderer: R, interactive: false}, cfg.styles.published));
+  if (cfg.published) { published.addTo(map); }
+  det.published = published;
   var ran = L.polygon(rings(cfg.outline), L.extend({renderer: R, interactive: false}, cfg.styles.ran)).addTo(map);
   var below = L.layerGroup([det.low]), above = L.layerGroup(det.high).addTo(map), outlines = L.layerGroup([det.polygons, det.top]).addTo(map);
   L.control.layers(null, {"Detections, coloured by score": above, "Dissolved polygons": outlines,
-    "Patches below the threshold": below, "Region of the run": ran, "Region chosen": det.region},
+    "Patches below the threshold": below, "Region of the run": ran, "Region chosen": det.region,
+    "Outline of the imagery": det.image, "Published mining (Amazon Mining Watch)": published},
     {collapsed: true, position: "topright"}).addTo(map);
   var legend = L.control({position: "bottomright"});
   legend.onAdd = function () {
@@ -51,8 +56,10 @@ window.amwDetect = function (map, cfg) {
     var t = document.getElementById("det-thr");
     if (t) { t.textContent = "(shown: \u2265 " + threshold.toFixed(2) + ")"; }
   };
-  det.view = function (nonce, bounds, outline, clearDrawn) {
+  det.view = function (nonce, bounds, outline, clearDrawn, image) {
     det.region.clearLayers();
+    det.image.clearLayers();
+    if (image) { det.image.addLayer(L.polygon(rings(image), L.extend({renderer: R, interactive: false}, cfg.styles.image))); }
     if (outline) { det.region.addLayer(L.polygon(rings(outline), L.extend({renderer: R, interactive: false}, cfg.styles.outline))); }
     if (!nonce || det.flown === nonce) { return; }
     det.flown = nonce;
@@ -62,7 +69,7 @@ window.amwDetect = function (map, cfg) {
   /* What changes with the rule and the region (from ui.detect.map.ResultView). */
   det.update = function (group, v) {
     det.apply(v.start, v.drop, v.top, v.polygons, v.threshold);
-    det.view(v.nonce, v.bounds, v.outline, v.clear_drawn);
+    det.view(v.nonce, v.bounds, v.outline, v.clear_drawn, v.image);
   };
   map.on("draw:drawstart", function () { if (window.drawnItems && window.drawnItems.clearLayers) { window.drawnItems.clearLayers(); } });
   if (cfg.home_bounds) { map.fitBounds(cfg.home_bounds, {animate: false}); }

@@ -27,7 +27,7 @@ st.caption(
     "patches' squares merged), not mined area."
 )
 
-left, right = st.columns([3, 2], gap="medium")
+left, right = st.columns([2, 1], gap="medium")  # the map takes two thirds
 with right:
     region_box = st.container()
     st.subheader("Imagery, periods and model")

@@ -25,7 +25,7 @@ st.caption(
     "threshold in the sidebar re-filters without running the model."
 )
 
-left, right = st.columns([3, 2], gap="medium")
+left, right = st.columns([2, 1], gap="medium")  # the map takes two thirds
 with right:
     req = inputs.controls(view)
     where = st.container()

@@ -9,6 +9,7 @@ from ui.map import basemaps
 
 view = state.current()
 st.title("Explore")
+state.phone_controls()
 st.caption(
     "Gold mining mapped by [Amazon Mining Watch](https://amazonminingwatch.org), period by period. "
     "Click a mine polygon for its facts; draw a rectangle or polygon (tools at the map's top left), pick a "
@@ -25,7 +26,7 @@ period_index = periods.index(view.period)
 bm = basemaps.basemap(view.basemap, view.period)
 home = region_state.home(view)
 
-left, right = st.columns([3, 2], gap="medium")
+left, right = st.columns([2, 1], gap="medium")  # the map takes two thirds
 
 with right:
     facts = panels.clicked_facts(view)

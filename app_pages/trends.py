@@ -19,6 +19,7 @@ from ui.format import slug
 view = state.current()
 
 st.title("Trends")
+state.phone_controls()
 st.markdown(
     "How much land gold mining has taken in the Amazon, from the published "
     "[Amazon Mining Watch](https://amazonminingwatch.org) layers. Each period counts mining **new** in it: "

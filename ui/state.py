@@ -156,3 +156,27 @@ def share_link() -> None:
         st.caption("This link opens the same page, period, basemap, region and run for anyone who has it "
                    "(a reviewer's name is never in it). Copy it with the button at its right.")
         st.code(link, language=None, wrap_lines=True)
+
+
+_PHONE = {"period": "phone_period", "basemap": "phone_basemap"}
+
+
+def _from_phone(name: str) -> None:
+    update(**{name: st.session_state[_PHONE[name]]})
+
+
+def phone_controls() -> None:
+    """Period and basemap above the map on a phone, where the sidebar is folded away (hidden on wider screens
+    by CSS); they are the sidebar's own settings, so either place changes both."""
+    view = current()
+    for name, key in _PHONE.items():
+        st.session_state[key] = getattr(view, name)
+    st.markdown("<style>@media (min-width: 768px) { .st-key-phone_controls { display: none; } }</style>",
+                unsafe_allow_html=True)
+    with st.container(key="phone_controls"):
+        with st.popover(f"{period_label(view.period)} · {BASEMAPS[view.basemap]}", icon=":material/tune:",
+                        width="stretch"):
+            st.select_slider("Period", options=periods(), key=_PHONE["period"], format_func=period_label,
+                             on_change=_from_phone, args=("period",))
+            st.radio("Basemap", list(BASEMAPS), format_func=BASEMAPS.get, key=_PHONE["basemap"],
+                     on_change=_from_phone, args=("basemap",))

@@ -218,3 +218,23 @@ def test_a_place_search_takes_the_map_there(page, app_url, screenshot_dir):
     assert asked and "Itaituba" in asked[0]
     assert abs(lat + 4.2761) < 0.01 and abs(lon + 55.9836) < 0.01 and zoom == 11
     page.screenshot(path=str(screenshot_dir / "explore_place_search.png"))
+
+
+def test_on_a_phone_period_and_basemap_sit_above_the_map(page, app_url, screenshot_dir):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(app_url + "/?period=2023")
+    wait_explore(page)
+    button = page.locator(".st-key-phone_controls button").first
+    assert button.is_visible() and "2023" in button.inner_text()
+    map_top = page.query_selector(MAP_IFRAME).bounding_box()["y"]
+    assert button.bounding_box()["y"] < map_top, "above the map"
+    page.screenshot(path=str(screenshot_dir / "explore_phone.png"), full_page=False)
+    button.click()
+    slider = page.locator("[data-testid=stPopoverBody] [data-testid=stSlider]").get_by_role("slider")
+    slider.focus()
+    slider.press("ArrowLeft")
+    wait_explore(page)
+    assert "period=2022" in page.url, "the phone's control is the sidebar's setting"
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.wait_for_timeout(300)
+    assert not page.locator(".st-key-phone_controls").first.is_visible(), "hidden on a wide screen"

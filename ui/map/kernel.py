@@ -29,7 +29,7 @@ JS_DIR = Path(__file__).parent / "js"
 #: Drawn shapes let clicks through to the mines under them.
 DRAWN_STYLE = {"color": "#00bfff", "weight": 2, "fillOpacity": 0.05, "interactive": False}
 OUTLINE_STYLE = {"color": "#00bfff", "weight": 2.5, "opacity": 1.0, "fill": False, "dashArray": "8 6"}
-MAP_HEIGHT = 620
+MAP_HEIGHT = 720  # tall: the map is what the pages are about
 
 
 @functools.cache

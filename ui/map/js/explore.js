@@ -121,7 +121,8 @@ window.amwExplore = function (map, cfg) {
   overlays[swatch("#ffffff") + 'Countries (Amazon part)'] = ctry;
   overlays[swatch(cfg.airstrip_other, true) + 'Airstrips (' + swatch(cfg.airstrip_mining, true) +
     'mining within 20 km)'] = air;
-  L.control.layers(null, overlays, {collapsed: false, position: "topright"}).addTo(map);
+  /* Open on a wide map, an icon on a narrow one (a phone): the switcher would cover a quarter of it. */
+  L.control.layers(null, overlays, {collapsed: map.getSize().x < 700, position: "topright"}).addTo(map);
   amw.setPeriod(amw.periods.length - 1);
   if (cfg.home_bounds) { map.fitBounds(cfg.home_bounds, {animate: false}); }  /* before the first report */
 };

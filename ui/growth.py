@@ -7,6 +7,19 @@ from detector import trends
 from detector.region import area_km2
 
 
+def line(table, period: str, measure: trends.Measure, geometry) -> str:
+    """The growth figures as one sentence, for a narrow panel (Explore's); figures that cannot be said left out."""
+    g = trends.growth(table, period, measure, area_km2(geometry) * 100)
+    parts = []
+    if g["times_baseline"] is not None:
+        parts.append(f"**{g['times_baseline']:.2f}×** the {trends.BASELINE} baseline")
+    if g["change_pct"] is not None:
+        parts.append(f"new {measure.name} **{g['change_pct']:+.0f}%** against {trends.period_label(g['previous'])}")
+    if g["share_of_area"] is not None:
+        parts.append(f"**{g['share_of_area']:.2%}** of the region {trends.up_to(period)}")
+    return " · ".join(parts)
+
+
 def show(table, period: str, measure: trends.Measure, geometry) -> None:
     """Three metrics; a figure that cannot be said reads "—" with why in its help."""
     g = trends.growth(table, period, measure, area_km2(geometry) * 100)

@@ -53,7 +53,11 @@ def region_figures(region, period: str) -> None:
         (b, "Footprint, total", row["cumulative_footprint_ha"]),
     ):
         col.metric(label, hectares(value, compact=True), help=hectares(value))
-    growth.show(table, period, trends.MEASURES["mined"], region.geometry)
+    said = growth.line(table, period, trends.MEASURES["mined"], region.geometry)
+    if said:
+        st.markdown(f"Mined area: {said}.", help="Growth: everything mined up to the period against the 2018 baseline; "
+                    "the new area against the period before of the same kind (a year with a year, a quarter with a "
+                    "quarter); the share of the region's area mined.")
     st.caption(
         "Mined area is the mined land inside the published polygons: quote this one. The footprint is the "
         f"polygons' own area (merged 480 m detection squares); {overstatement(row, period)} "

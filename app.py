@@ -7,22 +7,25 @@ st.navigation first runs, so a deep link opened first would skip this file.
 """
 import streamlit as st
 
-from ui import state
+from ui import i18n, state
 from ui.guard import run_page
+from ui.i18n import _
 
 st.set_page_config(page_title="Mining detector", page_icon=":material/landscape:", layout="wide")
+i18n.current()  # the language first: page titles are in it
 
 pages = [
-    st.Page("app_pages/explore.py", title="Explore", icon=":material/map:", default=True),
-    st.Page("app_pages/detect.py", title="Detect", icon=":material/search:"),
-    st.Page("app_pages/change.py", title="Change", icon=":material/history:", url_path="change"),
-    st.Page("app_pages/trends.py", title="Trends", icon=":material/trending_up:"),
-    st.Page("app_pages/review.py", title="Review", icon=":material/fact_check:"),
-    st.Page("app_pages/tune.py", title="Tune", icon=":material/tune:"),
-    st.Page("app_pages/models.py", title="Models", icon=":material/model_training:", url_path="models"),
-    st.Page("app_pages/overview.py", title="About", icon=":material/info:", url_path="about"),
+    st.Page("app_pages/explore.py", title=_("Explore"), icon=":material/map:", default=True),
+    st.Page("app_pages/detect.py", title=_("Detect"), icon=":material/search:"),
+    st.Page("app_pages/change.py", title=_("Change"), icon=":material/history:", url_path="change"),
+    st.Page("app_pages/trends.py", title=_("Trends"), icon=":material/trending_up:"),
+    st.Page("app_pages/review.py", title=_("Review"), icon=":material/fact_check:"),
+    st.Page("app_pages/tune.py", title=_("Tune"), icon=":material/tune:"),
+    st.Page("app_pages/models.py", title=_("Models"), icon=":material/model_training:", url_path="models"),
+    st.Page("app_pages/overview.py", title=_("About"), icon=":material/info:", url_path="about"),
 ]
 page = st.navigation(pages)
+i18n.picker()
 state.sidebar(show_threshold=page.url_path in {"detect", "tune"})
 run_page(page)
 state.share_link()

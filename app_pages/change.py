@@ -10,6 +10,7 @@ import streamlit as st
 
 from detector import periods
 from ui import state
+from ui.i18n import _
 from ui.change import map as change_map
 from ui.change import view as change
 from ui.change import watches as watch_ui
@@ -18,7 +19,7 @@ from ui.explore.panels import region_picker
 from ui.map import basemaps
 
 view = state.current()
-st.title("Change")
+st.title(_("Change"))
 st.caption(
     "Run a detector over several periods at once (say 2019–2024 and the quarters of 2025) and see, period by period, "
     "what it detects, what is new since the earlier periods and what has accumulated — and how that compares with "

@@ -3,18 +3,19 @@ import streamlit as st
 
 from detector import catalog
 from ui import data, region_state, state
+from ui.i18n import _
 from ui.explore import layers, panels
 from ui.format import plain
 from ui.map import basemaps
 
 view = state.current()
-st.title("Explore")
+st.title(_("Explore"))
 state.phone_controls()
-st.caption(
+st.caption(_(
     "Gold mining mapped by [Amazon Mining Watch](https://amazonminingwatch.org), period by period. "
     "Click a mine polygon for its facts; draw a rectangle or polygon (tools at the map's top left), pick a "
     "country or territory, or upload a GeoJSON to see a region's figures."
-)
+))
 
 published = data.try_load(data.layers, "The published mining data")
 shown = published is not None and data.try_load(layers.display_layers, "The data for the map (boundaries, airstrips)")
@@ -47,7 +48,7 @@ with left:
 with right:
     region = region_state.active_region(view)
     if region is None:
-        st.info("No region yet: draw one on the map, pick a country or territory, or upload a GeoJSON.")
+        st.info(_("No region yet: draw one on the map, pick a country or territory, or upload a GeoJSON."))
     else:
         panels.region_figures(region, view.period)
-        st.button("Clear region", on_click=region_state.clear_region)
+        st.button(_("Clear region"), on_click=region_state.clear_region)

@@ -12,20 +12,21 @@ from detector import catalog, trends
 from detector.errors import DetectorError
 from detector.region import MAX_GEOJSON_BYTES
 from ui import data, growth, regions, state
+from ui.i18n import _
 from ui.change import view as change_view
 from ui.charts import trends as charts
 from ui.format import slug
 
 view = state.current()
 
-st.title("Trends")
+st.title(_("Trends"))
 state.phone_controls()
-st.markdown(
+st.markdown(_(
     "How much land gold mining has taken in the Amazon, from the published "
     "[Amazon Mining Watch](https://amazonminingwatch.org) layers. Each period counts mining **new** in it: "
     "**≤2018 is the baseline** (everything detected up to 2018, not one year's growth), and **2025 Q2 and "
     "2025 Q3 are single quarters**, not whole years."
-)
+))
 # The measure is in the link too (?measure=footprint), so a shared view opens on the same figures.
 if "trends_measure" not in st.session_state:
     asked = st.query_params.get("measure")
@@ -63,13 +64,13 @@ if by_country is None:
     st.stop()
 
 # ---------------------------------------------------------------- the whole basin, by country
-st.header("The whole basin, by country")
+st.header(_("The whole basin, by country"))
 period = view.period
 cumulative, new = trends.at_period(by_country, period, measure)
 c1, c2 = st.columns(2)
 c1.metric(f"{measure.name.capitalize()} {trends.up_to(period)}", f"{cumulative:,.0f} ha")
 c2.metric(f"New {measure.name} in {trends.period_label(period)}", f"{new:,.0f} ha")
-st.caption("The period is the sidebar's; the charts show every period.")
+st.caption(_("The period is the sidebar's; the charts show every period."))
 
 new_wide = trends.by_period(by_country, measure.new_col)
 cum_wide = trends.by_period(by_country, measure.cumulative_col)
@@ -90,7 +91,7 @@ if missing > 1:
                "outlines and is not in these charts.")
 
 # ---------------------------------------------------------------- indigenous territories
-st.header("Indigenous territories with the most mining")
+st.header(_("Indigenous territories with the most mining"))
 by_territory = data.try_load(data.stats_by_territories, "The indigenous territories")
 if by_territory is not None:
     n = st.slider("How many territories", 5, 50, 15, key="trends_top_n")
@@ -104,7 +105,7 @@ if by_territory is not None:
                      f"top_territories_{measure.key}_{period}.csv", "trends_csv_top")
 
 # ---------------------------------------------------------------- one region
-st.header("A region of your own")
+st.header(_("A region of your own"))
 countries = data.try_load(data.countries, "The country boundaries")
 territories = data.try_load(data.territories, "The indigenous territories")
 names = {"": "— none —"}
@@ -166,7 +167,7 @@ else:
 
 # ---------------------------------------------------------------- the session's own multi-period run
 run = change_view.current()
-st.header("Your run over several periods")
+st.header(_("Your run over several periods"))
 if run is None:
     st.caption("Run a detector over several periods on the **Change** page to see its new and cumulative detections "
                "here, beside the published layers.")

@@ -14,11 +14,13 @@ import streamlit as st
 from detector import catalog
 from detector.trends import period_label
 
+from .i18n import N_, _
+
 #: Basemap keys, in the order the sidebar offers them.
 BASEMAPS = {
-    "s2cloudless": "Sentinel-2 cloudless of the year (EOX)",
-    "esri": "High-resolution imagery (Esri World Imagery)",
-    "mapbox": "Mapbox Satellite",
+    "s2cloudless": N_("Sentinel-2 cloudless of the year (EOX)"),
+    "esri": N_("High-resolution imagery (Esri World Imagery)"),
+    "mapbox": N_("Mapbox Satellite"),
 }
 DEFAULT_CENTER = (-6.0, -62.0)  # the Amazon basin
 DEFAULT_ZOOM = 5
@@ -134,12 +136,13 @@ def sidebar(show_threshold: bool = False) -> View:
             st.session_state[key] = float(view.threshold) if name == "threshold" else getattr(view, name)
     with st.sidebar:
         ps = periods()
-        period = st.select_slider("Period", options=ps, key=_WIDGETS["period"], format_func=period_label,
-                                  help="Mining new in this period; the ≤2018 baseline is everything up to 2018.")
-        basemap = st.radio("Basemap", list(BASEMAPS), format_func=BASEMAPS.get, key=_WIDGETS["basemap"])
+        period = st.select_slider(_("Period"), options=ps, key=_WIDGETS["period"], format_func=period_label,
+                                  help=_("Mining new in this period; the ≤2018 baseline is everything up to 2018."))
+        names = {k: _(v) for k, v in BASEMAPS.items()}  # translated now: format_func may be called later
+        basemap = st.radio(_("Basemap"), list(BASEMAPS), format_func=names.get, key=_WIDGETS["basemap"])
         threshold = view.threshold
         if show_threshold:
-            threshold = st.slider("Detection threshold", 0.0, 1.0, step=0.01, key=_WIDGETS["threshold"])
+            threshold = st.slider(_("Detection threshold"), 0.0, 1.0, step=0.01, key=_WIDGETS["threshold"])
     view = update(period=period, basemap=basemap, threshold=threshold)
     return view
 
@@ -152,9 +155,9 @@ def share_link() -> None:
     base = str(st.context.url or "").split("?")[0]
     query = urlencode([(k, v) for k in st.query_params for v in st.query_params.get_all(k)])
     link = base + ("?" + query if query else "")
-    with st.sidebar.popover("Share this view", icon=":material/share:", width="stretch"):
-        st.caption("This link opens the same page, period, basemap, region and run for anyone who has it "
-                   "(a reviewer's name is never in it). Copy it with the button at its right.")
+    with st.sidebar.popover(_("Share this view"), icon=":material/share:", width="stretch"):
+        st.caption(_("This link opens the same page, period, basemap, region and run for anyone who has it "
+                     "(a reviewer's name is never in it). Copy it with the button at its right."))
         st.code(link, language=None, wrap_lines=True)
 
 
@@ -174,9 +177,10 @@ def phone_controls() -> None:
     st.markdown("<style>@media (min-width: 768px) { .st-key-phone_controls { display: none; } }</style>",
                 unsafe_allow_html=True)
     with st.container(key="phone_controls"):
-        with st.popover(f"{period_label(view.period)} · {BASEMAPS[view.basemap]}", icon=":material/tune:",
+        with st.popover(f"{period_label(view.period)} · {_(BASEMAPS[view.basemap])}", icon=":material/tune:",
                         width="stretch"):
-            st.select_slider("Period", options=periods(), key=_PHONE["period"], format_func=period_label,
+            st.select_slider(_("Period"), options=periods(), key=_PHONE["period"], format_func=period_label,
                              on_change=_from_phone, args=("period",))
-            st.radio("Basemap", list(BASEMAPS), format_func=BASEMAPS.get, key=_PHONE["basemap"],
+            names = {k: _(v) for k, v in BASEMAPS.items()}
+            st.radio(_("Basemap"), list(BASEMAPS), format_func=names.get, key=_PHONE["basemap"],
                      on_change=_from_phone, args=("basemap",))

@@ -1,0 +1,55 @@
+"""The interface in English, Portuguese and Spanish: the catalogue is complete and the pages use it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+from streamlit.testing.v1 import AppTest
+
+from ui import i18n
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+
+
+def _marked() -> set[str]:
+    found = set()
+    for folder in ("ui", "app_pages"):
+        for _file, _line, msg, *_rest in extract_from_dir(ROOT / folder, keywords={"_": None, "N_": None}):
+            found.add(msg)
+    for m in extract_from_dir(ROOT, method_map=[("app.py", "python")], keywords={"_": None}):
+        found.add(m[2])
+    return found
+
+
+@pytest.mark.parametrize("lang", ["pt", "es"])
+def test_every_marked_string_has_a_translation(lang):
+    with (ROOT / "locales" / lang / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        cat = read_po(fh, locale=lang)
+    have = {m.id: m.string for m in cat if m.id}
+    missing = sorted(s for s in _marked() if not have.get(s))
+    assert not missing, f"{lang}: add these to locales/{lang}/LC_MESSAGES/messages.po: {missing}"
+
+
+def test_the_browsers_language_is_used_when_it_is_ours():
+    assert i18n.from_browser("pt-BR") == "pt" and i18n.from_browser("es_PE") == "es"
+    assert i18n.from_browser("de-DE") == "en" and i18n.from_browser(None) == "en"
+
+
+def test_pages_in_the_language_of_the_link_and_of_the_choice(mirror, monkeypatch):
+    monkeypatch.setenv("DETECTOR_MIRROR", str(mirror))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["lang"] = "pt"
+    at = at.run()
+    assert not at.exception
+    assert at.title[0].value == "Explorar" and at.sidebar.select_slider[0].label == "Período"
+    at.switch_page("app_pages/trends.py")
+    at = at.run()
+    assert "A bacia inteira, por país" in [h.value for h in at.header]
+    at = at.sidebar.selectbox(key="lang_choice").set_value("es").run()
+    assert "Toda la cuenca, por país" in [h.value for h in at.header]
+    assert at.query_params["lang"] == "es", "the choice goes into the link"
+    en = AppTest.from_file(APP, default_timeout=120).run()
+    assert en.title[0].value == "Explore", "English without a choice (no browser language in AppTest)"

@@ -10,12 +10,12 @@ import streamlit as st
 
 from detector import periods
 from ui import state
-from ui.i18n import _
 from ui.change import map as change_map
 from ui.change import view as change
 from ui.change import watches as watch_ui
 from ui.detect import inputs
 from ui.explore.panels import region_picker
+from ui.i18n import _
 from ui.map import basemaps
 
 view = state.current()

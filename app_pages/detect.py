@@ -13,11 +13,12 @@ from ui import state
 from ui.detect import inputs, results, run
 from ui.detect import map as detect_map
 from ui.format import plain
+from ui.i18n import _
 from ui.map import basemaps
 from ui.tune import view as tune_view
 
 view = state.current()
-st.title("Detect")
+st.title(_("Detect"))
 st.caption(
     "Run a mining detector where you want: choose a region (draw it on the map, pick a country or territory, "
     "upload a GeoJSON, or score a whole GeoTIFF), the imagery, the year and the model, then run. Every patch's "

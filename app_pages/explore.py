@@ -3,9 +3,9 @@ import streamlit as st
 
 from detector import catalog
 from ui import data, region_state, state
-from ui.i18n import _
 from ui.explore import layers, panels
 from ui.format import plain
+from ui.i18n import _
 from ui.map import basemaps
 
 view = state.current()

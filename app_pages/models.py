@@ -11,11 +11,12 @@ import streamlit as st
 from detector import models, training
 from ui import state
 from ui.charts import models as model_charts
+from ui.i18n import _
 
 PARAM = "model"  # ?model=NAME opens that model's report
 
 state.current()
-st.title("Models")
+st.title(_("Models"))
 st.caption(
     "The published Amazon Mining Watch models and the models trained here from reviewers' labels. A trained "
     "model is registered in the data folder; **Detect** (and, through its runs, **Tune**) can select it at once."

@@ -9,12 +9,13 @@ import streamlit as st
 from detector import review_queue
 from detector.rule import with_imagery
 from ui import coverage, data, state
+from ui.i18n import _
 from ui.review import keys as review_keys
 from ui.review import layers as review_layers
 from ui.review import view as review_view
 
 view = state.current()
-st.title("Review")
+st.title(_("Review"))
 st.caption(
     "Is it a mine? Each patch the model flagged is shown over high-resolution imagery and Sentinel-2 of its year. "
     "Answer with one key: **M** mine, **N** not a mine, **U** unsure, **1–7** which look-alike it is, **Z** undo. "

@@ -12,10 +12,10 @@ from detector import catalog, trends
 from detector.errors import DetectorError
 from detector.region import MAX_GEOJSON_BYTES
 from ui import data, growth, regions, state
-from ui.i18n import _
 from ui.change import view as change_view
 from ui.charts import trends as charts
 from ui.format import slug
+from ui.i18n import _
 
 view = state.current()
 

@@ -7,12 +7,13 @@ import streamlit as st
 
 from detector import evaluate
 from ui import state
+from ui.i18n import _
 from ui.review import layers as review_layers
 from ui.review import maps as review_maps
 from ui.tune import view as tune_view
 
 view = state.current()
-st.title("Tune")
+st.title(_("Tune"))
 st.caption(
     "Choose a threshold against what reviewers said. The sidebar's threshold and the isolation rule below "
     "re-filter the layer instantly; precision and recall are measured on the labelled patches, the map colours "

@@ -37,21 +37,32 @@ def _write(path: Path, data: bytes | str) -> None:
             tmp.write_text(data, encoding="utf-8")
 
 
+def _figure(size: tuple[float, float]):
+    """A matplotlib figure drawn off screen (no display on a server or in cron)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=size)
+
+
 def _png(fig) -> bytes:
+    """The figure as PNG bytes, with no varying metadata (the same figure, the same bytes), and closed."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
+    plt.close(fig)
     return buf.getvalue()
 
 
 def map_image(region, before: pd.DataFrame, new: pd.DataFrame) -> bytes:
     """The region's outline, what was detected before (grey) and what is new (red), as a PNG."""
     import geopandas as gpd
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 6))
+    fig, ax = _figure((6, 6))
     gpd.GeoSeries([region], crs="EPSG:4326").boundary.plot(ax=ax, color="#0077b6", linewidth=1.5, linestyle="--")
     if len(before):
         squares(before[change.KEY]).plot(ax=ax, color="#9aa4b1", edgecolor="#6b7280", linewidth=0.3)
@@ -61,29 +72,19 @@ def map_image(region, before: pd.DataFrame, new: pd.DataFrame) -> bytes:
     ax.set_aspect("equal")
     ax.set_title("new detections (red), detected before (grey)")
     ax.tick_params(labelsize=7)
-    fig.tight_layout()
-    out = _png(fig)
-    plt.close(fig)
-    return out
+    return _png(fig)
 
 
 def chart_image(table: pd.DataFrame) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3))
+    """Detected and new patch footprint per period, as a PNG."""
+    fig, ax = _figure((6, 3))
     x = range(len(table))
     ax.bar([i - 0.2 for i in x], table["detected_footprint_ha"], width=0.4, color="#6a00a8", label="detected (ha)")
     ax.bar([i + 0.2 for i in x], table["new_footprint_ha"], width=0.4, color="#e63946", label="new (ha)")
     ax.set_xticks(list(x), table["label"])
     ax.set_ylabel("patch footprint (ha)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    out = _png(fig)
-    plt.close(fig)
-    return out
+    return _png(fig)
 
 
 def run(ws, watch: Watch, store: WatchStore, period: periods.Period | str | None = None,
@@ -109,7 +110,7 @@ def run(ws, watch: Watch, store: WatchStore, period: periods.Period | str | None
     figures = {
         "watch": watch.name, "region": watch.region_label or watch.name, "period": p.key, "label": p.label,
         "previous": before.key, "rule": rule.describe(), "model": outs[-1].summary.model,
-        "new_patches": int(len(new)), "new_footprint_ha": float(table["new_footprint_ha"].iloc[-1]),
+        "new_patches": len(new), "new_footprint_ha": float(table["new_footprint_ha"].iloc[-1]),
         "detected_patches": int(table["detected_patches"].iloc[-1]),
         "detected_footprint_ha": float(table["detected_footprint_ha"].iloc[-1]),
         "imagery_share": float(table["imagery_share"].iloc[-1]), "low_imagery": low,
@@ -136,7 +137,7 @@ def _html(f: dict, map_png: bytes, chart_png: bytes, csv: pd.DataFrame) -> str:
         headline = f"<p>No new detections in {e(f['label'])} (clear imagery on {f['imagery_share']:.0%} of the region).</p>"
     rows = "".join(f"<tr><td>{e(r.patch_id)}</td><td>{r.score:.3f}</td><td>{r.lat:.5f}</td><td>{r.lon:.5f}</td></tr>"
                    for r in csv.head(25).itertuples())
-    img = lambda b, alt: f"<img alt='{alt}' src='data:image/png;base64,{base64.b64encode(b).decode()}'>"  # noqa: E731
+    img = lambda b, alt: f"<img alt='{alt}' src='data:image/png;base64,{base64.b64encode(b).decode()}'>"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(f['watch'])} · {e(f['label'])}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1f2937}}

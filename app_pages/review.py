@@ -60,6 +60,7 @@ ids = layer["patch_id"].to_numpy()
 mine = store.current(who, items=ids)
 todo = review_queue.pending(review_queue.order(layer, how, info.name, pivot, region), ids, set(mine["item"]),
                             st.session_state.get(review_view.SKIPPED, []))
+todo = review_view.opened_first(todo, layer)
 
 left, right = st.columns([5, 3], gap="medium")
 with right:

@@ -135,6 +135,13 @@ def test_agreement_between_two_reviewers_on_the_random_queue(mirror):
     differ = exp.dataframe[1].value
     assert differ["item"].tolist() == [shown["ana"][1]] and differ.iloc[0]["ben"] == "no"
     assert LabelStore().current()["queue"].eq("random").all()
+    # A row of the disagreements opens that patch for the reviewer, whose new answer replaces the old one.
+    at.session_state["review_differ"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at = at.run()
+    assert _shown(at) == shown["ana"][1] and any("Opened from the disagreements" in i.value for i in at.info)
+    at = at.button(key="review_m").click().run()
+    assert LabelStore().current("ben").set_index("item").loc[shown["ana"][1], "is_mine"] == "yes"
+    assert not any("Opened from the disagreements" in i.value for i in at.info), "back to the queue"
 
 
 def test_review_from_a_region_and_export(mirror):

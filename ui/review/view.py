@@ -25,6 +25,7 @@ from . import layers as review_layers
 from . import maps as review_maps
 
 NOTE, NAME, SKIPPED, LOG, MESSAGE = "review_note", "review_name", "review_skipped", "review_log", "review_message"
+OPEN = "review_open"  # a patch opened from the disagreements table, shown before the queue
 MINE = "review_session_labels"  # ids of the labels this browser session made: what its Undo may take back
 #: The key each decision answers to, and the tag its button's label carries.
 DECISIONS = {"m": ("yes", None, "Mine [M]"), "n": ("no", None, "Not a mine [N]"), "u": ("unsure", None, "Unsure [U]")}
@@ -89,6 +90,8 @@ def decide(store: LabelStore, who: str, item: dict, queue: str, is_mine: str, ca
         st.session_state[MESSAGE] = ("error", str(exc))
         return
     st.session_state[NOTE] = ""
+    if st.session_state.get(OPEN) == item["item"]:
+        st.session_state.pop(OPEN)  # answered: back to the queue
     st.session_state.setdefault(LOG, []).append(time.time())
     st.session_state.setdefault(MINE, []).append(label_id)
     what = {"yes": "mine", "no": "not a mine", "unsure": "unsure"}[is_mine]
@@ -246,8 +249,33 @@ def agreement(current: pd.DataFrame) -> None:
     if differ.empty:
         st.caption("No disagreements.")
     else:
-        st.markdown(f"**{len(differ)} disagreements**")
-        st.dataframe(differ.fillna(""), hide_index=True, width="stretch")
+        st.markdown(f"**{len(differ)} disagreements**: pick a row to open that patch above.")
+        shown = differ.fillna("")
+        event = st.dataframe(shown, hide_index=True, width="stretch", key="review_differ", on_select="rerun",
+                             selection_mode="single-row")
+        rows = event.selection.rows if event is not None else []
+        picked = str(shown.iloc[rows[0]]["item"]) if rows and rows[0] < len(shown) else None
+        # Only a new pick opens a patch: once answered, the row still selected does not open it again.
+        if picked is not None and st.session_state.get(OPEN + "_picked") != picked:
+            st.session_state[OPEN + "_picked"] = picked
+            st.session_state[OPEN] = picked
+            st.rerun()
+
+
+def opened_first(todo, layer: gpd.GeoDataFrame):
+    """The queue with the patch opened from the disagreements in front (while it is in this layer)."""
+    import numpy as np
+
+    item = st.session_state.get(OPEN)
+    if not item:
+        return todo
+    at = np.flatnonzero(layer["patch_id"].to_numpy() == item)
+    if not len(at):
+        return todo
+    c1, c2 = st.columns([3, 1], vertical_alignment="center")
+    c1.info(f"Opened from the disagreements: patch `{item}`. Your answer replaces your earlier one.")
+    c2.button("Back to the queue", key="review_close_open", on_click=lambda: st.session_state.pop(OPEN, None))
+    return np.concatenate([at[:1], np.asarray(todo)[np.asarray(todo) != at[0]]]).astype(int)
 
 
 def export(store: LabelStore) -> None:

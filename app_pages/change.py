@@ -80,6 +80,9 @@ with left:
                     st.dataframe(pd.DataFrame([figures]), hide_index=True, width="stretch",
                                  column_config={c: st.column_config.NumberColumn(format="percent")
                                                 for c in ("published covered by ours", "ours outside published")})
+                    st.caption("Areas within the region (patches across its edge count with the part inside, so "
+                               "\"ours\" can read a little under the footprint above); a share reads empty where "
+                               "there is nothing to divide by (no published polygon here, or no detection).")
                     geojson = shown.to_json(drop_id=True)
             else:
                 layer = next(r for r in runs if r.period.key == key)

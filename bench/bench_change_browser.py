@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "browser")]
 
-from change_helpers import dated_scene, scar_model  # noqa: E402
-from streamlit_page import start_app, wait_settled  # noqa: E402
+from change_helpers import dated_scene, scar_model
+from streamlit_page import change_periods, local_imagery_and_model, start_app, wait_settled
 
 PERIODS = [("2019", "2019-08-01"), ("2020", "2020-08-01"), ("2021", "2021-08-01"), ("2022", "2022-08-01"),
            ("2023", "2023-08-01"), ("2024", "2024-08-01"), ("2025Q2", "2025-05-15"), ("2025Q3", "2025-08-15")]
@@ -54,23 +54,8 @@ def main() -> None:
             page = ctx.new_page()
             page.goto(url + "/change")
             wait_settled(page)
-            page.get_by_text("Imagery on this machine").click()
-            wait_settled(page)
-            box = page.get_by_label("Path of a GeoTIFF, a Sentinel-2 product (.SAFE or .zip), or a folder of them")
-            box.fill(str(folder))
-            box.press("Enter")
-            page.get_by_text("Whole image:").first.wait_for(timeout=30_000)
-            page.get_by_test_id("stSelectbox").filter(has_text="Model").first.click()
-            page.get_by_role("option", name="Local model file…").click()
-            wait_settled(page)
-            mbox = page.get_by_label("Model file (.h5 or .keras)")
-            mbox.fill(str(model))
-            mbox.press("Enter")
-            wait_settled(page)
-            pbox = page.get_by_role("textbox", name="Periods")
-            pbox.fill("2019-2024,2025Q2-2025Q3")
-            pbox.press("Enter")
-            page.get_by_text("8 periods:").wait_for(timeout=30_000)
+            local_imagery_and_model(page, folder, model)
+            change_periods(page, "2019-2024,2025Q2-2025Q3", "8 periods:")
             for what in ("first run of the 8 periods (model load included)", "the 8 periods again (all from the store)"):
                 t0 = time.perf_counter()
                 page.get_by_role("button", name="Run all periods").click()

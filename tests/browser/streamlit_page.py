@@ -59,3 +59,28 @@ def wait_settled(page, timeout_s: float = 30.0, quiet_s: float = 0.75) -> None:
             calm_since = None
         time.sleep(0.1)
     raise AssertionError("the page did not settle in time")
+
+
+def local_imagery_and_model(page, imagery, model) -> None:
+    """On Detect or Change: imagery on this machine (a file or folder) and a local model file, as a user sets them."""
+    page.get_by_text("Imagery on this machine").click()
+    wait_settled(page)
+    box = page.get_by_label("Path of a GeoTIFF, a Sentinel-2 product (.SAFE or .zip), or a folder of them")
+    box.fill(str(imagery))
+    box.press("Enter")
+    page.get_by_text("Whole image:").first.wait_for(timeout=30_000)
+    page.get_by_test_id("stSelectbox").filter(has_text="Model").first.click()
+    page.get_by_role("option", name="Local model file…").click()
+    wait_settled(page)
+    mbox = page.get_by_label("Model file (.h5 or .keras)")
+    mbox.fill(str(model))
+    mbox.press("Enter")
+    wait_settled(page)
+
+
+def change_periods(page, text: str, expect: str) -> None:
+    """Type the Change page's periods and wait for its reading of them (e.g. "8 periods:")."""
+    box = page.get_by_role("textbox", name="Periods")
+    box.fill(text)
+    box.press("Enter")
+    page.get_by_text(expect).wait_for(timeout=30_000)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from change_helpers import scar_model, write_three_years
-from streamlit_page import wait_settled
+from streamlit_page import change_periods, local_imagery_and_model, wait_settled
 
 MAP_IFRAME = "iframe[data-testid=stCustomComponentV1]"
 
@@ -32,23 +32,8 @@ def test_one_run_over_three_years_then_switch_and_play(page, app_url, screenshot
     page.set_viewport_size({"width": 1400, "height": 1800})
     page.goto(app_url + "/change")
     wait_settled(page)
-    page.get_by_text("Imagery on this machine").click()
-    wait_settled(page)
-    box = page.get_by_label("Path of a GeoTIFF, a Sentinel-2 product (.SAFE or .zip), or a folder of them")
-    box.fill(str(folder))
-    box.press("Enter")
-    page.get_by_text("Whole image:").first.wait_for(timeout=30_000)
-    page.get_by_test_id("stSelectbox").filter(has_text="Model").first.click()
-    page.get_by_role("option", name="Local model file…").click()
-    wait_settled(page)
-    mbox = page.get_by_label("Model file (.h5 or .keras)")
-    mbox.fill(str(model))
-    mbox.press("Enter")
-    wait_settled(page)
-    pbox = page.get_by_role("textbox", name="Periods")
-    pbox.fill("2022-2024")
-    pbox.press("Enter")
-    page.get_by_text("3 periods: 2022, 2023, 2024").wait_for(timeout=30_000)
+    local_imagery_and_model(page, folder, model)
+    change_periods(page, "2022-2024", "3 periods: 2022, 2023, 2024")
 
     t0 = time.perf_counter()
     page.get_by_role("button", name="Run all periods").click()

@@ -61,14 +61,19 @@ def wait_settled(page, timeout_s: float = 30.0, quiet_s: float = 0.75) -> None:
     raise AssertionError("the page did not settle in time")
 
 
-def local_imagery_and_model(page, imagery, model) -> None:
-    """On Detect or Change: imagery on this machine (a file or folder) and a local model file, as a user sets them."""
+def local_imagery(page, imagery) -> None:
+    """On Detect or Change: imagery on this machine (a file, product or folder), named by path, as a user does."""
     page.get_by_text("Imagery on this machine").click()
     wait_settled(page)
     box = page.get_by_label("Path of a GeoTIFF, a Sentinel-2 product (.SAFE or .zip), or a folder of them")
     box.fill(str(imagery))
     box.press("Enter")
     page.get_by_text("Whole image:").first.wait_for(timeout=30_000)
+
+
+def local_imagery_and_model(page, imagery, model) -> None:
+    """On Detect or Change: imagery on this machine and a local model file."""
+    local_imagery(page, imagery)
     page.get_by_test_id("stSelectbox").filter(has_text="Model").first.click()
     page.get_by_role("option", name="Local model file…").click()
     wait_settled(page)

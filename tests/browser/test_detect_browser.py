@@ -10,7 +10,7 @@ import re
 import time
 
 from playwright.sync_api import Error as PlaywrightError
-from streamlit_page import wait_settled
+from streamlit_page import local_imagery, wait_settled
 from synthetic import SCENE_CRS, SCENE_X0, SCENE_YTOP, SHUFFLED, write_geotiff
 
 MAP_IFRAME = "iframe[data-testid=stCustomComponentV1]"
@@ -149,12 +149,7 @@ def test_a_sentinel2_product_on_this_machine_runs_and_says_what_was_done(page, a
     page.set_viewport_size({"width": 1400, "height": 1900})
     page.goto(app_url + "/detect")
     wait_detect(page)
-    page.get_by_text("Imagery on this machine").click()
-    wait_settled(page)
-    box = page.get_by_label("Path of a GeoTIFF, a Sentinel-2 product (.SAFE or .zip), or a folder of them")
-    box.fill(str(product))
-    box.press("Enter")
-    page.get_by_text("Whole image:").first.wait_for(timeout=30_000)
+    local_imagery(page, product)
     assert "offset (-1000) removed" in page.inner_text("[data-testid=stMain]")
     page.get_by_role("button", name="Run detector").click()
     page.get_by_text("Highest patch score").first.wait_for(timeout=120_000)

@@ -11,11 +11,12 @@ if ! command -v pg_ctlcluster >/dev/null 2>&1; then
 fi
 if [ -z "$(pg_lsclusters -h 2>/dev/null)" ]; then
   ver=$(ls /usr/lib/postgresql | sort -V | tail -1)
-  $SUDO pg_createcluster "$ver" main >/dev/null || { echo "postgres.sh: no cluster could be made" >&2; exit 0; }
+  $SUDO pg_createcluster "$ver" main >&2 || { echo "postgres.sh: no cluster could be made" >&2; exit 0; }
 fi
 read -r ver name port status _ < <(pg_lsclusters -h | head -1)
 if [ "$status" != online ]; then
-  $SUDO pg_ctlcluster "$ver" "$name" start || { echo "postgres.sh: the cluster $ver/$name did not start" >&2; exit 0; }
+  # stdout to stderr: only the URL goes to stdout (after an unclean stop this says "Removed stale pid file.")
+  $SUDO pg_ctlcluster "$ver" "$name" start >&2 || { echo "postgres.sh: the cluster $ver/$name did not start" >&2; exit 0; }
 fi
 db=detector_test
 $AS_PG psql -p "$port" -qAt -v ON_ERROR_STOP=1 >/dev/null <<SQL || { echo "postgres.sh: could not make the test database" >&2; exit 0; }

@@ -54,6 +54,7 @@ class Settings:
     google_credentials: str | None = None  # GOOGLE_APPLICATION_CREDENTIALS: used when it is a service-account key
     ee_high_volume: bool = False  # EE_HIGH_VOLUME: the high-volume endpoint
     backend: str = "tf_keras"  # DETECTOR_BACKEND: tf_keras, or Keras 3 on jax / torch / tensorflow
+    precision: str = "float32"  # DETECTOR_PRECISION: float32, or bfloat16 (faster on some hardware; see BENCHMARKS.md)
     public: bool = False  # DETECTOR_PUBLIC: a server open to the public (uploads only, see server_paths)
     allowed_dirs: tuple[str, ...] = ()  # DETECTOR_ALLOWED_DIRS: folders whose files visitors may name (os.pathsep)
     max_runs: int = 2  # DETECTOR_MAX_RUNS: runs at once on the server (the pages'; the CLI is the operator's)
@@ -76,6 +77,7 @@ class Settings:
             google_credentials=env.get("GOOGLE_APPLICATION_CREDENTIALS") or None,
             ee_high_volume=_truthy(env.get("EE_HIGH_VOLUME")),
             backend=(env.get("DETECTOR_BACKEND") or "tf_keras").strip().lower(),
+            precision=(env.get("DETECTOR_PRECISION") or "float32").strip().lower(),
             public=_truthy(env.get("DETECTOR_PUBLIC")),
             max_runs=int(_positive_float("DETECTOR_MAX_RUNS", env.get("DETECTOR_MAX_RUNS"), 2)),
             runs_per_user=int(_positive_float("DETECTOR_RUNS_PER_USER", env.get("DETECTOR_RUNS_PER_USER"), 1)),

@@ -282,12 +282,38 @@ class Scorer:
     spec: ModelSpec
     model: Any
     batch_size: int = 512
-    patches_scored: int = 0
+    backend: str = "tf_keras"
+    precision: str = "float32"
+    _patches: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _engine: Any = field(default=None, repr=False)
 
     @property
     def members(self) -> int:
         return int(self.model.output_shape[-1])
+
+    @property
+    def patches_scored(self) -> int:
+        """Patches scored in this scorer's life, by window batches and by the engine."""
+        return self._patches + (self._engine.patches_scored if self._engine is not None else 0)
+
+    @property
+    def engine(self):
+        """The :class:`detector.engine.Engine` that scores tile rasters on the model's device (made once)."""
+        if self._engine is None:
+            from . import engine
+
+            with self._lock:
+                if self._engine is None:
+                    rt = engine.runtime(self.model, self.backend, self.spec.channels, self.precision)
+                    self._engine = engine.Engine(rt, self.members, self.batch_size, self._lock)
+        return self._engine
+
+    def score_raster(self, raster: np.ndarray, pr: np.ndarray, pc: np.ndarray) -> np.ndarray:
+        """Member scores (N, M) of the windows whose top-left pixels are (pr, pc) in a tile raster that is
+        already model input: the raster goes to the device, windows are cut there, and batches are
+        shared with other tiles being scored at the same time (see :mod:`detector.engine`)."""
+        return self.engine.score(raster, pr, pc)
 
     def score(self, windows: np.ndarray) -> np.ndarray:
         """Member scores (N, M) for patches (N, P, P, bands) in reflectance DN, model band order.
@@ -314,7 +340,7 @@ class Scorer:
             for i in range(0, n, self.batch_size):
                 j = min(i + self.batch_size, n)
                 out[i:j] = np.asarray(self.model.predict_on_batch(batch_of(i, j)), dtype=np.float32)
-            self.patches_scored += n
+            self._patches += n
         return out
 
 
@@ -329,6 +355,9 @@ def load(spec: ModelSpec) -> Scorer:
         check_safe(path)
     quiet_tensorflow()
     backend = backends.check(config.settings().backend)
+    from .engine import check_precision
+
+    precision = check_precision(config.settings().precision, backend)
     try:
         if path.suffix == ".h5" and backend == backends.DEFAULT:
             import tf_keras
@@ -355,7 +384,7 @@ def load(spec: ModelSpec) -> Scorer:
             f"({spec.patch_size} px patches of the {len(spec.bands)} bands {', '.join(spec.bands)}{extra}). "
             "Use a model of 48×48 patches with those inputs, or correct the band (and index) list in its .toml."
         )
-    return Scorer(spec, model)
+    return Scorer(spec, model, backend=backend, precision=precision)
 
 
 def ensemble_mean(members: np.ndarray) -> np.ndarray:

@@ -197,8 +197,7 @@ def _score_tile_locked(detector: Detector, source: ImagerySource, key: str, year
     ok = scoreable(frac)
     if ok.any():
         raster = spectral.model_input(filled(tp, spec.bands), spec.bands, spec.indices)  # per pixel, once per tile
-        r_ok, c_ok = rows[ok], cols[ok]
-        members = scorer.score_cut(lambda i, j: patch_windows(raster, tile, r_ok[i:j], c_ok[i:j]), len(r_ok))
+        members = scorer.score_raster(raster, *tile.pixel_offsets(rows[ok], cols[ok]))
     else:
         members = None
     new = _tile_frame(scorer.members, tile, rows, cols, ok, members)

@@ -53,7 +53,7 @@ elif how == "region":
 
 store = review_layers.label_store()
 if not who:
-    st.info("Say who you are (above) to start: every label keeps its reviewer.")
+    review_view.ask_for_reviewer()
     st.stop()
 
 ids = layer["patch_id"].to_numpy()

@@ -12,19 +12,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def start_app(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
-    """`streamlit run app.py` on a free loopback port; returns once /_stcore/health says ok."""
-    port = _free_port()
+def start_app(env: dict[str, str], log_path: Path, secrets: str | None = None,
+              port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """`streamlit run app.py` on a free loopback port (with ``secrets``, a secrets.toml text, if given);
+    returns once /_stcore/health says ok."""
+    port = port or free_port()
+    extra = []
+    if secrets is not None:
+        path = log_path.with_name("secrets.toml")
+        path.write_text(secrets)
+        extra = ["--secrets.files", str(path)]
     log = open(log_path, "w")  # noqa: SIM115 — the server writes to it for its whole life
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address",
-         "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+         "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false", *extra],
         cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"

@@ -43,6 +43,15 @@ GUIDE_TABS = {"gallery_mines": "Mines", "gallery_dredge_mining": "Dredges", "gal
 
 # ---------------------------------------------------------------- who is reviewing
 
+def ask_for_reviewer() -> None:
+    """What to do before any patch is shown: sign in (with sign-in configured) or say who you are."""
+    if identity.auth_configured():
+        st.info("Sign in (above) with an account the operator lists as a reviewer to label: every label keeps "
+                "its reviewer.")
+    else:
+        st.info("Say who you are (above) to start: every label keeps its reviewer.")
+
+
 def reviewer() -> str | None:
     """The reviewer: the signed-in user where login is configured, else the name they type."""
     if identity.auth_configured():
@@ -50,9 +59,8 @@ def reviewer() -> str | None:
             st.button("Log in to review", on_click=st.login, icon=":material/login:")
             return None
         who = identity.email() or ""
-        c1, c2 = st.columns([3, 1], vertical_alignment="center")
-        c1.caption(f"Signed in as **{who}**")
-        c2.button("Log out", on_click=st.logout)
+        st.caption(f"Signed in as **{who}**")
+        st.button("Log out", on_click=st.logout, icon=":material/logout:")
         ok, why = identity.may("label")
         if not ok:
             st.warning(why)

@@ -10,6 +10,7 @@ from detector import review_queue
 from detector.rule import with_imagery
 from ui import coverage, data, state
 from ui.i18n import _
+from ui.review import imports as review_imports
 from ui.review import keys as review_keys
 from ui.review import layers as review_layers
 from ui.review import view as review_view
@@ -83,3 +84,5 @@ with st.expander("Agreement between reviewers"):
     review_view.agreement(store.current())
 with st.expander("Export labels for training"):
     review_view.export(store)
+with st.expander("Import labels (sampling-location files)"):
+    review_imports.import_labels(store, layer, info.name)

@@ -89,6 +89,15 @@ class RunIndex:
     def get(self, rid: str) -> RunRecord | None:
         return _read(self.root / f"{Path(rid).name}.json")
 
+    def remove(self, rid: str) -> bool:
+        """Take a run off the list (its scores stay in the score store, shared with other runs); whether it was there."""
+        path = self.root / f"{Path(rid).name}.json"
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
     def list(self) -> list[RunRecord]:
         """Every readable record, newest first (a torn or foreign file is skipped, not fatal)."""
         found = (_read(p) for p in self.root.glob("*.json")) if self.root.is_dir() else ()

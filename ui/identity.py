@@ -9,6 +9,15 @@ from detector.roles import Roles, refusal
 from . import workspace
 
 
+#: What an anonymous visitor of a public server (DETECTOR_PUBLIC=1, no sign-in) may not do, and why.
+PUBLIC_REFUSED = {
+    "earthengine": ("This public server starts no Earth Engine run under its own account. Upload a GeoTIFF or "
+                    "a Sentinel-2 product instead, or ask the operator to turn on sign-in."),
+    "import": "On this public server, labels are imported by signed-in admins only; ask the operator.",
+    "delete_run": "On this public server, runs are deleted by signed-in admins only; ask the operator.",
+}
+
+
 def auth_configured() -> bool:
     """Whether an identity provider is set up (an [auth] section in .streamlit/secrets.toml)."""
     try:
@@ -32,12 +41,12 @@ def email() -> str | None:
 
 
 def may(action: str) -> tuple[bool, str]:
-    """(allowed, why not) for the visitor. Without sign-in: labelling, import and export are open (labels
-    are unauthenticated); Earth Engine runs are open except on a public server (its account, its quota)."""
+    """(allowed, why not) for the visitor. Without sign-in: labelling and export are open (labels are
+    unauthenticated); Earth Engine runs, label import and run deletion are open except on a public server
+    (its account and quota; anonymous visitors do not change what everyone sees)."""
     if not auth_configured():
-        if action == "earthengine" and workspace.current().settings.public:
-            return False, ("This public server starts no Earth Engine run under its own account. Upload a GeoTIFF or "
-                           "a Sentinel-2 product instead, or ask the operator to turn on sign-in.")
+        if action in PUBLIC_REFUSED and workspace.current().settings.public:
+            return False, PUBLIC_REFUSED[action]
         return True, ""
     who = email()
     if who is None:

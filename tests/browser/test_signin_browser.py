@@ -91,3 +91,32 @@ def test_a_signed_in_visitor_who_is_not_listed_may_not_label(page, signin_app, s
     page.screenshot(path=str(screenshot_dir / "signin-visitor.png"))
     assert main.locator("[data-testid=stButton] button", has_text="Mine").count() == 0
     assert "Say who you are" not in main.inner_text(), "signed in, the page does not ask for a name"
+
+
+def test_a_signed_in_admin_imports_sampling_files_onto_the_layer(page, signin_app, stub, tmp_path, screenshot_dir):
+    import json
+    import re
+
+    url, data = signin_app
+    stub.email = "boss@example.org"
+    _sign_in(page, url)
+    main = page.locator(MAIN)
+    header = main.locator("[data-testid=stMarkdown]", has_text=re.compile(r"^Patch ")).first
+    header.wait_for(timeout=30_000)
+    lat, lon = map(float, re.findall(r"(-?\d+\.\d+), (-?\d+\.\d+)", header.inner_text())[-1])
+    pts = tmp_path / "mines_positives_field_team.geojson"
+    pts.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [lon, lat]}}]}))
+    main.get_by_text("Import labels (sampling-location files)").click()
+    main.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(pts))
+    button = main.get_by_role("button", name="Import", exact=True)  # offered once a file is there
+    button.wait_for(timeout=30_000)
+    wait_settled(page)
+    button.click()
+    main.get_by_text(re.compile(r"Imported \d+ new labels? from 1 file\.")).first.wait_for(timeout=30_000)
+    wait_settled(page)
+    page.screenshot(path=str(screenshot_dir / "signin-admin-import.png"), full_page=True)
+    with sqlite3.connect(data / "labels.sqlite") as db:
+        rows = db.execute("select reviewer, is_mine, patch_id from labels where reviewer like 'import:%'").fetchall()
+    assert rows and {r[:2] for r in rows} == {("import:mines_positives_field_team", "yes")}
+    assert all(r[2] for r in rows), "the point labels the layer's patches it falls in"

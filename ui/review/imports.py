@@ -1,0 +1,64 @@
+"""Review's label import: curated sampling-location files uploaded as labels, for admins (or anyone without sign-in
+on a private server), onto the layer's patches where the points fall."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from detector.errors import DetectorError
+from detector.labels import LabelStore
+
+from .. import identity
+from ..format import plural
+
+MAX_BYTES = 50 * 1024 * 1024  # a sampling file is points; the same cap as a region file
+
+
+def _safe_name(name: str) -> str:
+    """The upload's own file name only (its answer is read from it), never a path."""
+    return Path(name.replace("\\", "/")).name or "upload.geojson"
+
+
+def import_labels(store: LabelStore, layer: gpd.GeoDataFrame, layer_name: str) -> None:
+    """Upload GeoJSON files named *positives* (mines) or *negatives* (look-alikes) and import them as labels."""
+    ok, why = identity.may("import")
+    if not ok:
+        st.caption(why)
+        return
+    files = st.file_uploader("Sampling-location GeoJSON files", type=["geojson", "json"], accept_multiple_files=True,
+                             key="review_import_files",
+                             help="Named *positives* (mines) or *negatives* (not mines; *negatives_aquaculture* etc. "
+                                  "name the look-alike), as the published sampling locations are.")
+    onto = st.checkbox(f"Label the patches of {layer_name} where the points fall (else the points themselves)",
+                       value=True, key="review_import_onto")
+    if not files or not st.button("Import", key="review_import", icon=":material/upload:"):
+        st.caption("Each file's labels are kept under the reviewer `import:<file name>`, so curated sets never "
+                   "replace each other; importing a file again adds nothing. Also: `python -m detector labels "
+                   "import FILE… --layer LAYER`.")
+        return
+    too_big = [f.name for f in files if f.size > MAX_BYTES]
+    if too_big:
+        st.error(f"{', '.join(too_big)}: over {MAX_BYTES // 2**20} MB, larger than any sampling-location file. "
+                 "Nothing was imported; split the file or check that it is the right one.")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for f in files:
+            path = Path(tmp) / _safe_name(f.name)
+            path.write_bytes(f.getvalue())
+            paths.append(path)
+        try:
+            reports = store.import_sampling(paths, layer if onto else None, layer_name if onto else None)
+        except DetectorError as exc:  # every file is checked before anything is written
+            st.error(str(exc).replace(f"{tmp}/", "") + " Nothing was imported.")
+            return
+    st.success(f"Imported {plural(sum(r.added for r in reports), 'new label')} from {plural(len(reports), 'file')}.")
+    st.dataframe(pd.DataFrame([{"file": r.file, "label": "mine" if r.is_mine == "yes" else
+                                f"not a mine: {r.category}" if r.category else "not a mine",
+                                "points": r.points, "skipped": r.skipped, "in patches": r.inside,
+                                "patches": r.patches, "added": r.added, "already there": r.unchanged}
+                               for r in reports]), hide_index=True, width="stretch")

@@ -36,3 +36,14 @@ def test_serve_starts_the_app_and_it_answers_its_health_check(tmp_path, mirror):
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)
     assert (ROOT / "deploy" / "serve.sh").read_text().count('DETECTOR_PUBLIC="${DETECTOR_PUBLIC:-1}"') == 1
+
+
+def test_the_image_leaves_out_runtime_data_and_secrets():
+    """The Docker build context (deploy/compose.yaml builds from the repository root) never carries the
+    data folder (score stores, labels), the secrets or the test downloads into an image."""
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
+    assert {".git", "data/*", ".streamlit/secrets.toml", "tests/.data"} <= ignored
+    compose = (ROOT / "deploy" / "compose.yaml").read_text()
+    assert "context: .." in compose and "dockerfile: deploy/Dockerfile" in compose
+    assert "healthcheck.py" in (ROOT / "deploy" / "Dockerfile").read_text()

@@ -12,6 +12,7 @@ warm load never needs the source again.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -194,11 +195,26 @@ def whole_amazon() -> gpd.GeoDataFrame:
     )
 
 
+#: Words kept in lower case inside a name (Spanish, Portuguese, French articles and prepositions).
+_PARTICLES = frozenset({"de", "del", "la", "las", "los", "el", "y", "e", "da", "das", "do", "dos", "et", "des", "du"})
+
+
+def name_case(name: str) -> str:
+    """A name written in capitals (as some national registries give them: ``BOCA PARIAMANU``) in the
+    case the other names have (``Boca Pariamanu``); names already in mixed case are left as they are."""
+    if name != name.upper() or not re.search(r"[^\W\d_]{4}", name) or re.search(r"\d", name):
+        return name  # mixed case already, an acronym, or an id
+    parts = re.split(r"([\s\-/(),.]+)", name.lower())  # words, and what separates them (kept)
+    return "".join(w if (i and w in _PARTICLES) or not w[:1].isalpha() else w[:1].upper() + w[1:]
+                   for i, w in enumerate(parts))
+
+
 def territories() -> gpd.GeoDataFrame:
     """Indigenous territories touched by mining: ``region_id`` (e.g. BR6101_0), ``region_name``, country, status.
 
     Some sources give no territory name (French Guiana's collective-rights zones, many of
-    Ecuador's), so the name falls back to the peoples living there, then to the id.
+    Ecuador's), so the name falls back to the peoples living there, then to the id. Names in
+    capitals are written as the others are (:func:`name_case`).
     """
     raw = load_dataset("boundaries_territories")
 
@@ -209,7 +225,7 @@ def territories() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {
             "region_id": raw["id"].astype(str).to_numpy(),
-            "region_name": name.astype(str).to_numpy(),
+            "region_name": [name_case(n) for n in name.astype(str)],
             "country": raw["country"].to_numpy(),
             "status": raw["status_field"].to_numpy(),
         },

@@ -185,6 +185,10 @@ def test_regions_countries_and_territories(mirror):
     assert len(t) == 237 and t["region_id"].is_unique
     assert t["region_name"].notna().all() and (t["region_name"].str.len() > 0).all()
     assert "Kayapó" in set(t["region_name"])
+    names = t["region_name"].str.split()
+    capitals = t["region_name"][(t["region_name"] == t["region_name"].str.upper()) & (names.str.len() > 1)]
+    assert capitals.empty, f"names in capitals next to mixed-case ones: {capitals.tolist()[:5]}"
+    assert "Boca Pariamanu" in set(t["region_name"]) and "Saramurillo" in set(t["region_name"])
     ym = published.boundary_regions("yanomami_and_munduruku")
     assert sorted(ym["region_name"]) == ["Munduruku", "Yanomami"]
     assert published.boundary_regions("tapajos_basin")["region_id"].tolist() == ["tapajos_basin"]
@@ -199,3 +203,12 @@ def test_sampling_points_and_airstrips_load(mirror):
     with pytest.raises(DetectorError, match="not vector data"):
         published.load_dataset("gallery_aquaculture")
 
+
+
+def test_names_in_capitals_are_written_as_the_others_and_ids_and_acronyms_are_kept():
+    case = published.name_case
+    assert case("BOCA PARIAMANU") == "Boca Pariamanu"
+    assert case("SAN JOSE DE KARENE") == "San Jose de Karene"
+    assert case("C.N. SAN JOSÉ") == "C.N. San José"
+    assert case("Boni, émérillons et wayana") == "Boni, émérillons et wayana"
+    assert case("TI") == "TI" and case("BR6101_0") == "BR6101_0" and case("") == ""

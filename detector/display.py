@@ -200,6 +200,8 @@ class DisplayLayers:
     airstrips_mining: str  # airstrips with mining seen within 20 km
     airstrips_other: str
     digest: str
+    airstrip_labels_mining: tuple[str, ...] = ()  # what a click on each airstrip says, in the points' order
+    airstrip_labels_other: tuple[str, ...] = ()
 
     @property
     def size(self) -> int:
@@ -229,6 +231,20 @@ def airstrips_with_mining(airstrips: gpd.GeoDataFrame) -> np.ndarray:
     return airstrips[_AIRSTRIP_MINING].astype(str).str.strip().str.upper().isin({"TRUE", "YES", "1"}).to_numpy()
 
 
+_AIRSTRIP_ID = "Airstrip ID"
+_AIRSTRIP_SOURCE = "Original source of the airstrip’s location"
+
+
+def airstrip_labels(airstrips: gpd.GeoDataFrame) -> np.ndarray:
+    """What a click on each airstrip says: its id and where its location comes from (plain text)."""
+    n = len(airstrips)
+    ids = airstrips[_AIRSTRIP_ID].astype(str).to_numpy() if _AIRSTRIP_ID in airstrips.columns else np.full(n, "")
+    src = airstrips[_AIRSTRIP_SOURCE].fillna("").astype(str).to_numpy() if _AIRSTRIP_SOURCE in airstrips.columns \
+        else np.full(n, "")
+    return np.array([f"Airstrip {i}" + (f" · location from {s}" if s.strip() else "") for i, s in zip(ids, src)],
+                    dtype=object)
+
+
 def display_layers(
     layers: gpd.GeoDataFrame,
     countries: gpd.GeoDataFrame,
@@ -250,7 +266,9 @@ def display_layers(
     for s in (*periods, *mines, c, t, a_yes, a_no):
         h.update(s.encode("ascii", errors="replace"))
         h.update(b"\0")
-    return DisplayLayers(tuple(periods), mines, counts, c, t, a_yes, a_no, h.hexdigest()[:16])
+    labels = airstrip_labels(airstrips)
+    return DisplayLayers(tuple(periods), mines, counts, c, t, a_yes, a_no, h.hexdigest()[:16],
+                         tuple(labels[near]), tuple(labels[~near]))
 
 
 # ---------------------------------------------------------------- a clicked polygon's facts

@@ -151,6 +151,8 @@ def test_draw_a_rectangle_and_see_its_figures(page, app_url, screenshot_dir):
     wait_explore(page)
     facts = page.get_by_text("Mine polygon").first.locator("xpath=ancestor::*[@data-testid='stVerticalBlock'][1]").inner_text()
     assert "Mined area:" in facts and "Country: Peru" in facts, facts
+    frame = page.query_selector(MAP_IFRAME).content_frame()
+    assert frame.evaluate("() => amw.selected.getLayers().length") == 1, "the clicked polygon is outlined"
 
     page.set_viewport_size({"width": 1400, "height": 1500})  # Streamlit scrolls inside: show it all
     wait_explore(page)
@@ -238,3 +240,51 @@ def test_on_a_phone_period_and_basemap_sit_above_the_map(page, app_url, screensh
     page.set_viewport_size({"width": 1400, "height": 900})
     page.wait_for_timeout(300)
     assert not page.locator(".st-key-phone_controls").first.is_visible(), "hidden on a wide screen"
+
+
+def test_a_click_on_an_airstrip_says_what_it_is_without_a_rerun(page, app_url, screenshot_dir):
+    page.set_viewport_size({"width": 1400, "height": 1100})  # the whole map in view: a click scrolls nothing
+    page.goto(f"{app_url}/")
+    wait_explore(page)
+    frame = page.query_selector(MAP_IFRAME).content_frame()
+    # the first airstrip with mining nearby, in the middle of the map at zoom 11
+    frame.evaluate("""() => { var ll = amw.map._layers;
+        for (var k in ll) { if (ll[k]._pts && ll[k]._latlngs && ll[k].options.fillColor === '#00e5ff') { window.__strip = ll[k]._latlngs[0]; } }
+        map.setView(window.__strip, 11, {animate: false}); }""")
+    wait_explore(page)  # the move reports centre and zoom: the page reruns once
+    frame = page.query_selector(MAP_IFRAME).content_frame()
+    pt = frame.evaluate("() => { var p = map.latLngToContainerPoint(window.__strip); return [p.x, p.y]; }")
+    runs_before = page.evaluate("() => document.querySelector('[data-testid=stApp]').getAttribute('data-test-script-state')")
+    frame.locator("#map_div").click(position={"x": pt[0] + 2, "y": pt[1] + 1})
+    popup = frame.locator(".amw-airstrip .leaflet-popup-content")
+    popup.wait_for(timeout=10_000)
+    text = popup.inner_text()
+    assert text.startswith("Airstrip ") and "Mining seen within 20 km" in text, text
+    page.screenshot(path=str(screenshot_dir / "explore_airstrip_popup.png"))
+    assert runs_before == "notRunning"
+    wait_explore(page)
+    assert page.query_selector("[data-testid=stException]") is None
+
+
+def test_a_hidden_layer_stays_hidden_after_visiting_another_page(page, app_url):
+    page.goto(f"{app_url}/")
+    wait_explore(page)
+    frame = page.query_selector(MAP_IFRAME).content_frame()
+    frame.evaluate("() => window.localStorage.removeItem('amw-explore-hidden')")
+    frame.hover(".leaflet-control-layers")  # folded on a map this narrow: it opens under the pointer
+    frame.locator(".leaflet-control-layers label", has_text="Indigenous territories").locator("input").click()
+    assert frame.evaluate("() => !map.hasLayer(amw.overlays.territories)")
+    page.locator("[data-testid=stSidebarNav] a", has_text="Trends").click()
+    wait_settled(page, timeout_s=60)
+    page.locator("[data-testid=stSidebarNav] a", has_text="Explore").click()
+    wait_explore(page)
+    frame = page.query_selector(MAP_IFRAME).content_frame()
+    frame.wait_for_function("() => amw.restored === true", timeout=10_000)
+    time.sleep(0.3)
+    state = frame.evaluate("""() => [map.hasLayer(amw.overlays.territories), map.hasLayer(amw.overlays.countries),
+        [...document.querySelectorAll('.leaflet-control-layers label')].filter(l => l.innerText.includes('Indigenous'))
+          .map(l => l.querySelector('input').checked)[0]]""")
+    assert state == [False, True, False], state
+    frame.hover(".leaflet-control-layers")
+    frame.locator(".leaflet-control-layers label", has_text="Indigenous territories").locator("input").click()
+    assert frame.evaluate("() => window.localStorage.getItem('amw-explore-hidden')") == "[]"

@@ -32,6 +32,7 @@ MAP_KEY = "explore_map"
 #: All the page needs back from the browser; anything else changing (hover, layer toggles) reruns nothing.
 RETURNED = ["last_active_drawing", "last_object_clicked", "center", "zoom"]
 
+SELECTED_STYLE = {"color": "#ffffff", "weight": 3, "opacity": 1.0, "fill": False}  # the clicked mine polygon
 NEW_STYLE = {"color": "#ff2d55", "weight": 1.5, "opacity": 1.0, "fillColor": "#ff2d55", "fillOpacity": 0.55}
 OLD_STYLE = {"color": "#ffb000", "weight": 1.0, "opacity": 0.9, "fillColor": "#ffb000", "fillOpacity": 0.35}
 COUNTRY_STYLE = {"color": "#ffffff", "weight": 1.5, "opacity": 0.8, "fill": False, "dashArray": "6 4"}
@@ -67,11 +68,12 @@ def map_layers(layers: DisplayLayers, home: Home) -> MapScript:
         **codec_config(), "periods": list(layers.periods), "credit": MINING_SHORT_CREDIT,
         "airstrip_credit": AIRSTRIPS_SHORT_CREDIT, "airstrip_mining": AIRSTRIP_MINING_COLOR,
         "airstrip_other": AIRSTRIP_OTHER_COLOR, "home_bounds": home.leaflet_bounds(),
-        "styles": {"new": NEW_STYLE, "old": OLD_STYLE, "outline": OUTLINE_STYLE, "country": COUNTRY_STYLE,
+        "styles": {"new": NEW_STYLE, "old": OLD_STYLE, "selected": SELECTED_STYLE, "outline": OUTLINE_STYLE, "country": COUNTRY_STYLE,
                    "territory": TERRITORY_STYLE},
         "layers": {"mines": list(layers.mines), "territories": layers.territories, "countries": layers.countries,
                    "airstrips_mining": layers.airstrips_mining, "airstrips_other": layers.airstrips_other,
-                   "digest": layers.digest},
+                   "airstrip_labels_mining": list(layers.airstrip_labels_mining),
+                   "airstrip_labels_other": list(layers.airstrip_labels_other), "digest": layers.digest},
     }
     return MapScript("AmwLayers", "explore.js", "amwExplore", config, css="explore.css")
 

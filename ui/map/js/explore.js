@@ -37,9 +37,41 @@ window.amwExplore = function (map, cfg) {
     }
   });
   var M = cfg.layers.mines;
+  amw.selected = L.layerGroup().addTo(map);
+  function inside(ll, ring) {  /* ray casting in longitude/latitude: enough for one small polygon */
+    var x = ll.lng, y = ll.lat, hit = false;
+    for (var a = 0, b = ring.length - 1; a < ring.length; b = a++) {
+      var xa = ring[a].lng, ya = ring[a].lat, xb = ring[b].lng, yb = ring[b].lat;
+      if ((ya > y) !== (yb > y) && x < (xb - xa) * (y - ya) / (yb - ya) + xa) { hit = !hit; }
+    }
+    return hit;
+  }
+  /* The clicked polygon is outlined (the facts card beside the map is about it) until another click. */
+  amw.select = function (layer, latlng) {
+    amw.selected.clearLayers();
+    var rs = layer.getLatLngs(), at = map.latLngToLayerPoint(latlng), pick = null, best = 5;  /* px: the canvas' tolerance */
+    for (var r = 0; r < rs.length && !pick; r++) {
+      if (inside(latlng, rs[r])) { pick = rs[r]; }
+    }
+    /* A click within the tolerance of a ring's edge (or on a ring a pixel wide) counts as on it, as the canvas
+       counted it: the nearest such ring. */
+    for (var q = 0; q < rs.length && !pick; q++) {
+      var pts = rs[q].map(function (ll) { return map.latLngToLayerPoint(ll); });
+      for (var j = 0; j < pts.length; j++) {
+        var d = L.LineUtil.pointToSegmentDistance(at, pts[j], pts[(j + 1) % pts.length]);
+        if (d < best) { best = d; amw.nearest = rs[q]; }
+      }
+    }
+    pick = pick || amw.nearest;
+    amw.nearest = null;
+    if (pick) { amw.selected.addLayer(L.polygon(pick, L.extend({renderer: R, interactive: false}, cfg.styles.selected))); }
+    return !!pick;
+  };
   for (var i = 0; i < M.length; i++) {
     var rr = rings(M[i]);
-    amw.mines.push(rr.length ? new Mines(rr, L.extend({renderer: R, attribution: cfg.credit, interactive: true}, amw.oldStyle)) : null);
+    var layer = rr.length ? new Mines(rr, L.extend({renderer: R, attribution: cfg.credit, interactive: true}, amw.oldStyle)) : null;
+    if (layer) { layer.on("click", function (e) { amw.select(e.target, e.latlng); }); }
+    amw.mines.push(layer);
   }
   amw.oldGroup = L.layerGroup().addTo(map);
   amw.newGroup = L.layerGroup().addTo(map);
@@ -67,12 +99,36 @@ window.amwExplore = function (map, cfg) {
     _containsPoint: function () { return false; },
     _empty: function () { return !this._pts || !this._pts.length; }
   });
-  var air = L.layerGroup();
-  [[cfg.layers.airstrips_other, cfg.airstrip_other], [cfg.layers.airstrips_mining, cfg.airstrip_mining]].forEach(function (spec) {
-    air.addLayer(new Dots(points(spec[0]), {renderer: R, interactive: false, radius: 3.5, weight: 1, color: "#000", fill: true,
-      fillColor: spec[1], fillOpacity: 0.95, attribution: cfg.airstrip_credit}));
+  var air = L.layerGroup(), strips = [];
+  [[cfg.layers.airstrips_other, cfg.airstrip_other, cfg.layers.airstrip_labels_other || [], false],
+   [cfg.layers.airstrips_mining, cfg.airstrip_mining, cfg.layers.airstrip_labels_mining || [], true]].forEach(function (spec) {
+    var dots = new Dots(points(spec[0]), {renderer: R, interactive: false, radius: 3.5, weight: 1, color: "#000", fill: true,
+      fillColor: spec[1], fillOpacity: 0.95, attribution: cfg.airstrip_credit});
+    strips.push({dots: dots, labels: spec[2], mining: spec[3]});
+    air.addLayer(dots);
   });
   air.addTo(map);
+  /* A click near an airstrip (within 8 px) says what it is, in a popup: drawn in the browser, no rerun. */
+  amw.airstripAt = function (latlng) {
+    if (!map.hasLayer(air)) { return null; }
+    var at = map.latLngToLayerPoint(latlng), best = null, bestD = 64;
+    strips.forEach(function (s) {
+      (s.dots._pts || []).forEach(function (p, i) {
+        var d = (p.x - at.x) * (p.x - at.x) + (p.y - at.y) * (p.y - at.y);
+        if (d <= bestD) { bestD = d; best = {latlng: s.dots._latlngs[i], label: s.labels[i] || "Airstrip", mining: s.mining}; }
+      });
+    });
+    return best;
+  };
+  function esc(t) { return String(t).replace(/[&<>"]/g, function (c) { return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]; }); }
+  map.on("click", function (e) {
+    var hit = amw.airstripAt(e.latlng);
+    if (!hit) { return; }
+    L.popup({className: "amw-airstrip"}).setLatLng(hit.latlng).setContent(
+      "<b>" + esc(hit.label) + "</b><br>" + (hit.mining ? "Mining seen within 20 km" : "No mining reported within 20 km") +
+      "<br>" + hit.latlng.lat.toFixed(5) + ", " + hit.latlng.lng.toFixed(5) +
+      '<br><span style="color:#666">' + esc(cfg.airstrip_credit) + "</span>").openOn(map);
+  });
   amw.setPeriod = function (k) {
     amw.shown = k;
     for (var i = 0; i < amw.mines.length; i++) {
@@ -104,6 +160,7 @@ window.amwExplore = function (map, cfg) {
   /* What changes with the view (from ui.explore.layers.ViewSettings): period, outline, a region to fly to. */
   amw.view = function (group, v) {
     amw.setPeriod(v.period_index);
+    if (!amw.restored) { amw.restored = true; setTimeout(amw.restoreHidden, 0); }  /* after streamlit-folium hooks clicks */
     if (v.outline) { amw.outline(group, v.outline); }
     if (v.nonce) { amw.fly(v.nonce, v.bounds, v.clear_drawn); }
   };
@@ -121,6 +178,24 @@ window.amwExplore = function (map, cfg) {
   overlays[swatch("#ffffff") + 'Countries (Amazon part)'] = ctry;
   overlays[swatch(cfg.airstrip_other, true) + 'Airstrips (' + swatch(cfg.airstrip_mining, true) +
     'mining within 20 km)'] = air;
+  /* Layers the user hides stay hidden, on this page and the next visit (kept in the browser, not sent). */
+  var byKey = amw.overlays = {new: amw.newGroup, old: amw.oldGroup, territories: terr, countries: ctry, airstrips: air};
+  var STORE = "amw-explore-hidden";
+  function keyOf(layer) { for (var k in byKey) { if (byKey[k] === layer) { return k; } } return null; }
+  function hidden() { try { return JSON.parse(window.localStorage.getItem(STORE) || "[]"); } catch (err) { return []; } }
+  function remember(list) { try { window.localStorage.setItem(STORE, JSON.stringify(list)); } catch (err) { /* private mode */ } }
+  amw.restoreHidden = function () {
+    hidden().forEach(function (k) { if (byKey[k] && map.hasLayer(byKey[k])) { map.removeLayer(byKey[k]); } });
+  };
+  map.on("overlayremove", function (e) {
+    var k = keyOf(e.layer), list = hidden();
+    if (k && list.indexOf(k) < 0) { list.push(k); remember(list); }
+    if (k === "airstrips") { map.closePopup(); }
+  });
+  map.on("overlayadd", function (e) {
+    var k = keyOf(e.layer);
+    if (k) { remember(hidden().filter(function (x) { return x !== k; })); }
+  });
   /* Open on a wide map, an icon on a narrow one (a phone): the switcher would cover a quarter of it. */
   L.control.layers(null, overlays, {collapsed: map.getSize().x < 700, position: "topright"}).addTo(map);
   amw.setPeriod(amw.periods.length - 1);

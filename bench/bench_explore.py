@@ -20,6 +20,7 @@ throughout (Playwright's routing turns it off), so every visit is a first-time v
 pan, a click on a mine and a period change are timed on a warm page.
 
     DETECTOR_MIRROR=/work/shared/amw python3 bench/bench_explore.py [--repeat 3] [--url-suffix '?region=country:PER']
+        [--warm-start]   # the server as deploy/serve.sh starts it: the app runs once before the first visit
 """
 from __future__ import annotations
 
@@ -40,10 +41,10 @@ from streamlit_page import start_app  # the tests' way of serving the app
 from test_explore_browser import FIND_MINE_JS, MAP_IFRAME, wait_explore  # the same notion of "settled" as the test
 
 
-def start_bench_app(data_dir: str | None) -> tuple[subprocess.Popen, str]:
+def start_bench_app(data_dir: str | None, warm: bool = False) -> tuple[subprocess.Popen, str]:
     env = {"DETECTOR_DATA_DIR": data_dir} if data_dir else {}
     try:
-        return start_app(env, Path(tempfile.gettempdir()) / "bench_explore.log")
+        return start_app(env, Path(tempfile.gettempdir()) / "bench_explore.log", warm=warm)
     except RuntimeError as exc:
         raise SystemExit(str(exc)) from None
 
@@ -191,6 +192,8 @@ def main() -> None:
     ap.add_argument("--url-suffix", default="", help="appended to the app's address, e.g. '?region=country:PER'")
     ap.add_argument("--fresh-data-dir", action="store_true",
                     help="start with an empty data folder (the first load then parses the GeoJSON sources)")
+    ap.add_argument("--warm-start", action="store_true",
+                    help="start the server as deploy/serve.sh does: it runs the app once before the first visit")
     args = ap.parse_args()
     if not os.environ.get("DETECTOR_MIRROR"):
         raise SystemExit("Set DETECTOR_MIRROR to the published-data mirror (../shared/amw).")
@@ -199,7 +202,10 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     tmp = tempfile.mkdtemp(prefix="bench_explore_") if args.fresh_data_dir else None
-    proc, url = start_bench_app(tmp)
+    t0 = time.perf_counter()
+    proc, url = start_bench_app(tmp, warm=args.warm_start)
+    if args.warm_start:
+        print(f"server started and warmed up in {time.perf_counter() - t0:.1f} s (before the first visit)", file=sys.stderr)
     rows = []
     try:
         with sync_playwright() as p:
@@ -207,7 +213,7 @@ def main() -> None:
             for i in range(args.repeat):
                 r = measure(browser, url + "/" + args.url_suffix)
                 r["run"] = i + 1
-                r["caches"] = "cold" if i == 0 else "warm"
+                r["caches"] = ("warmed at start" if args.warm_start else "cold") if i == 0 else "warm"
                 rows.append(r)
                 print(f"run {i + 1}: {r}", file=sys.stderr)
             steps = interactions(browser, url)

@@ -32,6 +32,10 @@ def test_serve_starts_the_app_and_it_answers_its_health_check(tmp_path, mirror):
             time.sleep(0.5)
         assert healthy(base), "the app answered its health check"
         assert subprocess.run([sys.executable, str(ROOT / "deploy" / "healthcheck.py"), base]).returncode == 0
+        line = proc.stdout.readline().decode()
+        while line and not line.startswith("warm-up:"):
+            line = proc.stdout.readline().decode()
+        assert line.startswith("warm-up: the app ran once in"), line  # before any visitor
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)

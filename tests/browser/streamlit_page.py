@@ -19,15 +19,16 @@ def free_port() -> int:
 
 
 def start_app(env: dict[str, str], log_path: Path, secrets: str | None = None,
-              port: int | None = None) -> tuple[subprocess.Popen, str]:
+              port: int | None = None, warm: bool = False) -> tuple[subprocess.Popen, str]:
     """`streamlit run app.py` on a free loopback port (with ``secrets``, a secrets.toml text, if given);
-    returns once /_stcore/health says ok."""
+    returns once /_stcore/health says ok (with ``warm``, once the app has also run once, as
+    deploy/serve.sh has it do before the first visitor)."""
     port = port or free_port()
-    extra = []
+    extra = ["--server.scriptHealthCheckEnabled", "true"] if warm else []
     if secrets is not None:
         path = log_path.with_name("secrets.toml")
         path.write_text(secrets)
-        extra = ["--secrets.files", str(path)]
+        extra += ["--secrets.files", str(path)]
     log = open(log_path, "w")  # noqa: SIM115 — the server writes to it for its whole life
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address",
@@ -39,6 +40,12 @@ def start_app(env: dict[str, str], log_path: Path, secrets: str | None = None,
     while time.time() < deadline:
         try:
             if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                if warm:
+                    sys.path.insert(0, str(ROOT / "deploy"))
+                    from healthcheck import warm as warm_up
+
+                    if warm_up(url) is None:
+                        raise RuntimeError(f"the warm-up run failed; see {log_path}")
                 return proc, url
         except OSError:
             time.sleep(0.3)

@@ -61,7 +61,7 @@ with left:
                         req.region.geometry if req.region else None, view,
                         req.source.footprint() if req.geotiff and req.source is not None else None)
         if view.basemap == "mapbox" and not basemaps.mapbox_token():
-            st.info(basemaps.MAPBOX_HELP)  # below the map, which would reload if an element appeared above it
+            st.info(_(basemaps.MAPBOX_HELP))  # below the map, which would reload if an element appeared above it
         st.caption(f"{results.model_credit(result)} Imagery: {plain(bm.attribution)}.")
 
 run.earlier_runs()

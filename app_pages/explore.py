@@ -39,11 +39,10 @@ with right:
 with left:
     layers.show(shown, home, bm, period_index, region_state.fly())
     if view.basemap == "mapbox" and not basemaps.mapbox_token():
-        st.info(basemaps.MAPBOX_HELP)  # below the map: an element above it would move it, and it would reload
-    st.caption(
-        f"{layers.mining_credit()}. Airstrips: {catalog.attribution('airstrips')}. "
-        f"Boundaries: {catalog.attribution('boundaries_countries')}. Imagery: {plain(bm.attribution)}."
-    )
+        st.info(_(basemaps.MAPBOX_HELP))  # below the map: an element above it would move it, and it would reload
+    st.caption(_("{mining}. Airstrips: {airstrips}. Boundaries: {boundaries}. Imagery: {imagery}.").format(
+        mining=layers.mining_credit(), airstrips=catalog.attribution("airstrips"),
+        boundaries=catalog.attribution("boundaries_countries"), imagery=plain(bm.attribution)))
 
 with right:
     region = region_state.active_region(view)

@@ -42,7 +42,7 @@ MEASURES: dict[str, Measure] = {
     "mined": Measure("mined", "mined area", "Mined area (published mask)", "new_mined_ha", "cumulative_mined_ha",
                      "mined_area_ha"),
     "footprint": Measure(
-        "footprint", "footprint", "Footprint (polygon area, ≈5× larger)", "new_footprint_ha", "cumulative_footprint_ha",
+        "footprint", "footprint", "Footprint (polygon area, several times larger)", "new_footprint_ha", "cumulative_footprint_ha",
         "footprint_ha",
     ),
 }

@@ -53,3 +53,17 @@ def test_pages_in_the_language_of_the_link_and_of_the_choice(mirror, monkeypatch
     assert at.query_params["lang"] == "es", "the choice goes into the link"
     en = AppTest.from_file(APP, default_timeout=120).run()
     assert en.title[0].value == "Explore", "English without a choice (no browser language in AppTest)"
+
+
+@pytest.mark.parametrize("lang", ["pt", "es"])
+def test_translations_keep_every_placeholder_of_their_text(lang):
+    """A translation that drops or renames a {placeholder} would fail at .format() or lose a figure."""
+    import string
+
+    def fields(text: str) -> set[str]:
+        return {f for _lit, f, _spec, _conv in string.Formatter().parse(text) if f is not None}
+
+    with (ROOT / "locales" / lang / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        cat = read_po(fh, locale=lang)
+    wrong = [m.id for m in cat if m.id and m.string and fields(m.id) != fields(m.string)]
+    assert not wrong, f"{lang}: placeholders differ in {wrong}"

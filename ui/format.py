@@ -33,3 +33,8 @@ def slug(text: str, limit: int = 48) -> str:
 
 def plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def sentence(text: str) -> str:
+    """The text with its first letter in capitals (a translated label may start with a lower-case word)."""
+    return text[:1].upper() + text[1:]

@@ -6,17 +6,33 @@ import streamlit as st
 from detector import trends
 from detector.region import area_km2
 
+from .format import sentence
+from .i18n import N_, _
+
+#: The measures' words (detector.trends.MEASURES), for the catalogue.
+WORDS = (N_("mined area"), N_("footprint"), N_("Mined area (published mask)"),
+         N_("Footprint (polygon area, several times larger)"))
+
+
+def up_to(period: str) -> str:
+    """"up to 2025 Q3" in the visitor's language (the baseline reads "up to 2018")."""
+    return _("up to {period}").format(period=trends.BASELINE if str(period) == trends.BASELINE
+                                      else trends.period_label(period))
+
 
 def line(table, period: str, measure: trends.Measure, geometry) -> str:
     """The growth figures as one sentence, for a narrow panel (Explore's); figures that cannot be said left out."""
     g = trends.growth(table, period, measure, area_km2(geometry) * 100)
     parts = []
+    name = _(measure.name)
     if g["times_baseline"] is not None:
-        parts.append(f"**{g['times_baseline']:.2f}×** the {trends.BASELINE} baseline")
+        parts.append(_("**{times:.2f}×** the {baseline} baseline").format(times=g["times_baseline"],
+                                                                          baseline=trends.BASELINE))
     if g["change_pct"] is not None:
-        parts.append(f"new {measure.name} **{g['change_pct']:+.0f}%** against {trends.period_label(g['previous'])}")
+        parts.append(_("new {measure} **{change:+.0f}%** against {previous}").format(
+            measure=name, change=g["change_pct"], previous=trends.period_label(g["previous"])))
     if g["share_of_area"] is not None:
-        parts.append(f"**{g['share_of_area']:.2%}** of the region {trends.up_to(period)}")
+        parts.append(_("**{share:.2%}** of the region {up_to}").format(share=g["share_of_area"], up_to=up_to(period)))
     return " · ".join(parts)
 
 
@@ -24,13 +40,18 @@ def show(table, period: str, measure: trends.Measure, geometry) -> None:
     """Three metrics; a figure that cannot be said reads "—" with why in its help."""
     g = trends.growth(table, period, measure, area_km2(geometry) * 100)
     a, b, c = st.columns(3)
-    a.metric(f"× the {trends.BASELINE} baseline", "—" if g["times_baseline"] is None else f"{g['times_baseline']:.2f}×",
-             help=f"{measure.name.capitalize()} {trends.up_to(period)} against all of it up to {trends.BASELINE}"
-                  + ("" if g["times_baseline"] is not None else " (none recorded by then, or this is the baseline)"))
-    b.metric("Change in new area", "—" if g["change_pct"] is None else f"{g['change_pct']:+.0f}%",
-             help=(f"New {measure.name} in {trends.period_label(period)} against {trends.period_label(g['previous'])}"
+    name = _(measure.name)
+    a.metric(_("× the {baseline} baseline").format(baseline=trends.BASELINE),
+             "—" if g["times_baseline"] is None else f"{g['times_baseline']:.2f}×",
+             help=_("{measure} {up_to} against all of it up to {baseline}").format(
+                 measure=name.capitalize(), up_to=up_to(period), baseline=trends.BASELINE)
+                  + ("" if g["times_baseline"] is not None else " " + _("(none recorded by then, or this is the baseline)")))
+    b.metric(_("Change in new area"), "—" if g["change_pct"] is None else f"{g['change_pct']:+.0f}%",
+             help=(sentence(_("New {measure} in {period} against {previous}").format(
+                       measure=name, period=trends.period_label(period), previous=trends.period_label(g["previous"])))
                    if g["change_pct"] is not None else
-                   "Compared only with the period before of the same kind: a year with a year, a quarter with a quarter "
-                   "(and never with the baseline)."))
-    c.metric("Share of the region", "—" if g["share_of_area"] is None else f"{g['share_of_area']:.2%}",
-             help=f"{measure.name.capitalize()} {trends.up_to(period)} as a share of the region's area")
+                   _("Compared only with the period before of the same kind: a year with a year, a quarter with a "
+                     "quarter (and never with the baseline).")))
+    c.metric(_("Share of the region"), "—" if g["share_of_area"] is None else f"{g['share_of_area']:.2%}",
+             help=_("{measure} {up_to} as a share of the region's area").format(measure=name.capitalize(),
+                                                                                up_to=up_to(period)))

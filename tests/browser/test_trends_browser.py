@@ -51,7 +51,7 @@ def test_trends_page_draws_every_chart(page, app_url, screenshot_dir):
     assert page.get_by_text("Indigenous territories with the most mining").first.is_visible()
     _screenshot_whole_page(page, screenshot_dir / "trends.png")
 
-    page.get_by_text("Footprint (polygon area, ≈5× larger)").first.click()
+    page.get_by_text("Footprint (polygon area, several times larger)").first.click()
     page.wait_for_function(
         """() => [...document.querySelectorAll('[data-testid=stPlotlyChart] .main-svg')]
                  .some(s => s.textContent.includes('New footprint per period (ha)'))""",

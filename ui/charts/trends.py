@@ -11,7 +11,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from detector.trends import BASELINE, Measure, period_label, up_to
+from detector.trends import BASELINE, Measure, period_label
+
+from ..format import sentence
+from ..growth import up_to
+from ..i18n import _
 
 #: One colour per Amazon country (colour-blind-safe qualitative palette), the same in every chart.
 COUNTRY_COLORS = {
@@ -34,10 +38,18 @@ def _tick(label: str) -> str:
     return label.replace(" (baseline)", "<br>baseline").replace(" Q", "<br>Q")
 
 
-def _layout(fig: go.Figure, title: str, y_title: str, periods, x_title: str = "Period") -> go.Figure:
+def new_title(measure: Measure) -> str:
+    return sentence(_("New {measure} per period (ha)").format(measure=_(measure.name)))
+
+
+def cumulative_title(measure: Measure) -> str:
+    return sentence(_("Cumulative {measure} (ha)").format(measure=_(measure.name)))
+
+
+def _layout(fig: go.Figure, title: str, y_title: str, periods, x_title: str | None = None) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left"},
-        xaxis_title=x_title, yaxis_title=y_title,
+        xaxis_title=x_title or _("Period"), yaxis_title=y_title,
         legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0, "xanchor": "left", "title_text": "", "traceorder": "normal"},
         margin={"l": 10, "r": 10, "t": 70, "b": 10}, hovermode="x unified", height=520,
     )
@@ -62,9 +74,9 @@ def new_by_region(wide: pd.DataFrame, measure: Measure, title: str | None = None
             hovertemplate=f"{name}: {_HA}<extra></extra>",
         )
     fig.update_layout(barmode="stack")
-    return _layout(fig, title or f"New {measure.name} per period, by country<br><sup>hatched: the ≤2018 baseline, "
-                                "everything detected up to 2018</sup>",
-                   measure.new_title, wide["period"])
+    return _layout(fig, title or sentence(_("New {measure} per period, by country").format(measure=_(measure.name)))
+                   + "<br><sup>" + _("hatched: the ≤2018 baseline, everything detected up to 2018") + "</sup>",
+                   new_title(measure), wide["period"])
 
 
 def cumulative_by_region(wide: pd.DataFrame, measure: Measure, title: str | None = None) -> go.Figure:
@@ -76,7 +88,8 @@ def cumulative_by_region(wide: pd.DataFrame, measure: Measure, title: str | None
             line={"width": 0.5, "color": color_for(name)}, fillcolor=color_for(name),
             hovertemplate=f"{name}: {_HA}<extra></extra>",
         )
-    return _layout(fig, title or f"Cumulative {measure.name}, by country", measure.cumulative_title, wide["period"])
+    return _layout(fig, title or sentence(_("Cumulative {measure}, by country").format(measure=_(measure.name))),
+                   cumulative_title(measure), wide["period"])
 
 
 def top_regions(top: pd.DataFrame, measure: Measure, period: str, title: str | None = None) -> go.Figure:
@@ -85,16 +98,18 @@ def top_regions(top: pd.DataFrame, measure: Measure, period: str, title: str | N
     order = list(top["region"])[::-1]  # plotly draws the first category at the bottom
     for country, rows in top.groupby("country", sort=False):
         fig.add_bar(
-            y=rows["region"], x=rows[measure.cumulative_col], orientation="h", name=country or "unknown country",
+            y=rows["region"], x=rows[measure.cumulative_col], orientation="h", name=country or _("unknown country"),
             marker_color=color_for(country), customdata=rows[["country", measure.new_col]].to_numpy(),
-            hovertemplate=(f"<b>%{{y}}</b><br>%{{customdata[0]}}<br>{measure.name} {up_to(period)}: "
-                           f"%{{x:,.0f}} ha<br>new in {period_label(period)}: %{{customdata[1]:,.0f}} ha<extra></extra>"),
+            hovertemplate=(f"<b>%{{y}}</b><br>%{{customdata[0]}}<br>{_(measure.name)} {up_to(period)}: "
+                           f"%{{x:,.0f}} ha<br>{_('new in {period}').format(period=period_label(period))}: "
+                           "%{customdata[1]:,.0f} ha<extra></extra>"),
         )
     fig.update_layout(
-        title={"text": title or f"Indigenous territories with the largest {measure.name}, {up_to(period)}",
+        title={"text": title or _("Indigenous territories with the largest {measure}, {up_to}").format(
+                   measure=_(measure.name), up_to=up_to(period)),
                    "x": 0, "xanchor": "left"},
-        xaxis_title=f"Cumulative {measure.name}, {up_to(period)} (ha)", yaxis_title=None,
-        barmode="stack", legend={"title_text": "Country"}, margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        xaxis_title=sentence(_("Cumulative {measure}, {up_to} (ha)").format(measure=_(measure.name), up_to=up_to(period))),
+        yaxis_title=None, barmode="stack", legend={"title_text": _("Country")}, margin={"l": 10, "r": 10, "t": 60, "b": 10},
         height=max(320, 26 * len(top) + 120),
     )
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=order, automargin=True)
@@ -106,13 +121,14 @@ def region_trend(tbl: pd.DataFrame, measure: Measure, name: str) -> go.Figure:
     """One region: new area per period as bars (left axis), the cumulative line (right axis)."""
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     hatch = ["/" if p == BASELINE_LABEL else "" for p in tbl["period"]]
-    fig.add_bar(x=tbl["period"], y=tbl[measure.new_col], name=f"new {measure.name}", marker_color="#CC6677",
+    fig.add_bar(x=tbl["period"], y=tbl[measure.new_col], name=_("new {measure}").format(measure=_(measure.name)), marker_color="#CC6677",
                 marker_pattern_shape=hatch, marker_pattern_fillmode="overlay", marker_pattern_solidity=0.25,
                 hovertemplate=f"new: {_HA}<extra></extra>", secondary_y=False)
-    fig.add_scatter(x=tbl["period"], y=tbl[measure.cumulative_col], name=f"cumulative {measure.name}",
+    fig.add_scatter(x=tbl["period"], y=tbl[measure.cumulative_col], name=_("cumulative {measure}").format(measure=_(measure.name)),
                     mode="lines+markers", line={"color": "#332288", "width": 2},
                     hovertemplate=f"cumulative: {_HA}<extra></extra>", secondary_y=True)
-    _layout(fig, f"{name}: new and cumulative {measure.name}", measure.new_title, tbl["period"])
-    fig.update_yaxes(title_text=measure.cumulative_title, secondary_y=True, tickformat=",.0f", rangemode="tozero",
+    _layout(fig, _("{region}: new and cumulative {measure}").format(region=name, measure=_(measure.name)),
+            new_title(measure), tbl["period"])
+    fig.update_yaxes(title_text=cumulative_title(measure), secondary_y=True, tickformat=",.0f", rangemode="tozero",
                      showgrid=False, tickmode="auto")
     return fig

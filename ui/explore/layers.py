@@ -25,6 +25,7 @@ from detector import catalog, display
 from detector.display import DisplayLayers
 
 from .. import data, region_state
+from ..i18n import _
 from ..map.basemaps import Basemap
 from ..map.kernel import MAP_HEIGHT, OUTLINE_STYLE, Fly, Home, MapScript, ViewCall, draw_tools, only_leaflet, view_group
 
@@ -67,7 +68,7 @@ def map_layers(layers: DisplayLayers, home: Home) -> MapScript:
     config = {
         **codec_config(), "periods": list(layers.periods), "credit": MINING_SHORT_CREDIT,
         "airstrip_credit": AIRSTRIPS_SHORT_CREDIT, "airstrip_mining": AIRSTRIP_MINING_COLOR,
-        "airstrip_other": AIRSTRIP_OTHER_COLOR, "home_bounds": home.leaflet_bounds(),
+        "airstrip_other": AIRSTRIP_OTHER_COLOR, "home_bounds": home.leaflet_bounds(), "words": map_words(),
         "styles": {"new": NEW_STYLE, "old": OLD_STYLE, "selected": SELECTED_STYLE, "outline": OUTLINE_STYLE, "country": COUNTRY_STYLE,
                    "territory": TERRITORY_STYLE},
         "layers": {"mines": list(layers.mines), "territories": layers.territories, "countries": layers.countries,
@@ -76,6 +77,15 @@ def map_layers(layers: DisplayLayers, home: Home) -> MapScript:
                    "airstrip_labels_other": list(layers.airstrip_labels_other), "digest": layers.digest},
     }
     return MapScript("AmwLayers", "explore.js", "amwExplore", config, css="explore.css")
+
+
+def map_words() -> dict[str, str]:
+    """The map's own words (layer switcher, airstrip popup) in the visitor's language."""
+    return {"mining": _("Mining"), "new_in": _("new in {period}"), "up_to": _("up to {period}"),
+            "before": _("before {period}"), "territories": _("Indigenous territories"),
+            "countries": _("Countries (Amazon part)"), "airstrips": _("Airstrips"),
+            "mining_near": _("mining within 20 km"), "mining_seen": _("Mining seen within 20 km"),
+            "no_mining": _("No mining reported within 20 km")}
 
 
 def view_settings(period_index: int, fly: Fly | None) -> ViewCall:
@@ -105,7 +115,7 @@ def place_search():
     from folium.plugins import Geocoder
 
     return Geocoder(collapsed=True, position="topleft", add_marker=False, zoom=11,
-                    placeholder="Search a place (town, river, territory)…")
+                    placeholder=_("Search a place (town, river, territory)…"))
 
 
 def show(layers: DisplayLayers, home: Home, basemap: Basemap, period_index: int, fly: Fly | None) -> dict:
@@ -120,4 +130,4 @@ def show(layers: DisplayLayers, home: Home, basemap: Basemap, period_index: int,
 
 
 def mining_credit() -> str:
-    return "Mining: " + catalog.attribution(catalog.yearly_layers()[-1].name)
+    return _("Mining: {credit}").format(credit=catalog.attribution(catalog.yearly_layers()[-1].name))

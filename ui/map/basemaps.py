@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 from detector.config import settings
 
+from ..i18n import N_
+
 #: Years for which EOX publishes a Sentinel-2 cloudless mosaic.
 S2CLOUDLESS_YEARS = (2016, 2018, 2019, 2020, 2021, 2022, 2023, 2024)
 
@@ -22,7 +24,7 @@ def mapbox_token() -> str | None:
     return settings().mapbox_token
 
 
-MAPBOX_HELP = (
+MAPBOX_HELP = N_(
     "Mapbox Satellite needs a token: create a free one at https://account.mapbox.com/access-tokens/ "
     "and start the app with `MAPBOX_TOKEN=pk.… streamlit run app.py`. Showing Esri World Imagery instead."
 )

@@ -4,7 +4,7 @@
    all start on the map (the newest as "new") so streamlit-folium registers its click handler on
    each of them. cfg comes from ui.explore.layers.MapLayers. */
 window.amwExplore = function (map, cfg) {
-  var codec = amwCodec(cfg.alphabet, cfg.precision), rings = codec.rings, points = codec.points;
+  var codec = amwCodec(cfg.alphabet, cfg.precision), rings = codec.rings, points = codec.points, W = cfg.words;
   var R = L.canvas({padding: 0.4, tolerance: 3});
   /* One canvas for everything, drawings included: a second canvas on top would swallow the clicks
      meant for the mines under it. */
@@ -125,7 +125,7 @@ window.amwExplore = function (map, cfg) {
     var hit = amw.airstripAt(e.latlng);
     if (!hit) { return; }
     L.popup({className: "amw-airstrip"}).setLatLng(hit.latlng).setContent(
-      "<b>" + esc(hit.label) + "</b><br>" + (hit.mining ? "Mining seen within 20 km" : "No mining reported within 20 km") +
+      "<b>" + esc(hit.label) + "</b><br>" + esc(hit.mining ? W.mining_seen : W.no_mining) +
       "<br>" + hit.latlng.lat.toFixed(5) + ", " + hit.latlng.lng.toFixed(5) +
       '<br><span style="color:#666">' + esc(cfg.airstrip_credit) + "</span>").openOn(map);
   });
@@ -143,9 +143,9 @@ window.amwExplore = function (map, cfg) {
     }
     if (amw.mines[k] && amw.newGroup.hasLayer(amw.mines[k]) && amw.mines[k]._map) { amw.mines[k].bringToFront(); }
     var lab = document.getElementById("amw-new-label");
-    if (lab) { lab.textContent = amw.periods[k] === amw.periods[0] ? "up to " + amw.periods[k] : "new in " + amw.periods[k]; }
+    if (lab) { lab.textContent = (amw.periods[k] === amw.periods[0] ? W.up_to : W.new_in).replace("{period}", amw.periods[k]); }
     var old = document.getElementById("amw-old-label");
-    if (old) { old.textContent = "before " + amw.periods[k]; }
+    if (old) { old.textContent = W.before.replace("{period}", amw.periods[k]); }
   };
   amw.fly = function (nonce, bounds, clearDrawn) {
     if (amw.flown === nonce) { return; }
@@ -172,12 +172,12 @@ window.amwExplore = function (map, cfg) {
       ';border:1px solid #333;' + (round ? 'border-radius:50%;' : '') + '"></i>';
   }
   var overlays = {};
-  overlays[swatch(amw.newStyle.color) + 'Mining <span id="amw-new-label">new in the period</span>'] = amw.newGroup;
-  overlays[swatch(amw.oldStyle.color) + 'Mining <span id="amw-old-label">before the period</span>'] = amw.oldGroup;
-  overlays[swatch(cfg.styles.territory.color) + 'Indigenous territories'] = terr;
-  overlays[swatch("#ffffff") + 'Countries (Amazon part)'] = ctry;
-  overlays[swatch(cfg.airstrip_other, true) + 'Airstrips (' + swatch(cfg.airstrip_mining, true) +
-    'mining within 20 km)'] = air;
+  overlays[swatch(amw.newStyle.color) + esc(W.mining) + ' <span id="amw-new-label"></span>'] = amw.newGroup;
+  overlays[swatch(amw.oldStyle.color) + esc(W.mining) + ' <span id="amw-old-label"></span>'] = amw.oldGroup;
+  overlays[swatch(cfg.styles.territory.color) + esc(W.territories)] = terr;
+  overlays[swatch("#ffffff") + esc(W.countries)] = ctry;
+  overlays[swatch(cfg.airstrip_other, true) + esc(W.airstrips) + ' (' + swatch(cfg.airstrip_mining, true) +
+    esc(W.mining_near) + ')'] = air;
   /* Layers the user hides stay hidden, on this page and the next visit (kept in the browser, not sent). */
   var byKey = amw.overlays = {new: amw.newGroup, old: amw.oldGroup, territories: terr, countries: ctry, airstrips: air};
   var STORE = "amw-explore-hidden";

@@ -35,9 +35,10 @@ with right:
         with st.container(border=True):
             panels.facts_card(facts)
     panels.region_picker(view)
+    swipe = panels.swipe_picker(view, bm)
 
 with left:
-    layers.show(shown, home, bm, period_index, region_state.fly())
+    layers.show(shown, home, bm, period_index, region_state.fly(), swipe)
     if view.basemap == "mapbox" and not basemaps.mapbox_token():
         st.info(_(basemaps.MAPBOX_HELP))  # below the map: an element above it would move it, and it would reload
     st.caption(_("{mining}. Airstrips: {airstrips}. Boundaries: {boundaries}. Imagery: {imagery}.").format(

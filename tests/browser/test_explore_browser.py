@@ -288,3 +288,35 @@ def test_a_hidden_layer_stays_hidden_after_visiting_another_page(page, app_url):
     frame.hover(".leaflet-control-layers")
     frame.locator(".leaflet-control-layers label", has_text="Indigenous territories").locator("input").click()
     assert frame.evaluate("() => window.localStorage.getItem('amw-explore-hidden')") == "[]"
+
+
+def test_two_years_side_by_side_with_a_divider_the_user_drags(page, app_url, screenshot_dir):
+    page.set_viewport_size({"width": 1400, "height": 1100})
+    page.goto(f"{app_url}/")
+    wait_explore(page)
+    frame = page.query_selector(MAP_IFRAME).content_frame()
+    frame.evaluate("() => { window.__probe = 'same map'; map.setView([-12.9, -70.3], 11, {animate: false}); }")
+    wait_explore(page)
+    page.locator("[data-testid=stMain]").get_by_text("Compare imagery of two years (swipe)").click()
+    wait_explore(page)
+    frame = page.query_selector(MAP_IFRAME).content_frame()
+    frame.wait_for_function("() => !!amw.swipeLayer", timeout=10_000)
+    state = frame.evaluate("""() => [window.__probe, amw.swipeLayer._url, document.querySelector('.amw-swipe-left').textContent,
+        document.querySelector('.amw-swipe-right').textContent, map.getPane('amwSwipe').style.clip]""")
+    assert state[0] == "same map", "turning the comparison on does not rebuild the map"
+    assert "s2cloudless-2018_3857" in state[1] and state[2] == "Sentinel-2 cloudless 2018", state
+    assert state[3] == "Sentinel-2 cloudless 2024" and state[4].startswith("rect("), state
+    bar = frame.locator(".amw-swipe-range").bounding_box()
+    page.mouse.move(bar["x"] + bar["width"] / 2, bar["y"] + bar["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(bar["x"] + bar["width"] * 0.25, bar["y"] + bar["height"] / 2, steps=5)
+    page.mouse.up()
+    left = frame.evaluate("() => parseFloat(document.querySelector('.amw-swipe-divider').style.left)")
+    width = frame.evaluate("() => map.getSize().x")
+    assert abs(left - width * 0.25) < 25, (left, width)
+    page.screenshot(path=str(screenshot_dir / "explore_swipe.png"))
+    page.locator("[data-testid=stMain]").get_by_text("Compare imagery of two years (swipe)").click()
+    wait_explore(page)
+    frame = page.query_selector(MAP_IFRAME).content_frame()
+    assert frame.evaluate("() => [!!amw.swipeLayer, !!document.querySelector('.amw-swipe'), window.__probe]") == [
+        False, False, "same map"]

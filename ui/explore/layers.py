@@ -88,12 +88,18 @@ def map_words() -> dict[str, str]:
             "no_mining": _("No mining reported within 20 km")}
 
 
-def view_settings(period_index: int, fly: Fly | None) -> ViewCall:
-    """The part of the map that changes with the view: period, region outline, a region to fly to."""
+def swipe_settings(left: Basemap, right: Basemap) -> dict:
+    """A two-year comparison: ``left``'s imagery left of the divider, the basemap (``right``) right of it."""
+    return {"url": left.url, "attribution": left.attribution, "max_zoom": left.max_zoom,
+            "left": left.name, "right": right.name}
+
+
+def view_settings(period_index: int, fly: Fly | None, swipe: dict | None = None) -> ViewCall:
+    """The part of the map that changes with the view: period, region outline, a region to fly to, a swipe."""
     return ViewCall("AmwView", "amw", "amw.view", {
         "period_index": int(period_index), "nonce": fly.nonce if fly else "",
         "bounds": fly.leaflet_bounds() if fly and fly.bounds else None, "outline": fly.outline if fly else "",
-        "clear_drawn": bool(fly.clear_drawn) if fly else False,
+        "clear_drawn": bool(fly.clear_drawn) if fly else False, "swipe": swipe,
     })
 
 
@@ -118,13 +124,14 @@ def place_search():
                     placeholder=_("Search a place (town, river, territory)…"))
 
 
-def show(layers: DisplayLayers, home: Home, basemap: Basemap, period_index: int, fly: Fly | None) -> dict:
+def show(layers: DisplayLayers, home: Home, basemap: Basemap, period_index: int, fly: Fly | None,
+         swipe: dict | None = None) -> dict:
     """Draw the map; returns what st_folium returns (also in ``st.session_state[MAP_KEY]``)."""
     from streamlit_folium import st_folium
 
     return st_folium(
         build_map(layers, home), key=MAP_KEY, height=MAP_HEIGHT, use_container_width=True,
-        returned_objects=RETURNED, feature_group_to_add=view_group(basemap, view_settings(period_index, fly)),
+        returned_objects=RETURNED, feature_group_to_add=view_group(basemap, view_settings(period_index, fly, swipe)),
         on_change=functools.partial(region_state.on_map_change, MAP_KEY),
     ) or {}
 

@@ -9,6 +9,7 @@ from .. import data, growth, region_state
 from ..format import hectares, slug
 from ..i18n import _
 from ..map import drawing
+from . import layers
 from .layers import NEW_STYLE, facts_index
 
 
@@ -127,3 +128,18 @@ def facts_card(facts: display.Facts) -> None:
         "- " + _("Country: {name}").format(name=facts.country or _("outside the Amazon boundaries")),
         "- " + _("Indigenous territory: {name}").format(name=facts.territory or _("none")),
     )))
+
+
+def swipe_picker(view, right) -> dict | None:
+    """"Compare two years": the imagery of another year left of a divider on the map, the basemap right of it."""
+    from ..map import basemaps
+
+    if not st.toggle(_("Compare imagery of two years (swipe)"), key="explore_swipe",
+                     help=_("Sentinel-2 cloudless imagery of another year on the left of a divider you drag across "
+                            "the map; the basemap of the period on the right; the mining on top of both.")):
+        return None
+    years = list(basemaps.S2CLOUDLESS_YEARS)
+    if st.session_state.get("explore_swipe_year") not in years:
+        st.session_state["explore_swipe_year"] = years[1] if len(years) > 1 else years[0]
+    year = st.select_slider(_("Left of the divider"), options=years, key="explore_swipe_year")
+    return layers.swipe_settings(basemaps.basemap("s2cloudless", str(year)), right)

@@ -157,9 +157,45 @@ window.amwExplore = function (map, cfg) {
     var rr = rings(encoded);
     if (rr.length) { group.addLayer(L.polygon(rr, L.extend({renderer: R, interactive: false}, amw.outlineStyle))); }
   };
+  /* Two years side by side: the other year's imagery in a pane above the basemap, clipped to the left of a
+     divider the user drags; the mines stay on top of both. */
+  map.createPane("amwSwipe").style.zIndex = 250;
+  amw.swipe = function (s) {
+    var same = s && amw.swiped && amw.swiped.url === s.url && amw.swiped.left === s.left && amw.swiped.right === s.right;
+    if (same) { return; }
+    if (amw.swipeLayer) { map.removeLayer(amw.swipeLayer); amw.swipeLayer = null; }
+    if (amw.swipeBar) { amw.swipeBar.remove(); amw.swipeBar = null; }
+    map.getPane("amwSwipe").style.clip = "";
+    amw.swipeClip = null;
+    amw.swiped = s;
+    if (!s) { return; }
+    amw.swipeLayer = L.tileLayer(s.url, {pane: "amwSwipe", attribution: s.attribution, maxNativeZoom: s.max_zoom,
+      maxZoom: 19}).addTo(map);
+    var bar = amw.swipeBar = L.DomUtil.create("div", "amw-swipe", map.getContainer());
+    bar.innerHTML = '<span class="amw-swipe-label amw-swipe-left"></span><span class="amw-swipe-label amw-swipe-right">' +
+      '</span><div class="amw-swipe-divider"></div><input class="amw-swipe-range" type="range" min="0" max="1" step="any" value="0.5">';
+    bar.querySelector(".amw-swipe-left").textContent = s.left;
+    bar.querySelector(".amw-swipe-right").textContent = s.right;
+    var range = bar.querySelector("input"), divider = bar.querySelector(".amw-swipe-divider");
+    L.DomEvent.disableClickPropagation(bar);
+    ["mousedown", "touchstart", "pointerdown", "wheel"].forEach(function (ev) { L.DomEvent.on(range, ev, L.DomEvent.stopPropagation); });
+    function clip() {
+      if (!amw.swipeBar) { return; }
+      var size = map.getSize(), x = Math.round(size.x * parseFloat(range.value));
+      var nw = map.containerPointToLayerPoint([0, 0]), se = map.containerPointToLayerPoint(size),
+          cut = map.containerPointToLayerPoint([x, 0]);
+      map.getPane("amwSwipe").style.clip = "rect(" + [nw.y, cut.x, se.y, nw.x].join("px,") + "px)";
+      divider.style.left = x + "px";
+    }
+    amw.swipeClip = clip;
+    range.addEventListener("input", clip);
+    clip();
+  };
+  map.on("move resize zoomend", function () { if (amw.swipeClip) { amw.swipeClip(); } });
   /* What changes with the view (from ui.explore.layers.ViewSettings): period, outline, a region to fly to. */
   amw.view = function (group, v) {
     amw.setPeriod(v.period_index);
+    amw.swipe(v.swipe || null);
     if (!amw.restored) { amw.restored = true; setTimeout(amw.restoreHidden, 0); }  /* after streamlit-folium hooks clicks */
     if (v.outline) { amw.outline(group, v.outline); }
     if (v.nonce) { amw.fly(v.nonce, v.bounds, v.clear_drawn); }

@@ -31,7 +31,7 @@ st.caption(
 left, right = st.columns([2, 1], gap="medium")  # the map takes two thirds
 with right:
     region_box = st.container()
-    st.subheader("Imagery, periods and model")
+    st.subheader(_("Imagery, periods and model"))
     req = inputs.Request(year=periods.year(2024))  # each period is the run's own; this one is not used
     inputs.model(req)
     inputs.imagery(req, check_dates=False)
@@ -41,7 +41,7 @@ with right:
     spans = change.period_list()
     where = st.container()
     ready = req.ready and spans is not None
-    if where.button("Run all periods", type="primary", disabled=not ready, key="change_run_button"):
+    if where.button(_("Run all periods"), type="primary", disabled=not ready, key="change_run_button"):
         change.run(req, spans, where)
     rule = change.rule_choice()
     watch_ui.save_form(req, st.session_state[change.PRESET_KEY])
@@ -49,7 +49,7 @@ with right:
 result = change.current()
 with left:
     if result is None:
-        st.info("Choose a region, the imagery, the periods and a model, then **Run all periods**.")
+        st.info(_("Choose a region, the imagery, the periods and a model, then **Run all periods**."))
     else:
         runs, table = change.layers_for(result.digest, astuple(rule), result)
         keys, labels = result.keys, {o.period.key: o.period.label for o in result.outcomes}
@@ -57,32 +57,32 @@ with left:
             st.session_state[change.PERIOD_KEY] = keys[-1]
         st.markdown(f"**{result.region_label}** · {result.model} · {result.source_label} · {rule.describe()}")
         change.low_imagery_notes(table)
-        playing = st.toggle("Play the periods", key=change.PLAY_KEY, help="Step through the periods, one every 1.5 s")
+        playing = st.toggle(_("Play the periods"), key=change.PLAY_KEY, help=_("Step through the periods, one every 1.5 s"))
 
         @st.fragment(run_every=1.5 if playing else None)
         def period_view() -> None:
             if st.session_state.get(change.PLAY_KEY):
                 i = keys.index(st.session_state[change.PERIOD_KEY])
                 st.session_state[change.PERIOD_KEY] = keys[(i + 1) % len(keys)]
-            key = st.select_slider("Period", keys, key=change.PERIOD_KEY, format_func=labels.get)
-            which = st.radio("Layer", list(change.LAYERS), format_func=change.LAYERS.get, key=change.LAYER_KEY,
+            key = st.select_slider(_("Period"), keys, key=change.PERIOD_KEY, format_func=labels.get)
+            which = st.radio(_("Layer"), list(change.LAYERS), format_func=lambda k: _(change.LAYERS[k]), key=change.LAYER_KEY,
                              horizontal=True)
             change.figures_row(table, key)
             region = result.outcomes[0].region
             if which == "agreement":
                 got = change.agreement_for(result.digest, astuple(rule), key, runs, region)
                 if got is None:
-                    st.info(f"Amazon Mining Watch publishes no layer for {labels[key]}; pick a year or a quarter "
-                            "it covers.")
+                    st.info(_("Amazon Mining Watch publishes no layer for {period}; pick a year or a quarter it "
+                              "covers.").format(period=labels[key]))
                     geojson = '{"type": "FeatureCollection", "features": []}'
                 else:
                     figures, shown = got
                     st.dataframe(pd.DataFrame([figures]), hide_index=True, width="stretch",
                                  column_config={c: st.column_config.NumberColumn(format="percent")
                                                 for c in ("published covered by ours", "ours outside published")})
-                    st.caption("Areas within the region (patches across its edge count with the part inside, so "
-                               "\"ours\" can read a little under the footprint above); a share reads empty where "
-                               "there is nothing to divide by (no published polygon here, or no detection).")
+                    st.caption(_("Areas within the region (patches across its edge count with the part inside, so "
+                                 "\"ours\" can read a little under the footprint above); a share reads empty where "
+                                 "there is nothing to divide by (no published polygon here, or no detection)."))
                     geojson = shown.to_json(drop_id=True)
             else:
                 layer = next(r for r in runs if r.period.key == key)

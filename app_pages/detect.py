@@ -19,18 +19,18 @@ from ui.tune import view as tune_view
 
 view = state.current()
 st.title(_("Detect"))
-st.caption(
+st.caption(_(
     "Run a mining detector where you want: choose a region (draw it on the map, pick a country or territory, "
     "upload a GeoJSON, or score a whole GeoTIFF), the imagery, the year and the model, then run. Every patch's "
     "score is kept, so the same run again is instant, an overlapping region only computes what is new, and the "
     "threshold in the sidebar re-filters without running the model."
-)
+))
 
 left, right = st.columns([2, 1], gap="medium")  # the map takes two thirds
 with right:
     req = inputs.controls(view)
     where = st.container()
-    if where.button("Run detector", type="primary", disabled=not req.ready, key="detect_run_button"):
+    if where.button(_("Run detector"), type="primary", disabled=not req.ready, key="detect_run_button"):
         run.run(req, where)
     result = run.current()
     if run.message():
@@ -41,7 +41,7 @@ with left:
     map_box = st.container()
     f, top = None, results.top_patches([])
     if result is not None:
-        st.markdown(f"**Result:** {run.title(result.record)}")
+        st.markdown(_("**Result:** {title}").format(title=run.title(result.record)))
         st.caption(run.summary_text(result))
         rule = tune_view.rule_controls(view)  # the same rule as on Tune
         f = results.filtered(result.digest, astuple(rule), result.patches)
@@ -62,6 +62,6 @@ with left:
                         req.source.footprint() if req.geotiff and req.source is not None else None)
         if view.basemap == "mapbox" and not basemaps.mapbox_token():
             st.info(_(basemaps.MAPBOX_HELP))  # below the map, which would reload if an element appeared above it
-        st.caption(f"{results.model_credit(result)} Imagery: {plain(bm.attribution)}.")
+        st.caption(_("{model} Imagery: {imagery}.").format(model=results.model_credit(result), imagery=plain(bm.attribution)))
 
 run.earlier_runs()

@@ -34,8 +34,9 @@ wanted = st.query_params.get(PARAM)
 start = wanted if wanted in specs else (trained[-1] if trained else default)
 if "models_pick" not in st.session_state:
     st.session_state["models_pick"] = start
-choice = st.selectbox("Model", names, key="models_pick",
-                      format_func=lambda n: f"{n} — trained here" if specs[n].trained else f"{n} — published")
+choice = st.selectbox(_("Model"), names, key="models_pick",
+                      format_func=lambda n: (_("{name} — trained here") if specs[n].trained
+                                             else _("{name} — published")).format(name=n))
 if st.query_params.get(PARAM) != choice:
     st.query_params[PARAM] = choice  # a copied link reopens this report
 spec = specs[choice]
@@ -54,28 +55,30 @@ with left:
                f"{spec.threshold:g}. " + (f"Provenance: {spec.provenance}. " if spec.provenance else "")
                + (f"Licence: {spec.licence}." if spec.licence else ""))
 with right:
-    st.markdown("**Use it**")
+    st.markdown(_("**Use it**"))
     year = reports[choice]["year"] if reports.get(choice) else 2024  # a trained model: the year it learnt on
     st.code(f"python -m detector detect --model {choice} \\\n  --region region.geojson --year {year} --out mines.geojson",
             language="bash", wrap_lines=True)
-    st.caption("On **Detect**, pick it under *Model*; a Detect run made with it is a layer that **Review** and "
-               "**Tune** can open.")
-    if st.button("Use this model on Detect", key="models_use", icon=":material/search:", on_click=use_on_detect,
+    st.caption(_("On **Detect**, pick it under *Model*; a Detect run made with it is a layer that **Review** and "
+                 "**Tune** can open."))
+    if st.button(_("Use this model on Detect"), key="models_use", icon=":material/search:", on_click=use_on_detect,
                  args=(choice,)):
         st.switch_page("app_pages/detect.py")
 
 report = reports.get(choice)
 if not spec.trained:
-    st.info("A published model: its training sets and test metrics are in the `_config.txt` beside it in the "
-            "[mining-detector repository](https://github.com/earthrise-media/mining-detector/tree/main/models). "
-            + (f"An ensemble of {spec.ensemble} models cannot be fine-tuned as a whole: fine-tune one of the single "
-               "published models on your own labels instead, e.g. `python -m detector train --base 48px_v3.7 …`."
-               if spec.ensemble > 1 else
-               f"Fine-tune it on your own labels with `python -m detector train --base {choice} …`."))
+    st.info(_("A published model: its training sets and test metrics are in the `_config.txt` beside it in the "
+              "[mining-detector repository](https://github.com/earthrise-media/mining-detector/tree/main/models).")
+            + " " + (_("An ensemble of {n} models cannot be fine-tuned as a whole: fine-tune one of the single "
+                       "published models on your own labels instead, e.g. `python -m detector train --base 48px_v3.7 "
+                       "…`.").format(n=spec.ensemble)
+                     if spec.ensemble > 1 else
+                     _("Fine-tune it on your own labels with `python -m detector train --base {name} …`.").format(
+                         name=choice)))
 elif report is None:
     st.warning(f"No training report beside the model file (it should be {choice}.report.json, in the same folder).")
 else:
-    st.header("Training report")
+    st.header(_("Training report"))
     val = report["metrics"]["validation"]
     c = st.columns(5)
     c[0].metric("Validation F1", model_charts.fmt(val["f1"]))
@@ -109,10 +112,10 @@ else:
         st.download_button("Download the report (JSON)", json.dumps(report, indent=1), file_name=f"{choice}.report.json",
                            mime="application/json", on_click="ignore", icon=":material/download:", key="models_report")
 
-st.subheader("Train your own")
-st.caption("Label detections on **Review**, export them, and train (add `--base 48px_v3.7` to fine-tune, "
-           "`--indices ndvi,mndwi,bsi` for spectral-index inputs). The new model appears here and on Detect.")
+st.subheader(_("Train your own"))
+st.caption(_("Label detections on **Review**, export them, and train (add `--base 48px_v3.7` to fine-tune, "
+             "`--indices ndvi,mndwi,bsi` for spectral-index inputs). The new model appears here and on Detect."))
 st.code("python -m detector labels export --out my_labels/\n"
         "python -m detector train --labels my_labels/ --year 2024 --source earthengine --out my-model-v1",
         language="bash")
-st.caption("Trained models are registered in the `models/` folder of the server's data folder (DETECTOR_DATA_DIR).")
+st.caption(_("Trained models are registered in the `models/` folder of the server's data folder (DETECTOR_DATA_DIR)."))

@@ -17,11 +17,11 @@ from ui.review import view as review_view
 
 view = state.current()
 st.title(_("Review"))
-st.caption(
+st.caption(_(
     "Is it a mine? Each patch the model flagged is shown over high-resolution imagery and Sentinel-2 of its year. "
     "Answer with one key: **M** mine, **N** not a mine, **U** unsure, **1–7** which look-alike it is, **Z** undo. "
     "Your labels train the next model and tell **Tune** how precise each threshold is."
-)
+))
 
 c1, c2, c3 = st.columns([2, 3, 3])
 with c1:
@@ -29,8 +29,8 @@ with c1:
 with c2:
     info = review_layers.picker("review_layer")
 with c3:
-    how = st.selectbox("Queue order", list(review_queue.ORDERS), key="review_order",
-                       format_func=review_queue.ORDERS.get)
+    how = st.selectbox(_("Queue order"), list(review_queue.ORDERS), key="review_order",
+                       format_func=lambda k: _(review_queue.ORDERS[k]))
 if info is None:
     st.stop()
 layer = review_layers.load_or_explain(info)
@@ -41,15 +41,15 @@ if "valid_fraction" in layer.columns and (layer["valid_fraction"] < 1).any():
 
 pivot, region = view.threshold, None
 if how == "uncertain":
-    pivot = st.slider("Uncertain around score", 0.0, 1.0, float(view.threshold), 0.01, key="review_pivot",
-                      help="Patches whose score is nearest this value come first.")
+    pivot = st.slider(_("Uncertain around score"), 0.0, 1.0, float(view.threshold), 0.01, key="review_pivot",
+                      help=_("Patches whose score is nearest this value come first."))
 elif how == "region":
     choices = review_view.regions_over(layer, data.try_load(data.countries, "The country boundaries"),
                                        data.try_load(data.territories, "The indigenous territories"))
     if not choices:
-        st.info("No country or territory boundary overlaps this layer.")
+        st.info(_("No country or territory boundary overlaps this layer."))
         st.stop()
-    key = st.selectbox("Region", list(choices), key="review_region", format_func=lambda k: choices[k][0])
+    key = st.selectbox(_("Region"), list(choices), key="review_region", format_func=lambda k: choices[k][0])
     region = choices[key][1]
 
 store = review_layers.label_store()
@@ -70,8 +70,8 @@ with right:
     if len(todo):
         review_view.buttons(store, who, review_view.item_of(layer, int(todo[0]), info.name), how)
     else:
-        st.success("Nothing left in this queue: every patch in it has your label. Pick another order or layer.")
-        st.button("Undo [Z]", key="review_undo_last", on_click=review_view.undo, args=(store, who))
+        st.success(_("Nothing left in this queue: every patch in it has your label. Pick another order or layer."))
+        st.button(_("Undo [Z]"), key="review_undo_last", on_click=review_view.undo, args=(store, who))
 with left:
     if len(todo):
         review_view.item_header(layer, int(todo[0]), info)
@@ -80,9 +80,9 @@ with left:
         review_view.guides()
 review_keys.listen(review_view.KEYS)
 
-with st.expander("Agreement between reviewers"):
+with st.expander(_("Agreement between reviewers")):
     review_view.agreement(store.current())
-with st.expander("Export labels for training"):
+with st.expander(_("Export labels for training")):
     review_view.export(store)
-with st.expander("Import labels (sampling-location files)"):
+with st.expander(_("Import labels (sampling-location files)")):
     review_imports.import_labels(store, layer, info.name)

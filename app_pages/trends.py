@@ -180,7 +180,7 @@ if run is None:
                  "detections here, beside the published layers."))
 else:
     rule = change_view.current_rule()
-    _, run_table = change_view.layers_for(run.digest, astuple(rule), run)
+    _layers, run_table = change_view.layers_for(run.digest, astuple(rule), run)
     st.markdown(f"**{run.region_label}** · {run.model} · {run.source_label} · {rule.describe()}")
     st.caption(_("Measure: **patch footprint** — the detected 480 m patches merged, in hectares. Only the published "
                  "layers give mined area; a run's footprint compares with the published footprint, not with mined "

@@ -67,3 +67,15 @@ def test_translations_keep_every_placeholder_of_their_text(lang):
         cat = read_po(fh, locale=lang)
     wrong = [m.id for m in cat if m.id and m.string and fields(m.id) != fields(m.string)]
     assert not wrong, f"{lang}: placeholders differ in {wrong}"
+
+
+def test_no_module_of_the_interface_assigns_to_the_translation_function():
+    """`kind, _, ident = …` in a page would turn every later `_("…")` of that page into a TypeError."""
+    import ast
+
+    bad = []
+    for path in [*(ROOT / "ui").rglob("*.py"), *(ROOT / "app_pages").glob("*.py"), ROOT / "app.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Name) and node.id == "_" and isinstance(node.ctx, ast.Store):
+                bad.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not bad, f"`_` is assigned (it is the translation function): {bad}"

@@ -8,7 +8,6 @@ from detector.roles import Roles, refusal
 
 from . import workspace
 
-
 #: What an anonymous visitor of a public server (DETECTOR_PUBLIC=1, no sign-in) may not do, and why.
 PUBLIC_REFUSED = {
     "earthengine": ("This public server starts no Earth Engine run under its own account. Upload a GeoTIFF or "

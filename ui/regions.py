@@ -23,7 +23,7 @@ def resolve(key: str) -> Region | None:
     """The region a view names, or None (no region, or an id that no longer exists)."""
     if not key:
         return None
-    kind, _, ident = key.partition(":")
+    kind, _sep, ident = key.partition(":")
     if kind == "bbox":
         b = parse_bbox(key)
         return Region(key, "Drawn rectangle", box(*b)) if b else None

@@ -23,12 +23,13 @@ from detector.workspace import DetectRequest
 from .. import identity, workspace
 from ..detect.run import markdown
 from ..format import slug
+from ..i18n import N_, _
 
 RESULT, PERIODS_KEY, PRESET_KEY, PERIOD_KEY, LAYER_KEY, PLAY_KEY = (
     "change_result", "change_periods", "change_preset", "change_period", "change_layer", "change_play")
 DEFAULT_PERIODS = "2019-2024,2025Q2-2025Q3"
-LAYERS = {"kept": "Detections in the period", "new": "New since the earlier periods",
-          "cumulative": "Cumulative up to the period", "agreement": "Against the published layer"}
+LAYERS = {"kept": N_("Detections in the period"), "new": N_("New since the earlier periods"),
+          "cumulative": N_("Cumulative up to the period"), "agreement": N_("Against the published layer")}
 
 
 @dataclass
@@ -52,15 +53,15 @@ class ChangeRun:
 def period_list() -> list[periods.Period] | None:
     """The periods box, read; its problem shown where it is."""
     st.session_state.setdefault(PERIODS_KEY, DEFAULT_PERIODS)
-    text = st.text_input("Periods", key=PERIODS_KEY,
-                         help="Years (2019-2024), quarters (2025Q2-2025Q3) or date ranges (2024-03-01..2024-06-30), "
-                              "separated by commas, in time order.")
+    text = st.text_input(_("Periods"), key=PERIODS_KEY,
+                         help=_("Years (2019-2024), quarters (2025Q2-2025Q3) or date ranges (2024-03-01..2024-06-30), "
+                                "separated by commas, in time order."))
     try:
         ps = periods.parse_many(text)
     except DetectorError as exc:
         st.error(str(exc))
         return None
-    st.caption(f"{len(ps)} periods: " + ", ".join(p.label for p in ps))
+    st.caption(_("{n} periods: {names}").format(n=len(ps), names=", ".join(p.label for p in ps)))
     return ps
 
 
@@ -80,9 +81,9 @@ def rule_choice():
     choices = {p.name: p for p in ws.presets()}
     if st.session_state.get(PRESET_KEY) not in choices:
         st.session_state[PRESET_KEY] = "AMW relaxed"
-    name = st.selectbox("Rule", list(choices), key=PRESET_KEY, format_func=lambda n: f"{n}: {choices[n].describe()}",
-                        help="AMW relaxed: what Amazon Mining Watch recommends for a single period's detections; "
-                             "AMW stringent: the rule of its cumulative layer. Your presets from Tune are listed too.")
+    name = st.selectbox(_("Rule"), list(choices), key=PRESET_KEY, format_func=lambda n: f"{n}: {choices[n].describe()}",
+                        help=_("AMW relaxed: what Amazon Mining Watch recommends for a single period's detections; "
+                               "AMW stringent: the rule of its cumulative layer. Your presets from Tune are listed too."))
     preset = choices[name]
     if preset.note:
         st.caption(preset.note)
@@ -91,17 +92,19 @@ def rule_choice():
 
 def run(req, spans: list[periods.Period], where) -> None:
     """Every period of the list for the request's region, imagery and model, with progress per period."""
-    bar = where.progress(0.0, text="Starting…")
+    bar = where.progress(0.0, text=_("Starting…"))
     at = {"i": 0, "n": len(spans), "label": ""}
 
     def on_period(i: int, n: int, period) -> None:
         at.update(i=i, n=n, label=period.label)
-        bar.progress(i / n, text=f"Period {i + 1} of {n} ({period.label})")
+        bar.progress(i / n, text=_("Period {i} of {n} ({period})").format(i=i + 1, n=n, period=period.label))
 
     def on_progress(p: TileProgress) -> None:
         share = (at["i"] + (p.done / p.total if p.total else 1)) / at["n"]
-        bar.progress(min(share, 1.0), text=f"Period {at['i'] + 1} of {at['n']} ({at['label']}): tile {p.done:,} of "
-                                           f"{p.total:,}, {p.from_store:,} from the store")
+        bar.progress(min(share, 1.0), text=_("Period {i} of {n} ({period}): tile {done} of {total}, {stored} from the "
+                                             "store").format(i=at["i"] + 1, n=at["n"], period=at["label"],
+                                                             done=f"{p.done:,}", total=f"{p.total:,}",
+                                                             stored=f"{p.from_store:,}"))
 
     ws = workspace.current()
     try:
@@ -202,13 +205,17 @@ def downloads(run_: ChangeRun, runs: list[change.PeriodLayers], table: pd.DataFr
 def figures_row(table: pd.DataFrame, key: str) -> None:
     row = table[table["period"] == key].iloc[0]
     c = st.columns(4)
-    c[0].metric("Detected", f"{row.detected_footprint_ha:,.0f} ha", f"{row.detected_patches:,} patches",
-                delta_color="off", delta_arrow="off", help=f"Patch footprint detected in {row.label}")
-    c[1].metric("New", f"{row.new_footprint_ha:,.0f} ha", f"{row.new_patches:,} patches", delta_color="off",
-                delta_arrow="off", help=f"Detected in {row.label} and in no earlier period of the run")
-    c[2].metric("Cumulative", f"{row.cumulative_footprint_ha:,.0f} ha", f"{row.cumulative_patches:,} patches",
-                delta_color="off", delta_arrow="off", help=f"Detected in any period of the run up to {row.label}")
-    c[3].metric("Clear imagery", f"{row.imagery_share:.0%}", help="Mean share of the region's patch pixels with imagery")
+    patches = _("{n} patches")
+    c[0].metric(_("Detected"), f"{row.detected_footprint_ha:,.0f} ha", patches.format(n=f"{row.detected_patches:,}"),
+                delta_color="off", delta_arrow="off",
+                help=_("Patch footprint detected in {period}").format(period=row.label))
+    c[1].metric(_("New"), f"{row.new_footprint_ha:,.0f} ha", patches.format(n=f"{row.new_patches:,}"), delta_color="off",
+                delta_arrow="off", help=_("Detected in {period} and in no earlier period of the run").format(period=row.label))
+    c[2].metric(_("Cumulative"), f"{row.cumulative_footprint_ha:,.0f} ha",
+                patches.format(n=f"{row.cumulative_patches:,}"), delta_color="off", delta_arrow="off",
+                help=_("Detected in any period of the run up to {period}").format(period=row.label))
+    c[3].metric(_("Clear imagery"), f"{row.imagery_share:.0%}",
+                help=_("Mean share of the region's patch pixels with imagery"))
 
 
 def period_geojson(frame: pd.DataFrame) -> str:

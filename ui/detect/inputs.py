@@ -23,19 +23,20 @@ from detector.atomic import atomic_path
 from detector.errors import DetectorError, RegionError
 from detector.models import BANDS_12
 from detector.region import check_region, clip_to_imagery
+from detector.server_paths import allowed_path, paths_offered
 from detector.sources import ImagerySource
 from detector.sources.earthengine import FIRST_YEAR
-from detector.server_paths import allowed_path, paths_offered
 from detector.sources.local import LocalSource
 
 from .. import identity, region_state, workspace
 from ..explore.panels import region_picker
+from ..i18n import N_, _
 from ..map.kernel import Fly
 from ..regions import Region
 from .run import markdown
 
-IMAGERY = {"earthengine": "Earth Engine (your account)", "upload": "Upload a GeoTIFF or product",
-           "path": "Imagery on this machine"}
+IMAGERY = {"earthengine": N_("Earth Engine (your account)"), "upload": N_("Upload a GeoTIFF or product"),
+           "path": N_("Imagery on this machine")}
 LOCAL_MODEL = "Local model file…"
 _TIF, _TIF_KEY, _EE, _EE_STATUS = "detect_tif", "detect_tif_upload", "detect_ee_source", "detect_ee_status"
 
@@ -120,17 +121,17 @@ def imagery(req: Request, check_dates: bool = True) -> None:
         offered = [k for k in offered if k != "earthengine"] + ["earthengine"]
     if st.session_state.get("detect_imagery") not in offered:
         st.session_state.pop("detect_imagery", None)
-    kind = st.radio("Imagery", offered, format_func=IMAGERY.get, key="detect_imagery", horizontal=True)
+    kind = st.radio(_("Imagery"), offered, format_func=lambda k: _(IMAGERY[k]), key="detect_imagery", horizontal=True)
     if kind == "earthengine":
         req.source, req.source_label = earth_engine(), "Earth Engine (S2 L1C, Cloud Score+)"
-        st.caption("A yearly cloud-masked median of Sentinel-2 L1C, fetched under your own Earth Engine account "
-                   "(credentials are checked when you run).")
+        st.caption(_("A yearly cloud-masked median of Sentinel-2 L1C, fetched under your own Earth Engine account "
+                     "(credentials are checked when you run)."))
         ok, why = identity.may("earthengine")
         if not ok:
             st.warning(why)
             req.problems.append(why)
             return
-        st.button("Check Earth Engine credentials", key="detect_ee_check", on_click=_check_ee, args=(req.year,))
+        st.button(_("Check Earth Engine credentials"), key="detect_ee_check", on_click=_check_ee, args=(req.year,))
         status = st.session_state.get(_EE_STATUS)
         if status:
             (st.success if status[0] else st.error)(markdown(status[1]))
@@ -138,15 +139,15 @@ def imagery(req: Request, check_dates: bool = True) -> None:
     req.geotiff = True
     if kind == "upload":
         # No per-widget size: the server's one limit (server.maxUploadSize) is what the box shows and enforces.
-        st.file_uploader("Sentinel-2 GeoTIFF (bands named B1 … B12), or an L1C product's .zip as the Copernicus "
-                         "Browser gives it", type=["tif", "tiff", "zip"], key=_TIF_KEY, on_change=_on_tif_upload)
+        st.file_uploader(_("Sentinel-2 GeoTIFF (bands named B1 … B12), or an L1C product's .zip as the Copernicus "
+                           "Browser gives it"), type=["tif", "tiff", "zip"], key=_TIF_KEY, on_change=_on_tif_upload)
         held = st.session_state.get(_TIF)
         path, name = (held["path"], f"{held['name']} (uploaded)") if held else ("", "")
     else:
-        path = st.text_input("Path of a GeoTIFF, a Sentinel-2 product (.SAFE or .zip), or a folder of them",
+        path = st.text_input(_("Path of a GeoTIFF, a Sentinel-2 product (.SAFE or .zip), or a folder of them"),
                              key="detect_tif_path", placeholder="/data/S2_2023_scene.tif").strip()
-        st.caption("A folder of products is combined as the median of their cloud-masked scenes (as Earth Engine's "
-                   "composite); a folder of GeoTIFFs (one file per band works too) as a mosaic.")
+        st.caption(_("A folder of products is combined as the median of their cloud-masked scenes (as Earth Engine's "
+                     "composite); a folder of GeoTIFFs (one file per band works too) as a mosaic."))
         name = Path(path).name
     if not path:
         req.problems.append("Choose the imagery to score.")
@@ -181,11 +182,11 @@ def model(req: Request) -> None:
     options = [*names, LOCAL_MODEL] if paths_offered(ws.settings) else names
     if st.session_state.get("detect_model") not in options:
         st.session_state.pop("detect_model", None)
-    choice = st.selectbox("Model", options, key="detect_model",
-                          format_func=lambda n: f"{n} (default)" if n == names[0] else n)
+    choice = st.selectbox(_("Model"), options, key="detect_model",
+                          format_func=lambda n: _("{name} (default)").format(name=n) if n == names[0] else n)
     ref = choice
     if choice == LOCAL_MODEL:
-        ref = st.text_input("Model file (.h5 or .keras)", key="detect_model_path").strip()
+        ref = st.text_input(_("Model file (.h5 or .keras)"), key="detect_model_path").strip()
         if not ref:
             req.problems.append("Give the path of your model file.")
             return
@@ -202,7 +203,7 @@ def model(req: Request) -> None:
     st.caption(f"{spec.description} Bands: {len(spec.bands)}{extra}; recommended threshold {spec.threshold:g}.")
 
 
-PERIOD_KINDS = {"year": "Year", "quarter": "Quarter", "range": "Dates"}
+PERIOD_KINDS = {"year": N_("Year"), "quarter": N_("Quarter"), "range": N_("Dates")}
 _KIND, _QUARTER, _DATES = "detect_period_kind", "detect_quarter", "detect_dates"
 
 
@@ -211,25 +212,26 @@ def year(view) -> periods.Period:
     this = dt.date.today()
     default = min(max(int(str(view.period)[:4]), FIRST_YEAR), this.year)
     st.session_state.setdefault(_KIND, "year")  # in Session State only, never also as a default (a reopened run sets it)
-    kind = st.segmented_control("Period", list(PERIOD_KINDS), format_func=PERIOD_KINDS.get, key=_KIND, help="Earth Engine composites the period's clear looks "
-                                "(Sentinel-2 L1C with Cloud Score+, {FIRST_YEAR} onwards); local imagery is "
-                                "taken from the scenes dated in it. Quarters and date ranges as Amazon Mining "
-                                "Watch's quarterly layers.".replace("{FIRST_YEAR}", str(FIRST_YEAR))) or "year"
+    kind = st.segmented_control(_("Period"), list(PERIOD_KINDS), format_func=lambda k: _(PERIOD_KINDS[k]), key=_KIND,
+                                help=_("Earth Engine composites the period's clear looks (Sentinel-2 L1C with Cloud "
+                                       "Score+, {first} onwards); local imagery is taken from the scenes dated in it. "
+                                       "Quarters and date ranges as Amazon Mining Watch's quarterly layers.").format(
+                                    first=FIRST_YEAR)) or "year"
     if kind == "range":
         if _DATES not in st.session_state:
             st.session_state[_DATES] = (dt.date(default, 1, 1), min(dt.date(default, 3, 31), this))
-        picked = st.date_input("From – to (both days included)", key=_DATES, min_value=dt.date(FIRST_YEAR, 1, 1),
+        picked = st.date_input(_("From – to (both days included)"), key=_DATES, min_value=dt.date(FIRST_YEAR, 1, 1),
                                max_value=this)
         if isinstance(picked, tuple) and len(picked) == 2:
             return periods.between(*picked)
-        st.caption("Pick the last day too.")
+        st.caption(_("Pick the last day too."))
         return periods.between(picked[0], picked[0]) if isinstance(picked, tuple) and picked else periods.year(default)
     c1, c2 = st.columns(2)
-    y = int(c1.number_input("Year", FIRST_YEAR, this.year, default, step=1, key="detect_year",
-                            help="The calendar year (a GeoTIFF: the year it shows; it names the stored scores "
-                                 "and the basemap)."))
+    y = int(c1.number_input(_("Year"), FIRST_YEAR, this.year, default, step=1, key="detect_year",
+                            help=_("The calendar year (a GeoTIFF: the year it shows; it names the stored scores "
+                                   "and the basemap).")))
     if kind == "quarter":
-        q = c2.selectbox("Quarter", [1, 2, 3, 4], key=_QUARTER, format_func=lambda n: f"Q{n}")
+        q = c2.selectbox(_("Quarter"), [1, 2, 3, 4], key=_QUARTER, format_func=lambda n: f"Q{n}")
         return periods.quarter(y, q)
     return periods.year(y)
 
@@ -261,8 +263,9 @@ def region(req: Request, view) -> None:
                             req.source.footprint())
         req.whole_image = True
     if req.region is None:
-        st.info("Draw a rectangle or polygon on the map, pick a country or territory, or upload a GeoJSON"
-                + (" (or leave it empty to score the whole GeoTIFF)." if req.geotiff else "."))
+        st.info(_("Draw a rectangle or polygon on the map, pick a country or territory, or upload a GeoJSON "
+                  "(or leave it empty to score the whole GeoTIFF).") if req.geotiff else
+                _("Draw a rectangle or polygon on the map, pick a country or territory, or upload a GeoJSON."))
         req.problems.append("No region.")
         return
     if req.geotiff and req.source is not None and not req.whole_image:
@@ -276,7 +279,7 @@ def region(req: Request, view) -> None:
         st.error(str(exc))
         req.problems.append(str(exc))
         return
-    st.markdown(f"**Region:** {req.region.name}, {km2:,.1f} km²")
+    st.markdown(_("**Region:** {name}, {area} km²").format(name=req.region.name, area=f"{km2:,.1f}"))
     limit = workspace.current().settings.max_area_km2
     if km2 > limit:
         message = too_large(req, km2, limit)
@@ -286,7 +289,7 @@ def region(req: Request, view) -> None:
                            "region.geojson", "application/geo+json", key="detect_region_download", on_click="ignore")
         req.problems.append(message)
     if not req.whole_image:
-        st.button("Clear region", key="detect_clear_region", on_click=region_state.clear_region)
+        st.button(_("Clear region"), key="detect_clear_region", on_click=region_state.clear_region)
 
 
 def fly(req: Request) -> Fly | None:

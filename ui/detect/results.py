@@ -21,6 +21,7 @@ from detector.rule import Rule
 from detector.runs import RunRecord
 
 from ..format import hectares, slug
+from ..i18n import _
 
 #: Patches whose score is within this of the highest "carry" it (float32 scores of equal patches).
 TOP_TOLERANCE = 1e-6
@@ -159,14 +160,15 @@ def show_figures(result: Result, f: Filtered, rule: Rule) -> None:
     """Metrics: detections, polygons, footprint, highest score."""
     row = figures_table(result, f, rule).iloc[0]
     a, b, c, d = st.columns(4)
-    a.metric("Detections", f"{row['detections']:,}", help=f"Patches with {rule.describe()}.")
-    b.metric("Polygons", f"{row['polygons']:,}", help="Detections dissolved: touching or overlapping patches merged.")
-    c.metric("Mined footprint", hectares(row["footprint_ha"], compact=True),
-             help="Area of the dissolved polygons (equal-area EPSG:6933): the footprint of the detection squares, "
-                  "which overstates the mined land itself several times.")
-    d.metric("Highest score", "n/a" if np.isnan(row["max_score"]) else f"{row['max_score']:.2f}",
-             help="The highest patch score in the region, whatever the threshold.")
-    st.caption(f"{row['patches_scored']:,} patches scored in the region; detections: {rule.describe()}.")
+    a.metric(_("Detections"), f"{row['detections']:,}", help=_("Patches with {rule}.").format(rule=rule.describe()))
+    b.metric(_("Polygons"), f"{row['polygons']:,}", help=_("Detections dissolved: touching or overlapping patches merged."))
+    c.metric(_("Mined footprint"), hectares(row["footprint_ha"], compact=True),
+             help=_("Area of the dissolved polygons (equal-area EPSG:6933): the footprint of the detection squares, "
+                    "which overstates the mined land itself several times."))
+    d.metric(_("Highest score"), "n/a" if np.isnan(row["max_score"]) else f"{row['max_score']:.2f}",
+             help=_("The highest patch score in the region, whatever the threshold."))
+    st.caption(_("{n} patches scored in the region; detections: {rule}.").format(n=f"{row['patches_scored']:,}",
+                                                                                rule=rule.describe()))
 
 
 def download_stem(result: Result, rule: Rule) -> str:
@@ -179,9 +181,9 @@ def downloads(result: Result, f: Filtered, rule: Rule) -> None:
     """GeoJSON of the detections and the polygons, CSV of the figures (built when clicked)."""
     stem = download_stem(result, rule)
     a, b, c = st.columns(3)
-    a.download_button("Patches (GeoJSON)", lambda: patches_geojson(result, f), f"{stem}_patches.geojson",
+    a.download_button(_("Patches (GeoJSON)"), lambda: patches_geojson(result, f), f"{stem}_patches.geojson",
                       "application/geo+json", key="detect_dl_patches", on_click="ignore", width="stretch")
-    b.download_button("Polygons (GeoJSON)", lambda: f.polygons.to_json(drop_id=True), f"{stem}_polygons.geojson",
+    b.download_button(_("Polygons (GeoJSON)"), lambda: f.polygons.to_json(drop_id=True), f"{stem}_polygons.geojson",
                       "application/geo+json", key="detect_dl_polygons", on_click="ignore", width="stretch")
-    c.download_button("Figures (CSV)", lambda: figures_table(result, f, rule).to_csv(index=False), f"{stem}_figures.csv",
+    c.download_button(_("Figures (CSV)"), lambda: figures_table(result, f, rule).to_csv(index=False), f"{stem}_figures.csv",
                       "text/csv", key="detect_dl_figures", on_click="ignore", width="stretch")

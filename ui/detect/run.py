@@ -22,6 +22,7 @@ from detector.workspace import DetectRequest
 
 from .. import identity, workspace
 from ..format import plural
+from ..i18n import _
 from .results import Result
 
 RESULT = "detect_result"
@@ -191,7 +192,7 @@ def _on_delete(key: str) -> None:
         return
     record = workspace.current().runs.get(rid)
     if workspace.current().runs.remove(rid):
-        st.session_state[_DELETED] = f"Deleted the run {title(record) if record else rid}."
+        st.session_state[_DELETED] = _("Deleted the run {title}.").format(title=title(record) if record else rid)
         st.session_state.pop(key, None)
         if st.query_params.get(RUN_PARAM) == rid:
             del st.query_params[RUN_PARAM]
@@ -206,31 +207,31 @@ def earlier_runs() -> None:
     """The run list, newest first, with a Reopen action (instant: scores come from the store)."""
     index = workspace.current().runs
     records = _listed(str(index.root), index.version())
-    with st.expander(f"Earlier runs ({len(records)})", expanded=bool(records) or _DELETED in st.session_state):
+    with st.expander(_("Earlier runs ({n})").format(n=len(records)), expanded=bool(records) or _DELETED in st.session_state):
         if st.session_state.get(_DELETED):
             st.caption(st.session_state.pop(_DELETED))
         if not records:
-            st.caption("Runs you make here are listed here, and reopen instantly from the score store.")
+            st.caption(_("Runs you make here are listed here, and reopen instantly from the score store."))
             return
         st.dataframe(pd.DataFrame([runs.describe(r) for r in records]), hide_index=True, width="stretch")
         labels = {r.run_id: f"{title(r)} · {runs.describe(r)['when (UTC)']}" for r in records}
         key = "detect_reopen_pick"
         pick, button, drop = st.columns([4, 1, 1], vertical_alignment="bottom")
-        pick.selectbox("Run", list(labels), format_func=labels.get, key=key)
-        button.button("Reopen", key="detect_reopen", on_click=_on_reopen, args=(key,), width="stretch")
-        with drop.popover("Delete", icon=":material/delete:", width="stretch"):
+        pick.selectbox(_("Run"), list(labels), format_func=labels.get, key=key)
+        button.button(_("Reopen"), key="detect_reopen", on_click=_on_reopen, args=(key,), width="stretch")
+        with drop.popover(_("Delete"), icon=":material/delete:", width="stretch"):
             ok, why = identity.may("delete_run")
             if not ok:
                 st.caption(why)
             else:
-                st.caption("Takes the run off this list for everyone. Its scores stay in the score store, so the "
-                           "same region runs again from the store.")
-                st.button("Delete this run", key="detect_delete", type="primary", on_click=_on_delete, args=(key,))
+                st.caption(_("Takes the run off this list for everyone. Its scores stay in the score store, so the "
+                             "same region runs again from the store."))
+                st.button(_("Delete this run"), key="detect_delete", type="primary", on_click=_on_delete, args=(key,))
 
 
 
 def model_work_caption() -> None:
     """The model calls of this server process, for anyone checking that a re-filter costs no inference."""
-    st.caption(f"Model work in this server process: **{model_work():,}** patches scored.",
-               help="Re-filtering by threshold or reopening a run never adds to this; only tiles not yet in the "
-                    "score store do.")
+    st.caption(_("Model work in this server process: **{n}** patches scored.").format(n=f"{model_work():,}"),
+               help=_("Re-filtering by threshold or reopening a run never adds to this; only tiles not yet in the "
+                      "score store do."))

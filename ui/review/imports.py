@@ -13,7 +13,7 @@ from detector.errors import DetectorError
 from detector.labels import LabelStore
 
 from .. import identity
-from ..format import plural
+from ..i18n import _
 
 MAX_BYTES = 50 * 1024 * 1024  # a sampling file is points; the same cap as a region file
 
@@ -29,21 +29,22 @@ def import_labels(store: LabelStore, layer: gpd.GeoDataFrame, layer_name: str) -
     if not ok:
         st.caption(why)
         return
-    files = st.file_uploader("Sampling-location GeoJSON files", type=["geojson", "json"], accept_multiple_files=True,
+    files = st.file_uploader(_("Sampling-location GeoJSON files"), type=["geojson", "json"], accept_multiple_files=True,
                              key="review_import_files",
-                             help="Named *positives* (mines) or *negatives* (not mines; *negatives_aquaculture* etc. "
-                                  "name the look-alike), as the published sampling locations are.")
-    onto = st.checkbox(f"Label the patches of {layer_name} where the points fall (else the points themselves)",
+                             help=_("Named *positives* (mines) or *negatives* (not mines; *negatives_aquaculture* "
+                                    "etc. name the look-alike), as the published sampling locations are."))
+    onto = st.checkbox(_("Label the patches of {layer} where the points fall (else the points themselves)").format(
+                           layer=layer_name),
                        value=True, key="review_import_onto")
-    if not files or not st.button("Import", key="review_import", icon=":material/upload:"):
-        st.caption("Each file's labels are kept under the reviewer `import:<file name>`, so curated sets never "
-                   "replace each other; importing a file again adds nothing. Also: `python -m detector labels "
-                   "import FILE… --layer LAYER`.")
+    if not files or not st.button(_("Import"), key="review_import", icon=":material/upload:"):
+        st.caption(_("Each file's labels are kept under the reviewer `import:<file name>`, so curated sets never "
+                     "replace each other; importing a file again adds nothing. Also: `python -m detector labels "
+                     "import FILE… --layer LAYER`."))
         return
     too_big = [f.name for f in files if f.size > MAX_BYTES]
     if too_big:
-        st.error(f"{', '.join(too_big)}: over {MAX_BYTES // 2**20} MB, larger than any sampling-location file. "
-                 "Nothing was imported; split the file or check that it is the right one.")
+        st.error(_("{files}: over {mb} MB, larger than any sampling-location file. Nothing was imported; split the "
+                   "file or check that it is the right one.").format(files=", ".join(too_big), mb=MAX_BYTES // 2**20))
         return
     with tempfile.TemporaryDirectory() as tmp:
         paths = []
@@ -54,9 +55,12 @@ def import_labels(store: LabelStore, layer: gpd.GeoDataFrame, layer_name: str) -
         try:
             reports = store.import_sampling(paths, layer if onto else None, layer_name if onto else None)
         except DetectorError as exc:  # every file is checked before anything is written
-            st.error(str(exc).replace(f"{tmp}/", "") + " Nothing was imported.")
+            st.error(str(exc).replace(f"{tmp}/", "") + " " + _("Nothing was imported."))
             return
-    st.success(f"Imported {plural(sum(r.added for r in reports), 'new label')} from {plural(len(reports), 'file')}.")
+    added = sum(r.added for r in reports)
+    labels = _("1 new label") if added == 1 else _("{n} new labels").format(n=f"{added:,}")
+    files_ = _("1 file") if len(reports) == 1 else _("{n} files").format(n=len(reports))
+    st.success(_("Imported {labels} from {files}.").format(labels=labels, files=files_))
     st.dataframe(pd.DataFrame([{"file": r.file, "label": "mine" if r.is_mine == "yes" else
                                 f"not a mine: {r.category}" if r.category else "not a mine",
                                 "points": r.points, "skipped": r.skipped, "in patches": r.inside,

@@ -13,6 +13,7 @@ from detector.labels import LabelStore
 from detector.layers import RUN_PREFIX, LayerInfo
 
 from .. import workspace
+from ..i18n import N_, _
 
 __all__ = ["RUN_PREFIX", "LayerInfo", "available", "credit", "label_store", "load", "load_or_explain", "picker"]
 
@@ -37,18 +38,18 @@ def load(name: str) -> gpd.GeoDataFrame:
     return _load(str(workspace.current().layout.root), name)
 
 
-def picker(key: str, label: str = "Scored layer") -> LayerInfo | None:
+def picker(key: str, label: str = N_("Scored layer")) -> LayerInfo | None:
     """A select box of the layers; None (with a message saying why) when there is none."""
     layers = available()
     if not layers:
-        st.error("No scored layer is available: the published patch layers are missing. "
-                 "`python -m detector data fetch patches_amazon1_v3.7_2023` downloads one (or set DETECTOR_MIRROR), "
-                 "or make a run on the Detect page.")
+        st.error(_("No scored layer is available: the published patch layers are missing. "
+                   "`python -m detector data fetch patches_amazon1_v3.7_2023` downloads one (or set DETECTOR_MIRROR), "
+                   "or make a run on the Detect page."))
         return None
     names = list(layers)
     if st.session_state.get(key) not in names:
         st.session_state[key] = names[0]
-    name = st.selectbox(label, names, key=key, format_func=lambda n: layers[n].title)
+    name = st.selectbox(_(label), names, key=key, format_func=lambda n: layers[n].title)
     return layers[name]
 
 
@@ -56,7 +57,7 @@ def load_or_explain(info: LayerInfo) -> gpd.GeoDataFrame | None:
     try:
         return load(info.name)
     except DetectorError as exc:
-        st.error(f"{info.title} cannot be loaded. {exc}")
+        st.error(_("{layer} cannot be loaded.").format(layer=info.title) + f" {exc}")
         return None
 
 

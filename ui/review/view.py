@@ -20,6 +20,7 @@ from detector.errors import DetectorError
 from detector.labels import CATEGORIES, Label, LabelStore, check_reviewer_name
 
 from .. import identity
+from ..i18n import N_, _
 from ..map.basemaps import basemap
 from . import layers as review_layers
 from . import maps as review_maps
@@ -28,15 +29,20 @@ NOTE, NAME, SKIPPED, LOG, MESSAGE = "review_note", "review_name", "review_skippe
 OPEN = "review_open"  # a patch opened from the disagreements table, shown before the queue
 MINE = "review_session_labels"  # ids of the labels this browser session made: what its Undo may take back
 #: The key each decision answers to, and the tag its button's label carries.
-DECISIONS = {"m": ("yes", None, "Mine [M]"), "n": ("no", None, "Not a mine [N]"), "u": ("unsure", None, "Unsure [U]")}
+DECISIONS = {"m": ("yes", None, N_("Mine [M]")), "n": ("no", None, N_("Not a mine [N]")),
+             "u": ("unsure", None, N_("Unsure [U]"))}
 LOOKALIKE_KEYS = {str(i + 1): key for i, key in enumerate(CATEGORIES)}
 KEYS = {"m": "[M]", "y": "[M]", "n": "[N]", "u": "[U]", "z": "[Z]", "backspace": "[Z]", "s": "[S]",
         **{k: f"[{k}]" for k in LOOKALIKE_KEYS}}
 #: Short button labels (the full names are in the buttons' help and in the saved message).
-BUTTON_TEXT = {"aquaculture": "Aquaculture", "riverbank": "Riverbank/sandbar", "farm_pond": "Farm pond",
-               "landslide": "Landslide", "industrial": "Industrial", "cloud": "Cloud/haze", "other": "Other"}
+BUTTON_TEXT = {"aquaculture": N_("Aquaculture"), "riverbank": N_("Riverbank/sandbar"), "farm_pond": N_("Farm pond"),
+               "landslide": N_("Landslide"), "industrial": N_("Industrial"), "cloud": N_("Cloud/haze"),
+               "other": N_("Other")}
 MAP_HEIGHT = 380
 CONTEXT_HEIGHT = 330
+#: The queue orders' words (detector.review_queue.ORDERS), for the catalogue.
+ORDER_WORDS = (N_("Most uncertain first (score nearest the threshold)"), N_("Highest score first"),
+               N_("Random sample (for an unbiased precision estimate)"), N_("Within a region (highest score first)"))
 GUIDE_TABS = {"gallery_mines": "Mines", "gallery_dredge_mining": "Dredges", "gallery_aquaculture": "Ponds",
               "gallery_riverbank": "Riverbanks", "gallery_landslide": "Landslides", "gallery_industrial": "Industrial"}
 
@@ -46,31 +52,31 @@ GUIDE_TABS = {"gallery_mines": "Mines", "gallery_dredge_mining": "Dredges", "gal
 def ask_for_reviewer() -> None:
     """What to do before any patch is shown: sign in (with sign-in configured) or say who you are."""
     if identity.auth_configured():
-        st.info("Sign in (above) with an account the operator lists as a reviewer to label: every label keeps "
-                "its reviewer.")
+        st.info(_("Sign in (above) with an account the operator lists as a reviewer to label: every label keeps "
+                  "its reviewer."))
     else:
-        st.info("Say who you are (above) to start: every label keeps its reviewer.")
+        st.info(_("Say who you are (above) to start: every label keeps its reviewer."))
 
 
 def reviewer() -> str | None:
     """The reviewer: the signed-in user where login is configured, else the name they type."""
     if identity.auth_configured():
         if not st.user.get("is_logged_in"):
-            st.button("Log in to review", on_click=st.login, icon=":material/login:")
+            st.button(_("Log in to review"), on_click=st.login, icon=":material/login:")
             return None
         who = identity.email() or ""
-        st.caption(f"Signed in as **{who}**")
-        st.button("Log out", on_click=st.logout, icon=":material/logout:")
+        st.caption(_("Signed in as **{who}**").format(who=who))
+        st.button(_("Log out"), on_click=st.logout, icon=":material/logout:")
         ok, why = identity.may("label")
         if not ok:
             st.warning(why)
             return None
         return who or None
     # Never taken from (or put in) the URL: a link must not make its opener label as someone else.
-    name = st.text_input("Your name", key=NAME, placeholder="e.g. ana.silva",
-                         help="Saved with every label you make; the queue skips what you have labelled.").strip()
-    st.caption("Labels here are not authenticated: the name is what you type. An operator can turn on sign-in "
-               "(Streamlit's [auth]) so labels carry a verified identity.")
+    name = st.text_input(_("Your name"), key=NAME, placeholder=_("e.g. ana.silva"),
+                         help=_("Saved with every label you make; the queue skips what you have labelled.")).strip()
+    st.caption(_("Labels here are not authenticated: the name is what you type. An operator can turn on sign-in "
+                 "(Streamlit's [auth]) so labels carry a verified identity."))
     if not name:
         return None
     try:
@@ -102,10 +108,10 @@ def decide(store: LabelStore, who: str, item: dict, queue: str, is_mine: str, ca
         st.session_state.pop(OPEN)  # answered: back to the queue
     st.session_state.setdefault(LOG, []).append(time.time())
     st.session_state.setdefault(MINE, []).append(label_id)
-    what = {"yes": "mine", "no": "not a mine", "unsure": "unsure"}[is_mine]
+    what = {"yes": _("mine"), "no": _("not a mine"), "unsure": _("unsure")}[is_mine]
     if category:
         what += f" ({CATEGORIES[category].lower()})"
-    st.session_state[MESSAGE] = ("ok", f"Saved: **{what}** for patch `{item['patch_id']}`.")
+    st.session_state[MESSAGE] = ("ok", _("Saved: **{what}** for patch `{patch}`.").format(what=what, patch=item["patch_id"]))
 
 
 def undo(store: LabelStore, who: str) -> None:
@@ -113,15 +119,15 @@ def undo(store: LabelStore, who: str) -> None:
     mine = st.session_state.get(MINE, [])
     rec = store.undo(who, within=mine)
     if rec is None:
-        st.session_state[MESSAGE] = ("info", "Nothing to undo.")
+        st.session_state[MESSAGE] = ("info", _("Nothing to undo."))
         return
     log = st.session_state.get(LOG, [])
     if log:
         log.pop()
     if rec["undone"]["id"] in mine:
         mine.remove(rec["undone"]["id"])
-    back = "back in the queue" if rec["action"] == "retract" else f"back to {rec['is_mine']}"
-    st.session_state[MESSAGE] = ("ok", f"Undone: patch `{rec['item']}` is {back}.")
+    back = _("back in the queue") if rec["action"] == "retract" else _("back to {answer}").format(answer=rec["is_mine"])
+    st.session_state[MESSAGE] = ("ok", _("Undone: patch `{patch}` is {back}.").format(patch=rec["item"], back=back))
 
 
 def skip(item_id: str) -> None:
@@ -133,21 +139,22 @@ def buttons(store: LabelStore, who: str, item: dict, queue: str) -> None:
     for row in (("m",), ("n", "u")):
         for col, key in zip(st.columns(len(row)), row):
             answer, cat, text = DECISIONS[key]
-            col.button(text, key=f"review_{key}", on_click=decide, args=(store, who, item, queue, answer, cat),
+            col.button(_(text), key=f"review_{key}", on_click=decide, args=(store, who, item, queue, answer, cat),
                        type="primary" if answer == "yes" else "secondary", width="stretch")
-    st.markdown("**Not a mine — a look-alike:**")
+    st.markdown(_("**Not a mine — a look-alike:**"))
     nums = list(LOOKALIKE_KEYS.items())
     for pair in (nums[i:i + 2] for i in range(0, len(nums), 2)):  # 1 2 / 3 4 / …: read across
         for col, (num, cat) in zip(st.columns(2), pair):
-            col.button(f"[{num}] {BUTTON_TEXT[cat]}", key=f"review_cat_{cat}", width="stretch",
+            col.button(f"[{num}] {_(BUTTON_TEXT[cat])}", key=f"review_cat_{cat}", width="stretch",
                        help=CATEGORIES[cat], on_click=decide, args=(store, who, item, queue, "no", cat))
     c1, c2 = st.columns(2)
-    c1.button("Undo [Z]", key="review_undo", on_click=undo, args=(store, who), icon=":material/undo:",
+    c1.button(_("Undo [Z]"), key="review_undo", on_click=undo, args=(store, who), icon=":material/undo:",
               width="stretch")
-    c2.button("Skip [S]", key="review_skip", on_click=skip, args=(item["item"],), width="stretch")
-    st.text_input("Note (optional, saved with the next decision)", key=NOTE,
-                  placeholder="e.g. pond edges too straight", help="Press Esc to leave the field and use the keys again.")
-    st.caption("Keys: **M** mine · **N** not a mine · **U** unsure · **1–7** look-alike · **Z** undo · **S** skip")
+    c2.button(_("Skip [S]"), key="review_skip", on_click=skip, args=(item["item"],), width="stretch")
+    st.text_input(_("Note (optional, saved with the next decision)"), key=NOTE,
+                  placeholder=_("e.g. pond edges too straight"),
+                  help=_("Press Esc to leave the field and use the keys again."))
+    st.caption(_("Keys: **M** mine · **N** not a mine · **U** unsure · **1–7** look-alike · **Z** undo · **S** skip"))
 
 
 def message() -> None:
@@ -163,17 +170,18 @@ def progress(mine: pd.DataFrame, layer_size: int, pending: int) -> None:
     """This reviewer's counts on this layer, what is left, and the session's pace."""
     done = len(mine)
     st.progress(min(1.0, done / layer_size) if layer_size else 0.0,
-                text=f"{done:,} of {layer_size:,} patches of this layer labelled by you; {pending:,} left in this queue")
+                text=_("{done} of {size} patches of this layer labelled by you; {pending} left in this queue").format(
+                    done=f"{done:,}", size=f"{layer_size:,}", pending=f"{pending:,}"))
     c = st.columns(2) + st.columns(3)
-    c[0].metric("Labelled by you", f"{done:,}")
-    c[1].metric("Left in queue", f"{pending:,}")
-    c[2].metric("Mines", f"{int((mine['is_mine'] == 'yes').sum()):,}")
-    c[3].metric("Not mines", f"{int((mine['is_mine'] == 'no').sum()):,}")
-    c[4].metric("Unsure", f"{int((mine['is_mine'] == 'unsure').sum()):,}")
+    c[0].metric(_("Labelled by you"), f"{done:,}")
+    c[1].metric(_("Left in queue"), f"{pending:,}")
+    c[2].metric(_("Mines"), f"{int((mine['is_mine'] == 'yes').sum()):,}")
+    c[3].metric(_("Not mines"), f"{int((mine['is_mine'] == 'no').sum()):,}")
+    c[4].metric(_("Unsure"), f"{int((mine['is_mine'] == 'unsure').sum()):,}")
     log = st.session_state.get(LOG, [])
     if len(log) >= 2:
         minutes = max((log[-1] - log[0]) / 60, 1e-9)
-        st.caption(f"This session: {len(log)} labels, {len(log) / minutes:.0f} a minute.")
+        st.caption(_("This session: {n} labels, {rate:.0f} a minute.").format(n=len(log), rate=len(log) / minutes))
 
 
 # ---------------------------------------------------------------- the item, shown large
@@ -182,9 +190,9 @@ def item_header(layer: gpd.GeoDataFrame, pos: int, info: review_layers.LayerInfo
     row = layer.iloc[pos]
     c = row.geometry.centroid
     share = row.get("valid_fraction")
-    imagery = f" · imagery on {share:.0%} of it" if pd.notna(share) and share < 1 else ""
-    st.markdown(f"**Patch `{row['patch_id']}`** · score **{row['score']:.3f}**{imagery} · {info.year} · "
-                f"{c.y:.5f}, {c.x:.5f}")
+    imagery = " · " + _("imagery on {share:.0%} of it").format(share=share) if pd.notna(share) and share < 1 else ""
+    st.markdown(_("**Patch `{patch}`** · score **{score:.3f}**").format(patch=row["patch_id"], score=row["score"])
+                + f"{imagery} · {info.year} · {c.y:.5f}, {c.x:.5f}")
 
 
 def item_maps(layer: gpd.GeoDataFrame, pos: int, info: review_layers.LayerInfo) -> None:
@@ -194,10 +202,11 @@ def item_maps(layer: gpd.GeoDataFrame, pos: int, info: review_layers.LayerInfo) 
     left, right = st.columns(2)
     with left:
         review_maps.show(review_maps.patch_map(geom, "esri", period), "review_map_hires", MAP_HEIGHT)
-        st.caption("High resolution (Esri World Imagery; its date varies)")
+        st.caption(_("High resolution (Esri World Imagery; its date varies)"))
     with right:
         review_maps.show(review_maps.patch_map(geom, "s2cloudless", period), "review_map_s2", MAP_HEIGHT)
-        st.caption(f"{basemap('s2cloudless', period).name} (EOX), the closest mosaic to {period}")
+        st.caption(_("{name} (EOX), the closest mosaic to {period}").format(name=basemap("s2cloudless", period).name,
+                                                                          period=period))
     b = geom.bounds
     pad = (b[2] - b[0]) * 8
     near = layer.cx[b[0] - pad:b[2] + pad, b[1] - pad:b[3] + pad]
@@ -205,7 +214,8 @@ def item_maps(layer: gpd.GeoDataFrame, pos: int, info: review_layers.LayerInfo) 
     with ctx:
         review_maps.show(review_maps.context_map(geom, near[["score", "geometry"]].round({"score": 3}), period),
                          "review_map_context", CONTEXT_HEIGHT)
-        st.caption(f"Context: this layer's other patches nearby (amber). Patches: {review_layers.credit(info)}.")
+        st.caption(_("Context: this layer's other patches nearby (amber). Patches: {credit}.").format(
+            credit=review_layers.credit(info)))
     with guide:
         guides()
 
@@ -214,13 +224,14 @@ def guides() -> None:
     """The published training chips of mines and look-alikes, to compare against."""
     shown = [catalog.get(n) for n in GUIDE_TABS if catalog.is_available(n)]
     if not shown:
-        st.caption("Guide images are not here (`python -m detector data fetch gallery_mines …`).")
+        st.caption(_("Guide images are not here (`python -m detector data fetch gallery_mines …`)."))
         return
     tabs = st.tabs([GUIDE_TABS.get(d.name, d.name) for d in shown])
     for tab, ds in zip(tabs, shown):
         with tab:
             st.image(str(ds.path(progress=False)), width="stretch")
-            st.caption(f"Guide — {ds.description} Published training chips: {ds.attribution}.")
+            st.caption(_("Guide — {description} Published training chips: {credit}.").format(description=ds.description,
+                                                                                            credit=ds.attribution))
 
 
 def regions_over(layer: gpd.GeoDataFrame, *tables: gpd.GeoDataFrame | None) -> dict[str, tuple[str, object]]:
@@ -235,29 +246,29 @@ def regions_over(layer: gpd.GeoDataFrame, *tables: gpd.GeoDataFrame | None) -> d
             geom = table.loc[table["region_id"] == rid].geometry.iloc[0]
             out.append((n, f"{kind}:{rid}", f"{name} ({kind}, {n:,} patches)", geom))
     out.sort(key=lambda r: (-r[0], r[2]))
-    return {key: (label, geom) for _, key, label, geom in out}
+    return {key: (label, geom) for _n, key, label, geom in out}
 
 
 # ---------------------------------------------------------------- agreement and export
 
 def agreement(current: pd.DataFrame) -> None:
     """Cohen's kappa for each pair of reviewers on the items both labelled, and where they disagree."""
-    imported = st.toggle("Include the imported sampling sets", key="review_agree_imports",
-                         help="Compare reviewers with the curated training points too.")
+    imported = st.toggle(_("Include the imported sampling sets"), key="review_agree_imports",
+                         help=_("Compare reviewers with the curated training points too."))
     cur = current if imported else current[~current["reviewer"].str.startswith("import:")]
     pairs, differ = evaluate.agreement(cur)
     if pairs.empty:
-        st.caption("No item has been labelled by two reviewers yet. The random queue gives every reviewer the "
-                   "same order, so reviewers working through it overlap.")
+        st.caption(_("No item has been labelled by two reviewers yet. The random queue gives every reviewer the "
+                     "same order, so reviewers working through it overlap."))
         return
     st.dataframe(pairs.assign(agree=(pairs["agree"] * 100).round(1), kappa=pairs["kappa"].round(3))
                  .rename(columns={"agree": "agree %", "kappa": "Cohen's kappa"}), hide_index=True, width="stretch")
-    st.caption("Kappa is agreement on mine / not a mine / unsure beyond what chance gives: 1 perfect, 0 chance, "
-               "above 0.6 substantial.")
+    st.caption(_("Kappa is agreement on mine / not a mine / unsure beyond what chance gives: 1 perfect, 0 chance, "
+                 "above 0.6 substantial."))
     if differ.empty:
-        st.caption("No disagreements.")
+        st.caption(_("No disagreements."))
     else:
-        st.markdown(f"**{len(differ)} disagreements**: pick a row to open that patch above.")
+        st.markdown(_("**{n} disagreements**: pick a row to open that patch above.").format(n=len(differ)))
         shown = differ.fillna("")
         event = st.dataframe(shown, hide_index=True, width="stretch", key="review_differ", on_select="rerun",
                              selection_mode="single-row")
@@ -281,8 +292,8 @@ def opened_first(todo, layer: gpd.GeoDataFrame):
     if not len(at):
         return todo
     c1, c2 = st.columns([3, 1], vertical_alignment="center")
-    c1.info(f"Opened from the disagreements: patch `{item}`. Your answer replaces your earlier one.")
-    c2.button("Back to the queue", key="review_close_open", on_click=lambda: st.session_state.pop(OPEN, None))
+    c1.info(_("Opened from the disagreements: patch `{patch}`. Your answer replaces your earlier one.").format(patch=item))
+    c2.button(_("Back to the queue"), key="review_close_open", on_click=lambda: st.session_state.pop(OPEN, None))
     return np.concatenate([at[:1], np.asarray(todo)[np.asarray(todo) != at[0]]]).astype(int)
 
 
@@ -295,9 +306,9 @@ def export(store: LabelStore) -> None:
     if not ok:
         st.caption(why)
         return
-    if not st.button("Prepare the export", key="review_export"):
-        st.caption("Positives and negatives (one file per look-alike) as CRS84 points, in the published "
-                   "sampling-location format. Also: `python -m detector labels export --out DIR`.")
+    if not st.button(_("Prepare the export"), key="review_export"):
+        st.caption(_("Positives and negatives (one file per look-alike) as CRS84 points, in the published "
+                     "sampling-location format. Also: `python -m detector labels export --out DIR`."))
         return
     with tempfile.TemporaryDirectory() as tmp:
         res = store.export(tmp)
@@ -305,12 +316,12 @@ def export(store: LabelStore) -> None:
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
             for path in res.files.values():
                 z.write(path, Path(path).name)
-    st.caption(" · ".join(f"{name}: {n:,}" for name, n in res.counts.items()) or "No labels yet.")
+    st.caption(" · ".join(f"{name}: {n:,}" for name, n in res.counts.items()) or _("No labels yet."))
     if res.left_out():
         st.warning(res.left_out())
-    st.download_button("Download labels for training (zip of GeoJSON)", buf.getvalue(), file_name="labels.zip",
+    st.download_button(_("Download labels for training (zip of GeoJSON)"), buf.getvalue(), file_name="labels.zip",
                        mime="application/zip", on_click="ignore", icon=":material/download:",
                        disabled=not res.counts)
-    st.caption("Positives and negatives (one file per look-alike) as CRS84 points, in the published sampling-location "
-               "format; where reviewers disagree the majority decides, unsure is left out. "
-               "Also: `python -m detector labels export --out DIR`.")
+    st.caption(_("Positives and negatives (one file per look-alike) as CRS84 points, in the published "
+                 "sampling-location format; where reviewers disagree the majority decides, unsure is left out. "
+                 "Also: `python -m detector labels export --out DIR`."))

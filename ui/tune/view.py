@@ -23,6 +23,7 @@ from detector.rule import DEFAULT as DEFAULT_RULE
 
 from .. import coverage, state, workspace
 from ..format import hectares, plain
+from ..i18n import _
 from ..map.basemaps import basemap
 from ..review import layers as review_layers
 from ..review import maps as review_maps
@@ -72,9 +73,10 @@ def rule_controls(view: state.View) -> evaluate.Rule:
         described = {p.name: p.describe() for p in saved}
         if st.session_state.get(_PRESET) not in described:
             st.session_state[_PRESET] = None
-        st.selectbox("Start from a preset", [None, *described], key=_PRESET, on_change=_on_preset,
+        st.selectbox(_("Start from a preset"), [None, *described], key=_PRESET, on_change=_on_preset,
                      format_func=lambda n: "—" if n is None else f"{n}: {described[n]}",
-                     help="Sets the threshold and the isolation rule. AMW relaxed / stringent are Amazon Mining Watch's rules (single period / cumulative); Tune's 'Save preset' adds yours.")
+                     help=_("Sets the threshold and the isolation rule. AMW relaxed / stringent are Amazon Mining "
+                            "Watch's rules (single period / cumulative); Tune's 'Save preset' adds yours."))
     # Streamlit forgets a widget's value on a page that does not draw it; the rule is kept beside the widgets,
     # so coming back to Detect or Tune finds the isolation rule as it was left, like the sidebar's threshold.
     memo = st.session_state.setdefault(_MEMO, {})
@@ -82,13 +84,13 @@ def rule_controls(view: state.View) -> evaluate.Rule:
                          (_D, DEFAULT_RULE.d_km), (coverage.RULE_KEY, 0)):
         if key not in st.session_state:
             st.session_state[key] = memo.get(key, default)
-    dual = st.toggle("Isolation rule", key=_DUAL,
-                     help="Mining comes in clusters: a patch whose k-th nearest kept neighbour is farther than D "
-                          "must reach the higher isolation threshold.")
+    dual = st.toggle(_("Isolation rule"), key=_DUAL,
+                     help=_("Mining comes in clusters: a patch whose k-th nearest kept neighbour is farther than D "
+                            "must reach the higher isolation threshold."))
     c1, c2, c3 = st.columns(3)
-    t_iso = c1.slider("Isolation threshold (t_iso)", 0.0, 1.0, step=0.01, key=_TISO, disabled=not dual)
-    k = c2.slider("Neighbours (k)", 1, 20, step=1, key=_K, disabled=not dual)
-    d_km = c3.slider("Distance D (km)", 0.5, 20.0, step=0.5, key=_D, disabled=not dual)
+    t_iso = c1.slider(_("Isolation threshold (t_iso)"), 0.0, 1.0, step=0.01, key=_TISO, disabled=not dual)
+    k = c2.slider(_("Neighbours (k)"), 1, 20, step=1, key=_K, disabled=not dual)
+    d_km = c3.slider(_("Distance D (km)"), 0.5, 20.0, step=0.5, key=_D, disabled=not dual)
     min_valid = coverage.imagery_share(coverage.RULE_KEY)
     memo.update({_DUAL: dual, _TISO: t_iso, _K: k, _D: d_km, coverage.RULE_KEY: st.session_state[coverage.RULE_KEY]})
     return evaluate.Rule(view.threshold, dual, t_iso, k, d_km, min_valid)
@@ -118,29 +120,32 @@ def pct(x: float) -> str:
 def figures(s: evaluate.Scores, footprint_ha: float, labelled: int) -> None:
     """Precision, recall, F1, kept patches and footprint for the rule."""
     c = st.columns(5)
-    c[0].metric("Precision", pct(s.precision), help=f"{s.tp} mines of {s.tp + s.fp} labelled patches kept")
-    c[1].metric("Recall", pct(s.recall), help=f"{s.tp} of the {s.tp + s.fn} labelled mines kept")
+    c[0].metric(_("Precision"), pct(s.precision),
+                help=_("{tp} mines of {n} labelled patches kept").format(tp=s.tp, n=s.tp + s.fp))
+    c[1].metric(_("Recall"), pct(s.recall), help=_("{tp} of the {n} labelled mines kept").format(tp=s.tp, n=s.tp + s.fn))
     c[2].metric("F1", pct(s.f1))
-    c[3].metric("Patches kept", f"{s.kept:,}", help=f"{s.unlabelled:,} of them unlabelled, {s.unsure} unsure")
-    c[4].metric("Footprint kept", hectares(footprint_ha, compact=True),
-                help="Area of the kept patches, overlaps counted once (480 m squares: not mined area)")
-    st.caption(
-        f"Against {labelled:,} labelled patches of this layer (true positives {s.tp}, false positives {s.fp}, "
-        f"missed mines {s.fn}). The layer holds only what the model scored above its publishing threshold, so recall "
-        "is relative to that: mines the model missed altogether are not in it."
-    )
+    c[3].metric(_("Patches kept"), f"{s.kept:,}",
+                help=_("{unlabelled} of them unlabelled, {unsure} unsure").format(unlabelled=f"{s.unlabelled:,}",
+                                                                                 unsure=s.unsure))
+    c[4].metric(_("Footprint kept"), hectares(footprint_ha, compact=True),
+                help=_("Area of the kept patches, overlaps counted once (480 m squares: not mined area)"))
+    st.caption(_(
+        "Against {n} labelled patches of this layer (true positives {tp}, false positives {fp}, missed mines {fn}). "
+        "The layer holds only what the model scored above its publishing threshold, so recall is relative to that: "
+        "mines the model missed altogether are not in it."
+    ).format(n=f"{labelled:,}", tp=s.tp, fp=s.fp, fn=s.fn))
 
 
 def sampled(sp: evaluate.SampledPrecision) -> None:
     """The unbiased precision estimate from the random-sample labels, with its 95 % Wilson interval."""
     if sp.labelled == 0:
-        st.info("No random-sample labels above this threshold yet. On **Review**, choose the queue "
-                "*Random sample*: those labels give an unbiased precision estimate with a confidence interval.")
+        st.info(_("No random-sample labels above this threshold yet. On **Review**, choose the queue "
+                  "*Random sample*: those labels give an unbiased precision estimate with a confidence interval."))
         return
-    st.metric("Precision, random sample", pct(sp.precision),
-              help="Only labels made in Review's random queue: a uniform sample of the layer.")
-    st.caption(f"{sp.mines} mines among {sp.labelled} randomly sampled patches kept; "
-               f"95% Wilson interval {pct(sp.low)} – {pct(sp.high)}.")
+    st.metric(_("Precision, random sample"), pct(sp.precision),
+              help=_("Only labels made in Review's random queue: a uniform sample of the layer."))
+    st.caption(_("{mines} mines among {n} randomly sampled patches kept; 95% Wilson interval {low} – {high}.").format(
+        mines=sp.mines, n=sp.labelled, low=pct(sp.low), high=pct(sp.high)))
 
 
 def pr_chart(cv: pd.DataFrame, threshold: float) -> go.Figure:
@@ -252,16 +257,17 @@ def presets_panel(rule: evaluate.Rule, layer: str, s: evaluate.Scores, labelled:
     """Save the rule as a named preset; list and re-apply the saved ones."""
     with st.form("tune_save_preset", clear_on_submit=False, border=False):
         c1, c2 = st.columns([2, 3])
-        name = c1.text_input("Preset name", placeholder="e.g. amazon-strict")
-        note = c2.text_input("Note (optional)")
-        saved = st.form_submit_button("Save preset", icon=":material/save:", key="tune_save_preset_button")
+        name = c1.text_input(_("Preset name"), placeholder=_("e.g. amazon-strict"))
+        note = c2.text_input(_("Note (optional)"))
+        saved = st.form_submit_button(_("Save preset"), icon=":material/save:", key="tune_save_preset_button")
     if saved:
         try:
             workspace.current().save_preset(presets.Preset(
                 name=name.strip(), threshold=float(rule.threshold), dual=rule.dual, t_iso=float(rule.t_iso),
                 k=int(rule.k), d_km=float(rule.d_km), min_valid=float(rule.min_valid), layer=layer, precision=_num(s.precision),
                 recall=_num(s.recall), labelled=labelled, author=reviewer, note=note))
-            st.success(f"Saved preset **{name.strip()}**: {rule.describe()}. Explore and Detect can use it.")
+            st.success(_("Saved preset **{name}**: {rule}. Explore and Detect can use it.").format(
+                name=name.strip(), rule=rule.describe()))
         except DetectorError as exc:
             st.error(str(exc))
     saved_presets = workspace.current().presets()
@@ -270,7 +276,7 @@ def presets_panel(rule: evaluate.Rule, layer: str, s: evaluate.Scores, labelled:
                                "recall": pct(p.recall or math.nan), "tuned on": p.layer, "saved": p.saved_at[:16],
                                "note": p.note} for p in saved_presets])
         st.dataframe(table, hide_index=True, width="stretch")
-        st.caption("Apply one with 'Start from a preset' above the sliders (here and on Detect).")
+        st.caption(_("Apply one with 'Start from a preset' above the sliders (here and on Detect)."))
 
 
 def _num(x: float) -> float | None:

@@ -12,8 +12,9 @@ model gets full batches even where tiles are partly in the region. The numbers a
 Runtimes: TensorFlow (tf_keras, the default, or Keras 3 on TensorFlow) runs cut and model as
 traced graphs; Keras 3 on JAX or PyTorch cuts with ``keras.ops`` and runs ``predict_on_batch`` on
 device arrays (JAX gets batch sizes rounded up to a power of two, so it traces a few shapes, not
-one per tile). ``DETECTOR_PRECISION=bfloat16`` runs convolutions and matrix products in bfloat16
-(TensorFlow's automatic mixed precision, PyTorch's autocast); float32 is the default.
+one per tile). ``DETECTOR_PRECISION=bfloat16`` runs convolutions and matrix products in reduced
+precision (TensorFlow's automatic mixed precision: bfloat16 on a CPU, float16 on a GPU; PyTorch's
+bfloat16 autocast); float32 is the default.
 """
 from __future__ import annotations
 
@@ -67,11 +68,11 @@ class _TensorFlow:
         import tensorflow as tf
 
         patch = int(model.input_shape[1])
-        if precision == "bfloat16":
-            gpu = bool(tf.config.list_physical_devices("GPU"))
-            tf.config.optimizer.set_experimental_options(
-                {"auto_mixed_precision": True} if gpu else {"auto_mixed_precision_onednn_bfloat16": True})
         self.tf = tf
+        self.gpu = "/GPU:0" if tf.config.list_physical_devices("GPU") else None
+        if precision == "bfloat16":  # a graph rewrite: float16 on a GPU, oneDNN's bfloat16 on a CPU
+            tf.config.optimizer.set_experimental_options(
+                {"auto_mixed_precision": True} if self.gpu else {"auto_mixed_precision_onednn_bfloat16": True})
         spec = tf.TensorSpec((None, None, channels), tf.float32)
 
         @tf.function(input_signature=[spec, tf.TensorSpec((None,), tf.int32)])
@@ -87,7 +88,10 @@ class _TensorFlow:
         self.cut, self.call = cut, call
 
     def put(self, raster: np.ndarray) -> Any:
-        return self.tf.convert_to_tensor(raster)
+        if self.gpu is None:
+            return self.tf.convert_to_tensor(raster)
+        with self.tf.device(self.gpu):  # the copy to the GPU happens here, in the tile's thread
+            return self.tf.identity(self.tf.convert_to_tensor(raster))
 
     def index(self, base: np.ndarray) -> Any:
         return self.tf.convert_to_tensor(base)

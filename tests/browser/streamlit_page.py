@@ -53,8 +53,9 @@ def start_app(env: dict[str, str], log_path: Path, secrets: str | None = None,
     raise RuntimeError(f"streamlit did not start; see {log_path}")
 
 
-def wait_settled(page, timeout_s: float = 30.0, quiet_s: float = 0.75) -> None:
-    """Wait until Streamlit has finished running the script and stayed idle for quiet_s."""
+def wait_settled(page, timeout_s: float = 30.0, quiet_s: float = 0.75) -> float:
+    """Wait until Streamlit has finished running the script and stayed idle for quiet_s; returns when
+    (``time.time()``) that calm began, which is when the page settled (timings use it, not the return)."""
     deadline = time.time() + timeout_s
     calm_since = None
     while time.time() < deadline:
@@ -68,7 +69,7 @@ def wait_settled(page, timeout_s: float = 30.0, quiet_s: float = 0.75) -> None:
         if idle:
             calm_since = calm_since or time.time()
             if time.time() - calm_since >= quiet_s:
-                return
+                return calm_since
         else:
             calm_since = None
         time.sleep(0.1)

@@ -54,6 +54,7 @@ def test_one_run_over_three_years_then_switch_and_play(page, app_url, screenshot
     page.get_by_text("New since the earlier periods", exact=True).click()
     wait_settled(page)
     thumb = page.locator("[data-testid=stMain] [data-testid=stSlider]").filter(has_text="Period").first.get_by_role("slider")
+    page.query_selector_all(MAP_IFRAME)[-1].content_frame().evaluate("() => { window.__probe = 'same map'; }")
     t0 = time.perf_counter()
     thumb.focus()
     thumb.press("ArrowLeft")
@@ -61,6 +62,8 @@ def test_one_run_over_three_years_then_switch_and_play(page, app_url, screenshot
     switch = time.perf_counter() - t0
     assert _slider_value(page) == "2023"
     assert _map_paths(page) >= 2, "2023's new patches: scar A"
+    probe = page.query_selector_all(MAP_IFRAME)[-1].content_frame().evaluate("() => window.__probe || null")
+    assert probe == "same map", "a period switch swaps the layer in place: the map is not rebuilt"
     page.screenshot(path=str(screenshot_dir / "change_2023_new.png"), full_page=True)
 
     page.get_by_text("Play the periods").click()

@@ -5,7 +5,6 @@ region, imagery and model are Detect's inputs (the same widgets and the same reg
 """
 from dataclasses import astuple
 
-import pandas as pd
 import streamlit as st
 
 from detector import periods
@@ -15,18 +14,19 @@ from ui.change import view as change
 from ui.change import watches as watch_ui
 from ui.detect import inputs
 from ui.explore.panels import region_picker
-from ui.i18n import _
+from ui.format import period_label
+from ui.i18n import _, text_of
 from ui.map import basemaps
 
 view = state.current()
 st.title(_("Change"))
-st.caption(
+st.caption(_(
     "Run a detector over several periods at once (say 2019–2024 and the quarters of 2025) and see, period by period, "
     "what it detects, what is new since the earlier periods and what has accumulated — and how that compares with "
     "Amazon Mining Watch's published layers. Each period is scored once and kept: a longer list later only computes "
     "the new periods, and changing the rule never runs the model. Figures are patch footprints (the detected "
     "patches' squares merged), not mined area."
-)
+))
 
 left, right = st.columns([2, 1], gap="medium")  # the map takes two thirds
 with right:
@@ -52,10 +52,10 @@ with left:
         st.info(_("Choose a region, the imagery, the periods and a model, then **Run all periods**."))
     else:
         runs, table = change.layers_for(result.digest, astuple(rule), result)
-        keys, labels = result.keys, {o.period.key: o.period.label for o in result.outcomes}
+        keys, labels = result.keys, {o.period.key: period_label(o.period) for o in result.outcomes}
         if st.session_state.get(change.PERIOD_KEY) not in keys:
             st.session_state[change.PERIOD_KEY] = keys[-1]
-        st.markdown(f"**{result.region_label}** · {result.model} · {result.source_label} · {rule.describe()}")
+        st.markdown(f"**{result.region_label}** · {result.model} · {result.source_label} · {text_of(rule.describe())}")
         change.low_imagery_notes(table)
         playing = st.toggle(_("Play the periods"), key=change.PLAY_KEY, help=_("Step through the periods, one every 1.5 s"))
 
@@ -77,9 +77,9 @@ with left:
                     geojson = '{"type": "FeatureCollection", "features": []}'
                 else:
                     figures, shown = got
-                    st.dataframe(pd.DataFrame([figures]), hide_index=True, width="stretch",
-                                 column_config={c: st.column_config.NumberColumn(format="percent")
-                                                for c in ("published covered by ours", "ours outside published")})
+                    st.dataframe(change.agreement_table(figures), hide_index=True, width="stretch",
+                                 column_config={_(c): st.column_config.NumberColumn(format="percent")
+                                                for c in change.AGREEMENT_SHARES})
                     st.caption(_("Areas within the region (patches across its edge count with the part inside, so "
                                  "\"ours\" can read a little under the footprint above); a share reads empty where "
                                  "there is nothing to divide by (no published polygon here, or no detection)."))
@@ -95,5 +95,5 @@ with left:
 
         period_view()
         st.plotly_chart(change.chart(table), width="stretch", key="change_chart")
-        st.dataframe(table.drop(columns=["region", "imagery", "period"]), hide_index=True, width="stretch")
+        st.dataframe(change.display_table(table), hide_index=True, width="stretch")
     watch_ui.listing()

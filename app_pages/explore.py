@@ -5,7 +5,7 @@ from detector import catalog
 from ui import data, region_state, state
 from ui.explore import layers, panels
 from ui.format import plain
-from ui.i18n import _
+from ui.i18n import N_, _
 from ui.map import basemaps
 
 view = state.current()
@@ -17,8 +17,8 @@ st.caption(_(
     "country or territory, or upload a GeoJSON to see a region's figures."
 ))
 
-published = data.try_load(data.layers, "The published mining data")
-shown = published is not None and data.try_load(layers.display_layers, "The data for the map (boundaries, airstrips)")
+published = data.try_load(data.layers, N_("The published mining data"))
+shown = published is not None and data.try_load(layers.display_layers, N_("The data for the map (boundaries, airstrips)"))
 if not shown:
     st.stop()
 

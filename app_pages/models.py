@@ -17,16 +17,16 @@ PARAM = "model"  # ?model=NAME opens that model's report
 
 state.current()
 st.title(_("Models"))
-st.caption(
+st.caption(_(
     "The published Amazon Mining Watch models and the models trained here from reviewers' labels. A trained "
     "model is registered in the data folder; **Detect** (and, through its runs, **Tune**) can select it at once."
-)
+))
 
 specs = models.registry()
 reports = {n: training.load_report(s) for n, s in specs.items() if s.trained}
 default = models.default_model()
 st.dataframe(model_charts.models_table(specs, reports, default), hide_index=True, width="stretch",
-             column_config={"description": st.column_config.TextColumn("description", width="large")})
+             column_config={_("description"): st.column_config.TextColumn(width="large")})
 
 names = list(specs)
 trained = [n for n in names if specs[n].trained]
@@ -50,10 +50,11 @@ left, right = st.columns([3, 2], gap="medium")
 with left:
     st.subheader(choice)
     st.markdown(spec.description or "")
-    inputs = ", ".join(spec.bands) + (f"; indices {', '.join(spec.indices)}" if spec.indices else "")
-    st.caption(f"Inputs: {spec.patch_size}×{spec.patch_size} px patches of {inputs}. Recommended threshold "
-               f"{spec.threshold:g}. " + (f"Provenance: {spec.provenance}. " if spec.provenance else "")
-               + (f"Licence: {spec.licence}." if spec.licence else ""))
+    inputs = ", ".join(spec.bands) + (_("; indices {names}").format(names=", ".join(spec.indices)) if spec.indices else "")
+    st.caption(_("Inputs: {size}×{size} px patches of {inputs}. Recommended threshold {threshold:g}.").format(
+        size=spec.patch_size, inputs=inputs, threshold=spec.threshold)
+        + (" " + _("Provenance: {text}.").format(text=spec.provenance) if spec.provenance else "")
+        + (" " + _("Licence: {text}.").format(text=spec.licence) if spec.licence else ""))
 with right:
     st.markdown(_("**Use it**"))
     year = reports[choice]["year"] if reports.get(choice) else 2024  # a trained model: the year it learnt on
@@ -76,28 +77,34 @@ if not spec.trained:
                      _("Fine-tune it on your own labels with `python -m detector train --base {name} …`.").format(
                          name=choice)))
 elif report is None:
-    st.warning(f"No training report beside the model file (it should be {choice}.report.json, in the same folder).")
+    st.warning(_("No training report beside the model file (it should be {file}, in the same folder).").format(
+        file=f"{choice}.report.json"))
 else:
     st.header(_("Training report"))
     val = report["metrics"]["validation"]
     c = st.columns(5)
-    c[0].metric("Validation F1", model_charts.fmt(val["f1"]))
-    c[1].metric("Precision", model_charts.fmt(val["precision"]))
-    c[2].metric("Recall", model_charts.fmt(val["recall"]))
-    c[3].metric("Average precision", model_charts.fmt(val["average_precision"]))
-    c[4].metric("Best threshold", f"{val['threshold']:g}")
+    c[0].metric(_("Validation F1"), model_charts.fmt(val["f1"]))
+    c[1].metric(_("Precision"), model_charts.fmt(val["precision"]))
+    c[2].metric(_("Recall"), model_charts.fmt(val["recall"]))
+    c[3].metric(_("Average precision"), model_charts.fmt(val["average_precision"]))
+    c[4].metric(_("Best threshold"), f"{val['threshold']:g}")
     n, sp, tr = report["counts"], report["split"], report["training"]
-    how = f"Fine-tuned from **{report['base']}**" if report["base"] else \
-        f"Trained from scratch with the **{report['architecture']}** architecture"
-    st.markdown(
-        f"{how} on {n['patches']:,} labelled patches ({n['mines']:,} mines, {n['not_mines']:,} not) of "
-        f"{report['year']} imagery ({report['source']['label']}); {n['not_covered']:,} without imagery skipped. "
-        f"Validation held out by geography: {sp['validation']:,} patches in {sp['validation_blocks']} of "
-        f"{sp['blocks']} blocks of {sp['block_km']:g} km (seed {sp['seed']}), "
-        f"{sp['train']:,} for training" + (f", {sp['buffer_dropped']} overlapping the held-out ones left out"
-                                           if sp["buffer_dropped"] else "")
-        + f". {tr['epochs_run']} epochs (best: {tr['best_epoch']}), {tr['seconds']:.0f} s on {tr['device']}."
-    )
+    how = (_("Fine-tuned from **{base}**").format(base=report["base"]) if report["base"] else
+           _("Trained from scratch with the **{architecture}** architecture").format(architecture=report["architecture"]))
+    st.markdown(" ".join([
+        _("{how} on {patches:,} labelled patches ({mines:,} mines, {not_mines:,} not) of {year} imagery ({source}); "
+          "{not_covered:,} without imagery skipped.").format(
+            how=how, patches=n["patches"], mines=n["mines"], not_mines=n["not_mines"], year=report["year"],
+            source=report["source"]["label"], not_covered=n["not_covered"]),
+        _("Validation held out by geography: {validation:,} patches in {held:,} of {blocks:,} blocks of {km:g} km "
+          "(seed {seed}), {train:,} for training.").format(
+            validation=sp["validation"], held=sp["validation_blocks"], blocks=sp["blocks"], km=sp["block_km"],
+            seed=sp["seed"], train=sp["train"]),
+        *([_("{n:,} patches overlapping the held-out ones were left out.").format(n=sp["buffer_dropped"])]
+          if sp["buffer_dropped"] else []),
+        _("{epochs} epochs (best: {best}), {seconds:.0f} s on {device}.").format(
+            epochs=tr["epochs_run"], best=tr["best_epoch"], seconds=tr["seconds"], device=tr["device"]),
+    ]))
     st.plotly_chart(model_charts.learning_curves(report["history"], tr["best_epoch"]), width="stretch",
                     key="models_curves", config={"displayModeBar": False})
     c1, c2 = st.columns(2)
@@ -106,10 +113,10 @@ else:
     c2.plotly_chart(model_charts.pr_chart(report.get("pr_curve", {}), val["threshold"]), width="stretch",
                     key="models_pr", config={"displayModeBar": False})
     st.dataframe(model_charts.metrics_table(report), hide_index=True, width="stretch")
-    with st.expander("Labels, options and the whole report"):
-        st.markdown("**Labels:** " + "; ".join(f"`{o}`" for o in report["labels"]))
+    with st.expander(_("Labels, options and the whole report")):
+        st.markdown(_("**Labels:** {files}").format(files="; ".join(f"`{o}`" for o in report["labels"])))
         st.json(report["split"], expanded=False)
-        st.download_button("Download the report (JSON)", json.dumps(report, indent=1), file_name=f"{choice}.report.json",
+        st.download_button(_("Download the report (JSON)"), json.dumps(report, indent=1), file_name=f"{choice}.report.json",
                            mime="application/json", on_click="ignore", icon=":material/download:", key="models_report")
 
 st.subheader(_("Train your own"))

@@ -18,12 +18,12 @@ st.markdown(_(
 st.subheader(_("Registered models"))
 rows = [
     {
-        "model": name + (" (default)" if i == 0 else ""),
-        "bands": len(spec.bands),
-        "ensemble members": spec.ensemble,
-        "threshold": spec.threshold,
-        "file here": _("yes") if spec.available() else _("no — downloads on first use"),
-        "description": spec.description,
+        _("model"): name + (" " + _("(default)") if i == 0 else ""),
+        _("bands"): len(spec.bands),
+        _("ensemble members"): spec.ensemble,
+        _("threshold"): spec.threshold,
+        _("file here"): _("yes") if spec.available() else _("no — downloads on first use"),
+        _("description"): spec.description,
     }
     for i, (name, spec) in enumerate(registry().items())
 ]

@@ -9,7 +9,7 @@ import streamlit as st
 from detector import review_queue
 from detector.rule import with_imagery
 from ui import coverage, data, state
-from ui.i18n import _
+from ui.i18n import N_, _
 from ui.review import imports as review_imports
 from ui.review import keys as review_keys
 from ui.review import layers as review_layers
@@ -44,8 +44,8 @@ if how == "uncertain":
     pivot = st.slider(_("Uncertain around score"), 0.0, 1.0, float(view.threshold), 0.01, key="review_pivot",
                       help=_("Patches whose score is nearest this value come first."))
 elif how == "region":
-    choices = review_view.regions_over(layer, data.try_load(data.countries, "The country boundaries"),
-                                       data.try_load(data.territories, "The indigenous territories"))
+    choices = review_view.regions_over(layer, data.try_load(data.countries, N_("The country boundaries")),
+                                       data.try_load(data.territories, N_("The indigenous territories")))
     if not choices:
         st.info(_("No country or territory boundary overlaps this layer."))
         st.stop()

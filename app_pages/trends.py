@@ -14,8 +14,8 @@ from detector.region import MAX_GEOJSON_BYTES
 from ui import data, growth, regions, state
 from ui.change import view as change_view
 from ui.charts import trends as charts
-from ui.format import sentence, slug
-from ui.i18n import _
+from ui.format import period_label, sentence, slug
+from ui.i18n import N_, _, text_of
 
 view = state.current()
 
@@ -58,8 +58,8 @@ def attribution() -> None:
         credits="; ".join(credits)))
 
 
-layers = data.try_load(data.layers, "The published mining layers")
-by_country = data.try_load(data.stats_by_countries, "The country boundaries") if layers is not None else None
+layers = data.try_load(data.layers, N_("The published mining layers"))
+by_country = data.try_load(data.stats_by_countries, N_("The country boundaries")) if layers is not None else None
 if by_country is None:
     attribution()
     st.stop()
@@ -70,7 +70,7 @@ period = view.period
 cumulative, new = trends.at_period(by_country, period, measure)
 c1, c2 = st.columns(2)
 c1.metric(f"{_(measure.name).capitalize()} {growth.up_to(period)}", f"{cumulative:,.0f} ha")
-c2.metric(sentence(_("New {measure} in {period}").format(measure=_(measure.name), period=trends.period_label(period))),
+c2.metric(sentence(_("New {measure} in {period}").format(measure=_(measure.name), period=period_label(period))),
           f"{new:,.0f} ha")
 st.caption(_("The period is the sidebar's; the charts show every period."))
 
@@ -94,7 +94,7 @@ if missing > 1:
 
 # ---------------------------------------------------------------- indigenous territories
 st.header(_("Indigenous territories with the most mining"))
-by_territory = data.try_load(data.stats_by_territories, "The indigenous territories")
+by_territory = data.try_load(data.stats_by_territories, N_("The indigenous territories"))
 if by_territory is not None:
     n = st.slider(_("How many territories"), 5, 50, 15, key="trends_top_n")
     top = trends.top_regions(by_territory, data.territories(), period, measure, n)
@@ -110,8 +110,8 @@ if by_territory is not None:
 
 # ---------------------------------------------------------------- one region
 st.header(_("A region of your own"))
-countries = data.try_load(data.countries, "The country boundaries")
-territories = data.try_load(data.territories, "The indigenous territories")
+countries = data.try_load(data.countries, N_("The country boundaries"))
+territories = data.try_load(data.territories, N_("The indigenous territories"))
 names = {"": _("— none —")}
 if view.region.startswith("bbox:"):
     names[view.region] = _("Rectangle drawn on the map ({bounds})").format(bounds=view.region[5:].replace(",", ", "))
@@ -144,7 +144,7 @@ if upload is not None:
         region = regions.from_upload(upload.getvalue(), upload.name)
     except DetectorError as exc:
         region = None
-        st.error(_("{name} cannot be used as a region.").format(name=upload.name) + f" {exc}")
+        st.error(_("{name} cannot be used as a region.").format(name=upload.name) + " " + text_of(exc))
 elif choice:
     region = regions.resolve(choice)
 
@@ -156,15 +156,15 @@ else:
     tbl = trends.region_table(table, measure)
     if trends.found_nothing(table):
         st.info(_("No mining was found in {region} in the published layers ({first} to {last}): every period is "
-                  "zero.").format(region=region.name, first=trends.period_label(catalog.periods()[0]),
-                                  last=trends.period_label(catalog.periods()[-1])))
+                  "zero.").format(region=region.name, first=period_label(catalog.periods()[0]),
+                                  last=period_label(catalog.periods()[-1])))
     else:
         cum, nw = trends.at_period(table, period, measure)
         c1, c2 = st.columns(2)
         c1.metric(_("{measure} in {region}, {up_to}").format(measure=_(measure.name).capitalize(), region=region.name,
                                                              up_to=growth.up_to(period)), f"{cum:,.0f} ha")
         c2.metric(sentence(_("New {measure} in {region}, {period}").format(measure=_(measure.name), region=region.name,
-                                                                  period=trends.period_label(period))), f"{nw:,.0f} ha")
+                                                                  period=period_label(period))), f"{nw:,.0f} ha")
         growth.show(table, period, measure, region.geometry)
     st.plotly_chart(charts.region_trend(tbl, measure, region.name), width="stretch", key="trends_region_chart")
     tbl = tbl.assign(region=region.name, source="Amazon Mining Watch published layers")
@@ -181,7 +181,7 @@ if run is None:
 else:
     rule = change_view.current_rule()
     _layers, run_table = change_view.layers_for(run.digest, astuple(rule), run)
-    st.markdown(f"**{run.region_label}** · {run.model} · {run.source_label} · {rule.describe()}")
+    st.markdown(f"**{run.region_label}** · {run.model} · {run.source_label} · {text_of(rule.describe())}")
     st.caption(_("Measure: **patch footprint** — the detected 480 m patches merged, in hectares. Only the published "
                  "layers give mined area; a run's footprint compares with the published footprint, not with mined "
                  "area."))

@@ -7,7 +7,7 @@ import streamlit as st
 
 from detector import evaluate
 from ui import state
-from ui.i18n import _
+from ui.i18n import _, text_of
 from ui.review import layers as review_layers
 from ui.review import maps as review_maps
 from ui.tune import view as tune_view
@@ -68,5 +68,5 @@ with left:
 
 st.subheader(_("Save these settings as a preset"))
 st.caption(_("Now: {rule}. A preset is a named threshold (and isolation rule) that Explore and Detect can apply; "
-             "`detector.presets.load(name).apply(patches)` does it in Python.").format(rule=rule.describe()))
+             "`detector.presets.load(name).apply(patches)` does it in Python.").format(rule=text_of(rule.describe())))
 tune_view.presets_panel(rule, info.name, scores, labelled)

@@ -50,7 +50,7 @@ def main() -> None:
         with sync_playwright() as p:
             b = p.chromium.launch(executable_path=bconf.CHROMIUM, headless=True, args=bconf.CHROMIUM_ARGS)
             ctx = b.new_context(viewport={"width": 1400, "height": 1800})
-            ctx.route("**/*", bconf._route)
+            ctx.route(bconf.external, bconf._route)
             page = ctx.new_page()
             page.goto(url + "/change")
             wait_settled(page)

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests" / "browser"), str(ROOT / "tests"), str(ROOT)]
 
 from bench_explore import OthersCpu, machine, start_bench_app  # the Explore benchmark's server, CPU and machine notes
-from conftest import CHROMIUM, CHROMIUM_ARGS, VENDOR, _route  # the browser tests' offline routing
+from conftest import CHROMIUM, CHROMIUM_ARGS, VENDOR, _route, external  # the browser tests' offline routing
 from test_detect_browser import map_state, metric, model_work, wait_detect  # and their notion of "settled"
 
 BOX = (-70.75, -13.05, -70.43, -12.73)  # Madre de Dios: about 35 × 35 km
@@ -118,7 +118,7 @@ def server_parts(record, scores) -> list[tuple[str, float]]:
 
 def threshold_steps(browser, url: str, record, scores) -> tuple[dict, list[dict]]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.route("**/*", _route)
+    context.route(external, _route)
     page = context.new_page()
     got = {"bytes": 0}
     page.on("websocket", lambda ws: ws.on("framereceived", lambda p: got.__setitem__("bytes", got["bytes"] + len(p))))
@@ -176,7 +176,7 @@ def first_vs_cached_in_process(tif: Path, region) -> list[tuple[str, float, int,
 
 def run_in_page(browser, url: str, tif: Path) -> list[dict]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.route("**/*", _route)
+    context.route(external, _route)
     page = context.new_page()
     page.goto(f"{url}/detect")
     wait_detect(page, timeout_s=120)
@@ -201,7 +201,7 @@ def run_in_page(browser, url: str, tif: Path) -> list[dict]:
     link = page.url
     context.close()
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.route("**/*", _route)
+    context.route(external, _route)
     page = context.new_page()
     others = OthersCpu()
     t0 = time.perf_counter()

@@ -15,8 +15,9 @@ polygons) in Debian's Chromium, and measures:
   exposed, so this is the time between the first and last websocket message of the first run).
 
 Each repeat is a fresh browser context (empty cache) on the same server: the first one meets cold
-server caches (imports, layers, encodings), the others warm ones. The browser's HTTP cache is off
-throughout (Playwright's routing turns it off), so every visit is a first-time visitor's. Then a
+server caches (imports, layers, encodings), the others warm ones. Each context starts with an empty
+HTTP cache, so every visit is a first-time visitor's (the browser process itself, and its compiled
+JavaScript, stays from one visit to the next). Then a
 pan, a click on a mine and a period change are timed on a warm page.
 
     DETECTOR_MIRROR=/work/shared/amw python3 bench/bench_explore.py [--repeat 3] [--url-suffix '?region=country:PER']
@@ -36,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, VENDOR, _route  # the tests' offline routing
+from conftest import CHROMIUM, CHROMIUM_ARGS, VENDOR, _route, external  # the tests' offline routing
 from streamlit_page import start_app  # the tests' way of serving the app
 from test_explore_browser import FIND_MINE_JS, MAP_IFRAME, wait_explore  # the same notion of "settled" as the test
 
@@ -91,13 +92,15 @@ class OthersCpu:
         return max(0.0, 100.0 * others / (wall * (os.cpu_count() or 1)))
 
 
-def measure(browser, url: str) -> dict:
-    """One visit in a fresh browser context (Playwright's routing, which serves the CDN files, also
-    turns the HTTP cache off: every visit loads every script, as a first-time visitor does)."""
+def measure(browser, url: str, count_bytes: bool = False) -> dict:
+    """One visit in a fresh browser context (an empty cache: every visit loads every script, as a
+    first-time visitor does). Bytes are counted only when asked: Playwright copies every websocket
+    frame (1.6 MB of them here) to this process, which slows the page it watches by a few tenths of
+    a second, so timed visits are not watched that way."""
     from playwright.sync_api import Error as PlaywrightError
 
     context = browser.new_context(viewport={"width": 1400, "height": 900})
-    context.route("**/*", _route)
+    context.route(external, _route)
     page = context.new_page()
     ws_in = {"bytes": 0, "frames": 0, "largest": 0}
     http = {"app": 0, "cdn": 0}
@@ -118,8 +121,9 @@ def measure(browser, url: str) -> dict:
         n = max(sizes.get("responseBodySize", 0), 0) + max(sizes.get("responseHeadersSize", 0), 0)
         http["app" if request.url.startswith("http://127.0.0.1") else "cdn"] += n
 
-    page.on("websocket", on_ws)
-    page.on("requestfinished", on_done)
+    if count_bytes:
+        page.on("websocket", on_ws)
+        page.on("requestfinished", on_done)
     others = OthersCpu()
     t0 = time.perf_counter()
     page.goto(url)
@@ -135,7 +139,7 @@ def measure(browser, url: str) -> dict:
 def interactions(browser, url: str) -> list[dict]:
     """Warm page at Madre de Dios; then a pan, a click on a mine, a period change: time and bytes of each."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
-    context.route("**/*", _route)
+    context.route(external, _route)
     page = context.new_page()
     got = {"bytes": 0}
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: got.__setitem__("bytes", got["bytes"] + len(payload))))
@@ -216,6 +220,9 @@ def main() -> None:
                 r["caches"] = ("warmed at start" if args.warm_start else "cold") if i == 0 else "warm"
                 rows.append(r)
                 print(f"run {i + 1}: {r}", file=sys.stderr)
+            counted = measure(browser, url + "/" + args.url_suffix, count_bytes=True)  # bytes, untimed
+            for r in rows:
+                r.update({k: counted[k] for k in ("ws_bytes", "ws_frames", "ws_largest", "http_app", "http_cdn")})
             steps = interactions(browser, url)
             browser.close()
     finally:
@@ -223,6 +230,7 @@ def main() -> None:
         proc.wait(timeout=20)
 
     print(f"\nMachine: {machine()}. Page: /{args.url_suffix} (all yearly layers, cumulative to the last period).\n")
+    print("Bytes from one more visit, watched (the timed ones are not: see measure()).\n")
     print("| run | server caches | settled (s) | websocket (MB) | frames | largest frame (MB) | HTTP app (MB) | HTTP CDN (MB) "
           "| total (MB) | exceptions | others' CPU |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")

@@ -28,7 +28,7 @@ _MODULES = {"jax": "jax", "torch": "torch", "tensorflow": "tensorflow"}
 def check(name: str) -> str:
     """The backend name, or a ModelError saying which exist."""
     if name not in BACKENDS:
-        raise ModelError(f"DETECTOR_BACKEND={name!r} is not a backend; use one of {', '.join(BACKENDS)}.")
+        raise ModelError("DETECTOR_BACKEND={name!r} is not a backend; use one of {backends}.", name=name, backends=', '.join(BACKENDS))
     return name
 
 
@@ -37,14 +37,16 @@ def keras3(backend: str):
     import importlib.util
 
     if importlib.util.find_spec(_MODULES[backend]) is None:
-        raise ModelError(f"DETECTOR_BACKEND={backend} but {_MODULES[backend]} is not installed here. Install it, or "
-                         "choose a backend this machine has (tf_keras, jax, torch or tensorflow).")
+        raise ModelError("DETECTOR_BACKEND={backend} but {modules} is not installed here. Install it, or choose a "
+                         "backend this machine has (tf_keras, jax, torch or tensorflow).",
+                         backend=backend, modules=_MODULES[backend])
     if "keras" in sys.modules:
         import keras
 
         if keras.backend.backend() != backend:
-            raise ModelError(f"Keras 3 already runs on {keras.backend.backend()} in this process; start it again with "
-                             f"DETECTOR_BACKEND={backend} set before anything imports keras.")
+            raise ModelError("Keras 3 already runs on {backend} in this process; start it again with "
+                             "DETECTOR_BACKEND={backend2} set before anything imports keras.",
+                             backend=keras.backend.backend(), backend2=backend)
         return keras
     os.environ["KERAS_BACKEND"] = backend
     import keras
@@ -110,7 +112,7 @@ def _rebuild_ensemble(keras, config: dict, members: list[dict], weights) -> Any:
         names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
         values = [np.asarray(group[n]) for n in names]
         if [tuple(w.shape) for w in model.weights] != [v.shape for v in values]:
-            raise ModelError(f"The weights of member {name} do not fit its layers; the file is not a published ensemble.")
+            raise ModelError("The weights of member {name} do not fit its layers; the file is not a published ensemble.", name=name)
         model.set_weights(values)
         outputs.append(model(inputs))
     return keras.Model(inputs, keras.layers.Concatenate(axis=-1)(outputs) if len(outputs) > 1 else outputs[0])

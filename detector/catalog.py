@@ -54,7 +54,7 @@ class Dataset:
             hint = "" if mirror_dir() else (
                 f" When online, `python -m detector data fetch {self.name}` downloads it into the data folder."
             )
-            raise DetectorError(f"The published dataset {self.name!r} is not available: {exc}{hint}") from None
+            raise DetectorError("The published dataset {name!r} is not available: {exc}{hint}", name=self.name, exc=exc, hint=hint) from None
 
 
 @lru_cache(maxsize=1)
@@ -65,7 +65,7 @@ def _load() -> tuple[dict[str, Dataset], tuple[str, ...]]:
     out = {}
     for name, d in data["datasets"].items():
         if d["kind"] not in KINDS:
-            raise DetectorError(f"{CATALOG_FILE}: dataset {name} has unknown kind {d['kind']!r}.")
+            raise DetectorError("{catalog_file}: dataset {name} has unknown kind {d!r}.", catalog_file=CATALOG_FILE, name=name, d=d['kind'])
         lic = licences[d["licence"]]
         out[name] = Dataset(
             name=name,
@@ -107,8 +107,9 @@ def get(name: str) -> Dataset:
     found = _load()[0].get(name)
     if found is None:
         raise DetectorError(
-            f"No published dataset is called {name!r}. `python -m detector data list` shows the names: "
-            + ", ".join(_load()[0])
+            "No published dataset is called {name!r}. `python -m detector data list` shows the names: "
+            "{names}",
+            name=name, names=", ".join(_load()[0])
         )
     return found
 
@@ -116,7 +117,7 @@ def get(name: str) -> Dataset:
 def by_kind(kind: str) -> list[Dataset]:
     """The datasets of one kind, in catalog order."""
     if kind not in KINDS:
-        raise DetectorError(f"Unknown dataset kind {kind!r}; the kinds are {', '.join(KINDS)}.")
+        raise DetectorError("Unknown dataset kind {kind!r}; the kinds are {kinds}.", kind=kind, kinds=', '.join(KINDS))
     return [d for d in _load()[0].values() if d.kind == kind]
 
 
@@ -150,5 +151,5 @@ def fetch(names: Iterable[str] | None = None, progress: bool = True) -> dict[str
         except DetectorError as exc:
             failures.append(str(exc))
     if failures:
-        raise DetectorError(f"{len(failures)} of {len(wanted)} datasets could not be fetched:\n  " + "\n  ".join(failures))
+        raise DetectorError("{n_failures} of {n_wanted} datasets could not be fetched:\n  {failures}", n_failures=len(failures), n_wanted=len(wanted), failures="\n  ".join(failures))
     return paths

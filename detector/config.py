@@ -35,8 +35,9 @@ def _positive_float(name: str, value: str | None, default: float) -> float:
     except ValueError:
         number = math.nan
     if not (number > 0):  # also refuses NaN
-        raise DetectorError(f"{name}={value!r} is not a positive number; set it to a size such as {default:g}, "
-                            "or unset it for the default.")
+        raise DetectorError("{name}={value!r} is not a positive number; set it to a size such as {default:g}, or unset "
+                            "it for the default.",
+                            name=name, value=value, default=default)
     return number
 
 

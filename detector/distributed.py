@@ -145,8 +145,9 @@ def _worker_state(recipe: Recipe) -> tuple[Detector, ImagerySource]:
             det = Detector(recipe.model, ScoreStore(recipe.store, **dict(recipe.storage_options)))
             if det.spec.name != recipe.model_name:
                 raise ModelError(
-                    f"On this worker the model {recipe.model} is {det.spec.name}, not {recipe.model_name} as on "
-                    "the client: give every worker the same model file and the same models/registry.toml."
+                    "On this worker the model {recipe_model} is {spec_name}, not {recipe_model_name} as on the "
+                    "client: give every worker the same model file and the same models/registry.toml.",
+                    recipe_model=recipe.model, spec_name=det.spec.name, recipe_model_name=recipe.model_name
                 )
             if len(_DETECTORS) >= 4:  # a long-lived worker serving many runs keeps a few models
                 _DETECTORS.pop(next(iter(_DETECTORS)))
@@ -365,9 +366,10 @@ def run_on_cluster(region: BaseGeometry, year: int, source: ImagerySource,
             client = stack.enter_context(connect(workers, scheduler, threads_per_worker=threads))
         except OSError as exc:
             raise DetectorError(
-                f"Could not reach the Dask scheduler at {scheduler} ({exc}). Start one (`dask scheduler`, "
+                "Could not reach the Dask scheduler at {scheduler} ({exc}). Start one (`dask scheduler`, "
                 "then `dask worker tcp://HOST:8786` on each machine), check the address, or run on this "
-                "machine with --workers N."
+                "machine with --workers N.",
+                scheduler=scheduler, exc=exc
             ) from None
         if echo:
             info = client.scheduler_info()

@@ -35,7 +35,7 @@ LINGER_S = 0.005  # how long a part-filled batch waits for another tile's patche
 def check_precision(name: str, backend: str) -> str:
     """The precision name, or a ModelError saying what exists where."""
     if name not in PRECISIONS:
-        raise ModelError(f"DETECTOR_PRECISION={name!r} is not a precision; use float32 (the default) or bfloat16.")
+        raise ModelError("DETECTOR_PRECISION={name!r} is not a precision; use float32 (the default) or bfloat16.", name=name)
     if name == "bfloat16" and backend == "jax":
         raise ModelError("DETECTOR_PRECISION=bfloat16 is available on tf_keras, tensorflow and torch, not on jax; "
                          "unset it or choose another DETECTOR_BACKEND.")

@@ -49,9 +49,9 @@ class RunGate:
             return
         left = quota - self.used_today(user)
         if km2 > left + 1e-9:
-            raise DetectorError(f"This run covers {km2:,.0f} km², more than the {max(left, 0):,.0f} km² left of your "
-                                f"{quota:,.0f} km² a day on this server. Choose a smaller region, or come back "
-                                "tomorrow.")
+            raise DetectorError("This run covers {km2:,.0f} km², more than the {max:,.0f} km² left of your {quota:,.0f} km² "
+                                "a day on this server. Choose a smaller region, or come back tomorrow.",
+                                km2=km2, max=max(left, 0), quota=quota)
 
     def _free(self, user: str) -> bool:
         return (sum(self._running.values()) < self.limits.max_runs

@@ -34,8 +34,9 @@ def verify(path: Path, expected: str) -> None:
     st = path.stat()
     if not _verified(str(path), st.st_size, st.st_mtime_ns, expected):
         raise DetectorError(
-            f"{path} does not match its published checksum (sha256 {expected[:12]}…). "
-            "The copy is corrupt or was changed: delete it and fetch it again."
+            "{path} does not match its published checksum (sha256 {expected}…). The copy is corrupt or "
+            "was changed: delete it and fetch it again.",
+            path=path, expected=expected[:12]
         )
 
 
@@ -57,8 +58,9 @@ def published_file(mirror_path: str, url: str, sha256: str, progress: bool = Tru
     mirror = mirror_dir()
     if mirror is not None:
         raise DetectorError(
-            f"{mirror_path} is not in the mirror folder {mirror} (DETECTOR_MIRROR). "
-            "Copy it there, or unset DETECTOR_MIRROR to download it from its public address."
+            "{mirror_path} is not in the mirror folder {mirror} (DETECTOR_MIRROR). Copy it there, or "
+            "unset DETECTOR_MIRROR to download it from its public address.",
+            mirror_path=mirror_path, mirror=mirror
         )
     import pooch  # imported late: only a real download needs it
 
@@ -69,10 +71,11 @@ def published_file(mirror_path: str, url: str, sha256: str, progress: bool = Tru
             url, known_hash=f"sha256:{sha256}", fname=target.name, path=target.parent, progressbar=progress
         )
     except ValueError as exc:  # pooch's checksum mismatch
-        raise DetectorError(f"The download of {url} did not match its checksum ({exc}). Try again later.") from None
+        raise DetectorError("The download of {url} did not match its checksum ({exc}). Try again later.", url=url, exc=exc) from None
     except Exception as exc:  # network errors come in many types
         raise DetectorError(
-            f"Could not download {url} ({type(exc).__name__}: {exc}). Connect to the internet, "
-            "or set DETECTOR_MIRROR to a folder holding a copy of the published files."
+            "Could not download {url} ({name}: {exc}). Connect to the internet, or set DETECTOR_MIRROR "
+            "to a folder holding a copy of the published files.",
+            url=url, name=type(exc).__name__, exc=exc
         ) from None
     return Path(path)

@@ -63,8 +63,7 @@ def parse(text: str | Sequence[str] | None) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(s.strip().lower() for s in items if s and s.strip()))
     unknown = [n for n in names if n not in INDICES]
     if unknown:
-        raise ModelError(f"Unknown spectral index {', '.join(map(repr, unknown))}; the indices are "
-                         + ", ".join(f"{i.name} {i.formula}" for i in INDICES.values()) + ".")
+        raise ModelError("Unknown spectral index {names}; the indices are {names2}.", names=', '.join(map(repr, unknown)), names2=", ".join(f"{i.name} {i.formula}" for i in INDICES.values()))
     return names
 
 
@@ -75,8 +74,9 @@ def check(indices: Sequence[str], bands: Sequence[str], model: str = "the model"
         missing = [b for b in INDICES[name].bands if b not in bands]
         if missing:
             raise ModelError(
-                f"The index {name} = {INDICES[name].formula} needs band(s) {', '.join(missing)}, which {model} does "
-                f"not take (its bands: {', '.join(bands)}). Add them to the band list, or drop {name}."
+                "The index {name} = {formula} needs band(s) {missing}, which {model} does not take (its "
+                "bands: {bands}). Add them to the band list, or drop {name}.",
+                name=name, formula=INDICES[name].formula, missing=', '.join(missing), model=model, bands=', '.join(bands)
             )
 
 

@@ -106,19 +106,19 @@ class Label:
     def check(self) -> Label:
         """The label itself, or a DetectorError saying what is wrong with it."""
         if self.is_mine not in IS_MINE:
-            raise DetectorError(f"is_mine must be one of {', '.join(IS_MINE)}, not {self.is_mine!r}.")
+            raise DetectorError("is_mine must be one of {is_mine}, not {is_mine2!r}.", is_mine=', '.join(IS_MINE), is_mine2=self.is_mine)
         if self.category is not None and self.category not in CATEGORIES:
-            raise DetectorError(f"Unknown look-alike category {self.category!r}; use one of {', '.join(CATEGORIES)}.")
+            raise DetectorError("Unknown look-alike category {category!r}; use one of {categories}.", category=self.category, categories=', '.join(CATEGORIES))
         if self.category is not None and self.is_mine == "yes":
             raise DetectorError("A look-alike category only goes with is_mine 'no' or 'unsure'.")
         if not self.reviewer.strip():
             raise DetectorError("Every label needs a reviewer: say who you are.")
         if not plain_name(self.reviewer, MAX_REVIEWER):
-            raise DetectorError(f"A reviewer name is at most {MAX_REVIEWER} characters, without control characters.")
+            raise DetectorError("A reviewer name is at most {max_reviewer} characters, without control characters.", max_reviewer=MAX_REVIEWER)
         if not self.item:
             raise DetectorError("A label needs an item (a patch id or a point).")
         if self.queue is not None and self.queue not in QUEUES:
-            raise DetectorError(f"Unknown queue {self.queue!r}; use one of {', '.join(QUEUES)}.")
+            raise DetectorError("Unknown queue {queue!r}; use one of {queues}.", queue=self.queue, queues=', '.join(QUEUES))
         return self
 
 
@@ -137,7 +137,7 @@ def check_reviewer_name(name: str) -> str:
     """A name typed on the Review page, or a DetectorError saying what to change."""
     name = name.strip()
     if name.lower().startswith(IMPORT_PREFIX):
-        raise DetectorError(f"Names starting with {IMPORT_PREFIX!r} are kept for imported label sets; choose your own.")
+        raise DetectorError("Names starting with {import_prefix!r} are kept for imported label sets; choose your own.", import_prefix=IMPORT_PREFIX)
     if not plain_name(name, 64):
         raise DetectorError("A reviewer name is at most 64 characters, letters, digits and punctuation only.")
     return name
@@ -199,8 +199,9 @@ class LabelStore:
                 db = make_url(self.url).database
                 if db and db != ":memory:" and not Path(db).expanduser().parent.is_dir():
                     raise DetectorError(
-                        f"The label store {self._safe_url()} is in a folder that does not exist "
-                        f"({Path(db).expanduser().parent}). Create the folder, or fix DATABASE_URL / --database."
+                        "The label store {safe_url} is in a folder that does not exist ({parent}). Create the "
+                        "folder, or fix DATABASE_URL / --database.",
+                        safe_url=self._safe_url(), parent=Path(db).expanduser().parent
                     )
                 self._engine = _sqlite_engine(self.url)
             else:
@@ -210,9 +211,10 @@ class LabelStore:
             raise
         except Exception as exc:  # noqa: BLE001 — a bad URL, a missing driver, a server that is down
             raise DetectorError(
-                f"The label store at {self._safe_url()} cannot be opened ({type(exc).__name__}: {self._scrub(str(exc))}). "
-                "Check DATABASE_URL (for PostgreSQL: postgresql+psycopg://user:password@host/db, with psycopg "
-                "installed), or unset it to use the SQLite file in the data folder."
+                "The label store at {safe_url} cannot be opened ({name}: {scrub}). Check DATABASE_URL (for "
+                "PostgreSQL: postgresql+psycopg://user:password@host/db, with psycopg installed), or unset "
+                "it to use the SQLite file in the data folder.",
+                safe_url=self._safe_url(), name=type(exc).__name__, scrub=self._scrub(str(exc))
             ) from None
 
     def _scrub(self, text: str) -> str:

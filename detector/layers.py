@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 
 from . import catalog, labels, published, runs
-from .errors import DetectorError
+from .errors import DetectorError, Message
 from .postprocess import area_ha
 from .store import ScoreStore
 
@@ -31,7 +31,7 @@ class LayerInfo:
     def credit(self) -> str:
         """The credit line of the layer's patches."""
         if self.is_run:
-            return "your Detect run (contains modified Copernicus Sentinel-2 data)"
+            return Message("your Detect run (contains modified Copernicus Sentinel-2 data)")
         return catalog.attribution(self.name)
 
 
@@ -47,12 +47,12 @@ def available(index: runs.RunIndex) -> dict[str, LayerInfo]:
     out = {}
     for ds in catalog.by_kind("patches"):
         if ds.available():
-            section = ds.region.replace("amazon_basin_part", "Amazon section ")
-            out[ds.name] = LayerInfo(ds.name, f"{ds.model}, {section}, {ds.period} (published patches)",
-                                     int(str(ds.period)[:4]))
+            title = Message("{model}, Amazon section {section}, {period} (published patches)", model=ds.model,
+                            section=ds.region.replace("amazon_basin_part", ""), period=ds.period)
+            out[ds.name] = LayerInfo(ds.name, title, int(str(ds.period)[:4]))
     for r in _runs(index):
-        out[RUN_PREFIX + r.run_id] = LayerInfo(RUN_PREFIX + r.run_id,
-                                               f"Detect run: {r.region_label}, {r.year}, {r.model}", int(r.year))
+        title = Message("Detect run: {region}, {period}, {model}", region=r.region_label, period=r.year, model=r.model)
+        out[RUN_PREFIX + r.run_id] = LayerInfo(RUN_PREFIX + r.run_id, title, int(r.year))
     return out
 
 
@@ -62,7 +62,7 @@ def load(name: str, index: runs.RunIndex, store: ScoreStore) -> gpd.GeoDataFrame
         rid = name[len(RUN_PREFIX):]
         record = index.get(rid)
         if record is None:
-            raise DetectorError(f"The Detect run {rid} is no longer in the run index; run it again on the Detect page.")
+            raise DetectorError("The Detect run {rid} is no longer in the run index; run it again on the Detect page.", rid=rid)
         gdf = runs.reopen(record, store).patches
     else:
         gdf = published.load_layer(name)

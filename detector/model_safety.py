@@ -37,17 +37,17 @@ def read_config(path: Path) -> dict:
             with h5py.File(path, "r") as h5:
                 raw = h5.attrs.get("model_config")
         except OSError as exc:
-            raise ModelError(f"{path} is not a readable HDF5 Keras model ({exc}).") from None
+            raise ModelError("{path} is not a readable HDF5 Keras model ({exc}).", path=path, exc=exc) from None
         if raw is None:
-            raise ModelError(f"{path} holds weights only, no model architecture. Save the whole model (model.save).")
+            raise ModelError("{path} holds weights only, no model architecture. Save the whole model (model.save).", path=path)
         return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
     if path.suffix == ".keras":
         try:
             with zipfile.ZipFile(path) as zf:
                 return json.loads(zf.read("config.json"))
         except (zipfile.BadZipFile, KeyError) as exc:
-            raise ModelError(f"{path} is not a valid .keras model file ({exc}).") from None
-    raise ModelError(f"{path}: only Keras .h5 and .keras model files can be used.")
+            raise ModelError("{path} is not a valid .keras model file ({exc}).", path=path, exc=exc) from None
+    raise ModelError("{path}: only Keras .h5 and .keras model files can be used.", path=path)
 
 
 _BUILTIN_MODULES = ("keras", "tf_keras")
@@ -82,9 +82,10 @@ _CODE_KEYS = frozenset({"function", "function_type", "module_fn", "output_shape_
 
 def _refuse(path: Path, what: str) -> ModelError:
     return ModelError(
-        f"{path.name} contains {what}, which is not one of the built-in layers the detector's models use; "
-        "it is refused before loading, since such parts can run code. Rebuild the model with standard Keras "
-        "layers (Conv2D, Dense, pooling, dropout, …) and built-in activations."
+        "{path_name} contains {what}, which is not one of the built-in layers the detector's models "
+        "use; it is refused before loading, since such parts can run code. Rebuild the model with "
+        "standard Keras layers (Conv2D, Dense, pooling, dropout, …) and built-in activations.",
+        path_name=path.name, what=what
     )
 
 
@@ -92,8 +93,9 @@ def _check_node(path: Path, node: dict) -> None:
     cls = str(node.get("class_name"))
     if cls == "Lambda":
         raise ModelError(
-            f"{path.name} contains a Lambda layer, which runs arbitrary Python code when loaded; "
-            "it is refused. Rebuild the model with built-in layers only."
+            "{path_name} contains a Lambda layer, which runs arbitrary Python code when loaded; it is "
+            "refused. Rebuild the model with built-in layers only.",
+            path_name=path.name
         )
     if cls not in ALLOWED_CLASSES:
         raise _refuse(path, f"a {cls!r} object")
@@ -126,7 +128,7 @@ def check_safe(path: Path) -> None:
     cfg = read_config(path)
     nodes = list(walk_layers(cfg))
     if not nodes:
-        raise ModelError(f"{path.name} describes no layers. Save the whole Keras model (model.save).")
+        raise ModelError("{path_name} describes no layers. Save the whole Keras model (model.save).", path_name=path.name)
     for node in nodes:
         _check_node(path, node)
     _check_inbound(path, cfg)

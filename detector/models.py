@@ -130,7 +130,7 @@ def trained_spec(side: Path) -> ModelSpec:
     meta = tomllib.loads(side.read_text(encoding="utf-8"))
     h5 = side.with_suffix(".h5")
     if not h5.is_file():
-        raise ModelError(f"{h5.name} is missing beside {side.name}")
+        raise ModelError("{h5_name} is missing beside {side_name}", h5_name=h5.name, side_name=side.name)
     prov = meta.get("provenance", {})
     if isinstance(prov, dict):
         prov = "; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in prov.items()
@@ -186,7 +186,7 @@ def local_spec(path: str | Path) -> ModelSpec:
     """Spec of a user's own model file, from its sidecar or its input shape."""
     p = Path(path).expanduser().resolve()
     if not p.is_file():
-        raise ModelError(f"No model file at {p}. Give a registered model name ({', '.join(registry())}) or a path.")
+        raise ModelError("No model file at {p}. Give a registered model name ({names}) or a path.", p=p, names=', '.join(registry()))
     check_safe(p)
     meta = _sidecar(p)
     idx = spectral.parse(meta.get("indices", []))
@@ -196,8 +196,9 @@ def local_spec(path: str | Path) -> ModelSpec:
         bands = {12: BANDS_12, 13: BANDS_13}.get(channels - len(idx), ())
         if not bands:
             raise ModelError(
-                f"{p.name} takes {channels} input channels, and no band list is known for that. "
-                f"Write {p.with_suffix('.toml').name} beside it with bands = [\"B1\", …] in input order."
+                "{p_name} takes {channels} input channels, and no band list is known for that. Write {name} "
+                "beside it with bands = [\"B1\", …] in input order.",
+                p_name=p.name, channels=channels, name=p.with_suffix('.toml').name
             )
     from .fetch import sha256_of
 
@@ -205,9 +206,10 @@ def local_spec(path: str | Path) -> ModelSpec:
     base = str(meta.get("name") or p.stem)
     if base in published_names():
         raise ModelError(
-            f"{p.with_suffix('.toml').name} names this file {base!r}, a published model's name, which is reserved "
-            f"(its scores are the published model's). Give it a name of its own in {p.with_suffix('.toml').name}, "
-            f"or use the published model by its name: --model {base}."
+            "{name} names this file {base!r}, a published model's name, which is reserved (its scores "
+            "are the published model's). Give it a name of its own in {name}, or use the published model "
+            "by its name: --model {base}.",
+            name=p.with_suffix('.toml').name, base=base
         )
     return ModelSpec(
         # The file's content hash is part of the name, the store's key: another file never gets its scores.
@@ -248,7 +250,7 @@ def resolve(model: str | Path | None) -> ModelSpec:
             if spec.trained and spec.local_path and str(Path(spec.local_path).resolve()) == where:
                 return spec
         return local_spec(model)
-    raise ModelError(f"Unknown model {model!r}. Registered models: {', '.join(registry())}; or give a .h5/.keras path.")
+    raise ModelError("Unknown model {model!r}. Registered models: {names}; or give a .h5/.keras path.", model=model, names=', '.join(registry()))
 
 
 # ---------------------------------------------------------------- loading and scoring
@@ -374,15 +376,16 @@ def load(spec: ModelSpec) -> Scorer:
     except ModelError:
         raise
     except Exception as exc:
-        raise ModelError(f"Could not load {path.name}: {type(exc).__name__}: {exc}") from None
+        raise ModelError("Could not load {path_name}: {name}: {exc}", path_name=path.name, name=type(exc).__name__, exc=exc) from None
     want = (spec.patch_size, spec.patch_size, spec.channels)
     got = tuple(model.input_shape[1:])
     if got != want:
         extra = f" and the {len(spec.indices)} indices {', '.join(spec.indices)}" if spec.indices else ""
         raise ModelError(
-            f"Model {spec.name} takes input {got}, but its metadata says {want} "
-            f"({spec.patch_size} px patches of the {len(spec.bands)} bands {', '.join(spec.bands)}{extra}). "
-            "Use a model of 48×48 patches with those inputs, or correct the band (and index) list in its .toml."
+            "Model {spec_name} takes input {got}, but its metadata says {want} ({spec_patch_size} px "
+            "patches of the {n_spec_bands} bands {spec_bands}{extra}). Use a model of 48×48 patches with "
+            "those inputs, or correct the band (and index) list in its .toml.",
+            spec_name=spec.name, got=got, want=want, spec_patch_size=spec.patch_size, n_spec_bands=len(spec.bands), spec_bands=', '.join(spec.bands), extra=extra
         )
     return Scorer(spec, model, backend=backend, precision=precision)
 

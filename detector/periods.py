@@ -28,7 +28,7 @@ class Period:
 
     def __init__(self, start: _dt.date, end: _dt.date):
         if not end > start:
-            raise DetectorError(f"A period must end after it starts ({start} to {end}); give the later date as the end.")
+            raise DetectorError("A period must end after it starts ({start} to {end}); give the later date as the end.", start=start, end=end)
         object.__setattr__(self, "start", start)
         object.__setattr__(self, "end", end)
 
@@ -141,7 +141,7 @@ def between(first: _dt.date | str, last: _dt.date | str) -> Period:
     """The days from ``first`` to ``last``, both included (how people write a date range)."""
     a, b = _date(first), _date(last)
     if b < a:
-        raise DetectorError(f"The end date {b} is before the start date {a}; give the earlier date first.")
+        raise DetectorError("The end date {b} is before the start date {a}; give the earlier date first.", b=b, a=a)
     return Period(a, b + _dt.timedelta(days=1))
 
 
@@ -151,7 +151,7 @@ def _date(value: _dt.date | str) -> _dt.date:
     try:
         return _dt.date.fromisoformat(str(value).strip())
     except ValueError:
-        raise DetectorError(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2025-04-01.") from None
+        raise DetectorError("{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2025-04-01.", value=value) from None
 
 
 def parse(text: str) -> Period:
@@ -165,8 +165,9 @@ def parse(text: str) -> Period:
     m = _RANGE.match(t)
     if m:
         return between(m.group(1), m.group(2))
-    raise DetectorError(f"{text!r} is not a period. Write a year (2023), a quarter (2025Q2) or a date range "
-                        "(2024-03-01..2024-06-30).")
+    raise DetectorError("{text!r} is not a period. Write a year (2023), a quarter (2025Q2) or a date range "
+                        "(2024-03-01..2024-06-30).",
+                        text=text)
 
 
 def of(value: Period | int | str) -> Period:
@@ -174,7 +175,7 @@ def of(value: Period | int | str) -> Period:
     if isinstance(value, Period):
         return value
     if isinstance(value, bool):
-        raise DetectorError(f"{value!r} is not a period.")
+        raise DetectorError("{value!r} is not a period.", value=value)
     if isinstance(value, int) or (hasattr(value, "__index__") and not isinstance(value, str)):
         return year(int(value))
     return parse(str(value))
@@ -192,13 +193,13 @@ def parse_many(text: str) -> list[Period]:
         if years:
             a, b = int(years.group(1)), int(years.group(2))
             if b < a:
-                raise DetectorError(f"{part!r}: the last year comes before the first; write {b}-{a}.")
+                raise DetectorError("{part!r}: the last year comes before the first; write {b}-{a}.", part=part, b=b, a=a)
             out += [year(y) for y in range(a, b + 1)]
         elif quarters:
             first = quarter(int(quarters.group(1)), int(quarters.group(2)))
             last = quarter(int(quarters.group(3)), int(quarters.group(4)))
             if last < first:
-                raise DetectorError(f"{part!r}: the last quarter comes before the first.")
+                raise DetectorError("{part!r}: the last quarter comes before the first.", part=part)
             p = first
             while not last < p:
                 out.append(p)
@@ -215,5 +216,5 @@ def ordered(periods: Iterable[Period]) -> list[Period]:
         raise DetectorError("No period given. Write, e.g., 2019-2024,2025Q2-2025Q3.")
     for a, b in itertools.pairwise(ps):
         if b.start < a.end:
-            raise DetectorError(f"The periods {a.label} and {b.label} overlap; give periods that follow each other.")
+            raise DetectorError("The periods {a_label} and {b_label} overlap; give periods that follow each other.", a_label=a.label, b_label=b.label)
     return ps

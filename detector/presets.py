@@ -17,7 +17,7 @@ import geopandas as gpd
 
 from . import config
 from .atomic import atomic_path
-from .errors import DetectorError
+from .errors import N_, DetectorError, Message
 from .rule import Rule
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
@@ -48,7 +48,7 @@ class Preset:
         """The patches this preset keeps."""
         return patches[self.rule().kept(patches)]
 
-    def describe(self) -> str:
+    def describe(self) -> Message:
         return self.rule().describe()
 
 
@@ -56,9 +56,9 @@ class Preset:
 #: period's detections, *stringent* for cumulative mining since 2018. Always listed, never saved over.
 BUILT_IN = (
     Preset("AMW relaxed", 0.43, True, 0.75, 5, 3.0, author="Amazon Mining Watch",
-           note="Amazon Mining Watch (July 2026 rebuild): the rule it recommends for a single period's detections."),
+           note=N_("Amazon Mining Watch (July 2026 rebuild): the rule it recommends for a single period's detections.")),
     Preset("AMW stringent", 0.55, True, 0.8, 5, 3.0, author="Amazon Mining Watch",
-           note="Amazon Mining Watch (July 2026 rebuild): the rule of its cumulative layer, mining evidence since 2018."),
+           note=N_("Amazon Mining Watch (July 2026 rebuild): the rule of its cumulative layer, mining evidence since 2018.")),
 )
 
 
@@ -73,8 +73,9 @@ def _file(name: str, folder: Path | None = None) -> Path:
 def check(preset: Preset) -> Preset:
     """The preset, or a DetectorError saying what to change."""
     if not _NAME.match(preset.name or ""):
-        raise DetectorError("A preset name is 1–64 letters, digits, spaces, dots, dashes or underscores, "
-                            f"starting with a letter or digit; {preset.name!r} is not.")
+        raise DetectorError("A preset name is 1–64 letters, digits, spaces, dots, dashes or underscores, starting with a "
+                            "letter or digit; {preset_name!r} is not.",
+                            preset_name=preset.name)
     preset.rule().check()
     return preset
 
@@ -83,8 +84,9 @@ def save(preset: Preset, folder: Path | None = None) -> Path:
     """Save (or replace) a preset; returns its file."""
     preset = check(preset)
     if any(b.name.lower() == preset.name.lower() for b in BUILT_IN):
-        raise DetectorError(f"{preset.name!r} is a built-in preset ({preset.name} keeps its published values); "
-                            "save yours under another name.")
+        raise DetectorError("{preset_name!r} is a built-in preset ({preset_name} keeps its published values); save yours "
+                            "under another name.",
+                            preset_name=preset.name)
     data = asdict(preset)
     data["saved_at"] = data["saved_at"] or datetime.now(UTC).isoformat(timespec="seconds")
     data = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in data.items()}
@@ -119,4 +121,4 @@ def load(name: str, folder: Path | None = None) -> Preset:
         if p.name == name:
             return p
     names = ", ".join(p.name for p in saved)
-    raise DetectorError(f"No threshold preset is called {name!r}. Saved presets: {names}.")
+    raise DetectorError("No threshold preset is called {name!r}. Saved presets: {names}.", name=name, names=names)

@@ -63,7 +63,7 @@ def _write_cache(gdf: gpd.GeoDataFrame, path: Path) -> None:
 
 def _read_source(ds: Dataset) -> gpd.GeoDataFrame:
     if not ds.original_path.endswith((".geojson", ".json")):
-        raise DetectorError(f"{ds.name} is a {ds.kind} file, not vector data; use catalog.get({ds.name!r}).path().")
+        raise DetectorError("{ds_name} is a {ds_kind} file, not vector data; use catalog.get({ds_name!r}).path().", ds_name=ds.name, ds_kind=ds.kind)
     gdf = gpd.read_file(ds.path())
     if gdf.crs is None:
         gdf = gdf.set_crs(WGS84)
@@ -88,7 +88,7 @@ def normalise(raw: gpd.GeoDataFrame, ds: Dataset) -> gpd.GeoDataFrame:
         period = [ds.period] * n
     unknown = set(period) - set(catalog.periods())
     if unknown:
-        raise DetectorError(f"{ds.name} has features of unknown period {sorted(unknown)}; add them to catalog.toml.")
+        raise DetectorError("{ds_name} has features of unknown period {unknown}; add them to catalog.toml.", ds_name=ds.name, unknown=sorted(unknown))
 
     def column(name: str) -> np.ndarray:
         return raw[name].to_numpy(dtype="float64") if name in raw.columns else np.full(n, np.nan)
@@ -114,7 +114,9 @@ def _layer_dataset(name_or_period: str | int) -> Dataset:
     ds = catalog.get(key)
     if ds.kind not in catalog.LAYER_KINDS:
         raise DetectorError(
-            f"{key} is a {ds.kind} dataset, not a mining layer; read it with published.load_dataset({key!r})."
+            "{key} is a {ds_kind} dataset, not a mining layer; read it with "
+            "published.load_dataset({key!r}).",
+            key=key, ds_kind=ds.kind
         )
     return ds
 
@@ -246,7 +248,7 @@ def boundary_regions(name: str) -> gpd.GeoDataFrame:
         return territories()
     ds = catalog.get(name)
     if ds.kind != "boundary":
-        raise DetectorError(f"{name} is a {ds.kind} dataset, not a boundary; regions come from boundary datasets.")
+        raise DetectorError("{name} is a {ds_kind} dataset, not a boundary; regions come from boundary datasets.", name=name, ds_kind=ds.kind)
     raw = load_dataset(name)
     if "name" in raw.columns and len(raw) > 1:
         names = [str(v) for v in raw["name"]]

@@ -38,8 +38,9 @@ def reproject(geom: BaseGeometry, transformer: Transformer) -> BaseGeometry:
 
 def _too_big(what: str, size: int) -> RegionError:
     return RegionError(
-        f"{what} is {size / 1e6:.0f} MB, more than the {MAX_GEOJSON_BYTES / 1e6:.0f} MB a region may be. "
-        "Simplify it (e.g. `ogr2ogr -simplify 0.001`) or draw the outline you need."
+        "{what} is {value:.0f} MB, more than the {value2:.0f} MB a region may be. Simplify it (e.g. "
+        "`ogr2ogr -simplify 0.001`) or draw the outline you need.",
+        what=what, value=size / 1e6, value2=MAX_GEOJSON_BYTES / 1e6
     )
 
 
@@ -52,13 +53,14 @@ def parse_geojson(content: bytes | str, name: str = "The region") -> dict:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise RegionError(
-            f"{name} is not valid GeoJSON ({exc.msg} at line {exc.lineno}, column {exc.colno}). "
-            "Save it again from your GIS, or check it at geojson.io."
+            "{name} is not valid GeoJSON ({exc_msg} at line {exc_lineno}, column {exc_colno}). Save it "
+            "again from your GIS, or check it at geojson.io.",
+            name=name, exc_msg=exc.msg, exc_lineno=exc.lineno, exc_colno=exc.colno
         ) from None
     except RecursionError:
-        raise RegionError(f"{name} is nested too deeply to be GeoJSON. Save it again from your GIS.") from None
+        raise RegionError("{name} is nested too deeply to be GeoJSON. Save it again from your GIS.", name=name) from None
     if not isinstance(data, dict):
-        raise RegionError(f"{name} is not a GeoJSON object. Give a FeatureCollection, Feature or Polygon.")
+        raise RegionError("{name} is not a GeoJSON object. Give a FeatureCollection, Feature or Polygon.", name=name)
     return data
 
 
@@ -70,7 +72,7 @@ def read_geojson(source: str | Path | Mapping[str, Any]) -> dict:
         return parse_geojson(source)
     path = Path(source).expanduser()
     if not path.is_file():
-        raise RegionError(f"Region file {path} does not exist (or is not a file). Give the path of a GeoJSON file.")
+        raise RegionError("Region file {path} does not exist (or is not a file). Give the path of a GeoJSON file.", path=path)
     size = path.stat().st_size
     if size > MAX_GEOJSON_BYTES:
         raise _too_big(f"Region file {path}", size)
@@ -88,8 +90,9 @@ def geometry_from_geojson(data: Mapping[str, Any]) -> BaseGeometry:
         geoms = [data]
     else:
         raise RegionError(
-            f"GeoJSON of type {kind!r} cannot be a region. Give a FeatureCollection, Feature, "
-            "Polygon or MultiPolygon."
+            "GeoJSON of type {kind!r} cannot be a region. Give a FeatureCollection, Feature, Polygon or "
+            "MultiPolygon.",
+            kind=kind
         )
     shapes = []
     for g in geoms:
@@ -98,7 +101,7 @@ def geometry_from_geojson(data: Mapping[str, Any]) -> BaseGeometry:
         try:
             shapes.append(shape(g))
         except Exception as exc:  # noqa: BLE001 - shapely raises several types for malformed coordinates
-            raise RegionError(f"The region has a malformed geometry ({_plain(exc)}). Fix or redraw it.") from None
+            raise RegionError("The region has a malformed geometry ({plain}). Fix or redraw it.", plain=_plain(exc)) from None
     _bound_the_work(shapes)
     polys = []
     for geom in shapes:
@@ -126,14 +129,17 @@ def _bound_the_work(shapes: list[BaseGeometry]) -> None:
     parts = sum(len(getattr(g, "geoms", [g])) for g in shapes)
     if parts > MAX_PARTS:
         raise RegionError(
-            f"The region has {parts:,} separate parts, more than the {MAX_PARTS:,} a region may have. Merge or "
-            "simplify them in your GIS (e.g. dissolve, then `ogr2ogr -simplify 0.001`), or draw one outline."
+            "The region has {parts:,} separate parts, more than the {max_parts:,} a region may have. "
+            "Merge or simplify them in your GIS (e.g. dissolve, then `ogr2ogr -simplify 0.001`), or draw "
+            "one outline.",
+            parts=parts, max_parts=MAX_PARTS
         )
     coords = shapely.get_coordinates(shapes) if shapes else np.empty((0, 2))
     if len(coords) > MAX_VERTICES:
         raise RegionError(
-            f"The region has {len(coords):,} vertices, more than the {MAX_VERTICES:,} a region may have. Simplify "
-            "it in your GIS (e.g. `ogr2ogr -simplify 0.001`)."
+            "The region has {n_coords:,} vertices, more than the {max_vertices:,} a region may have. "
+            "Simplify it in your GIS (e.g. `ogr2ogr -simplify 0.001`).",
+            n_coords=len(coords), max_vertices=MAX_VERTICES
         )
     if len(coords) and not np.isfinite(coords).all():
         raise RegionError("The region has coordinates that are not numbers (NaN or infinite). Fix or redraw it.")
@@ -146,8 +152,10 @@ def _bound_the_work(shapes: list[BaseGeometry]) -> None:
         n = shapely.get_num_coordinates(g)
         if n > MAX_REPAIR_VERTICES and not g.is_valid:
             raise RegionError(
-                f"The region's outline crosses itself and has {n:,} vertices, too many to repair here (at most "
-                f"{MAX_REPAIR_VERTICES:,}). Repair it in your GIS (e.g. QGIS 'Fix geometries') or simplify it."
+                "The region's outline crosses itself and has {n:,} vertices, too many to repair here (at "
+                "most {max_repair_vertices:,}). Repair it in your GIS (e.g. QGIS 'Fix geometries') or "
+                "simplify it.",
+                n=n, max_repair_vertices=MAX_REPAIR_VERTICES
             )
 
 
@@ -190,9 +198,10 @@ def check_region(geom: BaseGeometry, limit_km2: float | None = None) -> float:
     limit = max_area_km2() if limit_km2 is None else limit_km2
     if km2 > limit:
         raise RegionError(
-            f"The region covers {km2:,.0f} km², more than the on-demand limit of {limit:,.0f} km². "
-            "Run it from the command line with a higher limit (`python -m detector detect ... "
-            f"--max-area {km2:.0f}` or DETECTOR_MAX_AREA_KM2), or split it into smaller regions."
+            "The region covers {km2:,.0f} km², more than the on-demand limit of {limit:,.0f} km². Run it "
+            "from the command line with a higher limit (`python -m detector detect ... --max-area "
+            "{km2:.0f}` or DETECTOR_MAX_AREA_KM2), or split it into smaller regions.",
+            km2=km2, limit=limit
         )
     return km2
 

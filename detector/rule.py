@@ -12,7 +12,7 @@ import geopandas as gpd
 import numpy as np
 
 from . import postprocess
-from .errors import DetectorError
+from .errors import DetectorError, Message
 
 
 @dataclass(frozen=True)
@@ -36,13 +36,13 @@ class Rule:
         for name in ("threshold", "t_iso"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
-                raise DetectorError(f"{name} must be a number between 0 and 1, not {value!r}.")
+                raise DetectorError("{name} must be a number between 0 and 1, not {value!r}.", name=name, value=value)
         if not isinstance(self.k, (int, np.integer)) or isinstance(self.k, bool) or self.k < 1:
-            raise DetectorError(f"k (neighbours for the isolation rule) must be a whole number ≥ 1, not {self.k!r}.")
+            raise DetectorError("k (neighbours for the isolation rule) must be a whole number ≥ 1, not {k!r}.", k=self.k)
         if not (isinstance(self.min_valid, (int, float)) and 0.0 <= self.min_valid <= 1.0):
-            raise DetectorError(f"The least share of imagery per patch must be between 0 and 1, not {self.min_valid!r}.")
+            raise DetectorError("The least share of imagery per patch must be between 0 and 1, not {min_valid!r}.", min_valid=self.min_valid)
         if not (isinstance(self.d_km, (int, float)) and math.isfinite(self.d_km) and self.d_km > 0):
-            raise DetectorError(f"D (the isolation distance) must be a positive number of km, not {self.d_km!r}.")
+            raise DetectorError("D (the isolation distance) must be a positive number of km, not {d_km!r}.", d_km=self.d_km)
         return self
 
     def kept(self, patches: gpd.GeoDataFrame) -> np.ndarray:
@@ -61,14 +61,15 @@ class Rule:
     def at(self, threshold: float) -> Rule:
         return Rule(threshold, self.dual, self.t_iso, self.k, self.d_km, self.min_valid)
 
-    def describe(self) -> str:
-        """The rule in words, e.g. "score ≥ 0.6, isolated patches (k=5, D=3 km) ≥ 0.75"."""
-        text = f"score ≥ {self.threshold:g}"
+    def describe(self) -> Message:
+        """The rule in words, e.g. "score ≥ 0.6, isolated patches (k=5, D=3 km) ≥ 0.75" (a str, translatable)."""
+        parts = [Message("score ≥ {threshold:g}", threshold=self.threshold)]
         if self.dual:
-            text += f", isolated patches (k={self.k}, D={self.d_km:g} km) ≥ {self.t_iso:g}"
+            parts.append(Message("isolated patches (k={k}, D={d_km:g} km) ≥ {t_iso:g}", k=self.k, d_km=self.d_km,
+                                 t_iso=self.t_iso))
         if self.min_valid > 0:
-            text += f", imagery on ≥ {self.min_valid:.0%} of the patch"
-        return text
+            parts.append(Message("imagery on ≥ {share:.0%} of the patch", share=self.min_valid))
+        return Message.joined(", ", parts)
 
     @property
     def filters_rows(self) -> bool:

@@ -120,8 +120,9 @@ def reopen(record: RunRecord, store: ScoreStore) -> DetectResult:
     back = read_region(store, record.source_key, record.model, record.the_period, record.geometry, geometry=False)
     if back.missing:
         raise ImageryError(
-            f"{len(back.missing)} of this run's {back.tiles} tiles are no longer in the score store "
-            f"({store.url}). Run it again to score them anew."
+            "{n_back_missing} of this run's {back_tiles} tiles are no longer in the score store "
+            "({store_url}). Run it again to score them anew.",
+            n_back_missing=len(back.missing), back_tiles=back.tiles, store_url=store.url
         )
     summary = RunSummary(model=record.model, year=record.the_period, source=record.source_key, tiles=back.tiles,
                          tiles_from_store=back.tiles, patches=len(back.patches), from_store=len(back.patches),

@@ -27,8 +27,9 @@ def sampling_answer(filename: str) -> tuple[str, str | None]:
                 return "no", key
         return "no", None
     raise DetectorError(
-        f"{filename}: cannot tell mines from look-alikes. Sampling-location files must have 'positives' "
-        "(mines) or 'negatives' (not mines) in their name."
+        "{filename}: cannot tell mines from look-alikes. Sampling-location files must have "
+        "'positives' (mines) or 'negatives' (not mines) in their name.",
+        filename=filename
     )
 
 
@@ -41,7 +42,7 @@ def sampling_path(arg: str, purpose: str = "this command") -> Path:
         return path
     ds = catalog.get(arg)
     if ds.kind != "sampling":
-        raise DetectorError(f"{arg} is a {ds.kind} dataset; {purpose} takes sampling-location point files.")
+        raise DetectorError("{arg} is a {ds_kind} dataset; {purpose} takes sampling-location point files.", arg=arg, ds_kind=ds.kind, purpose=purpose)
     return ds.path(progress=False)
 
 
@@ -52,11 +53,11 @@ def read_points(path: Path) -> gpd.GeoDataFrame:
     another CRS or has its axes swapped, and its labels would land anywhere.
     """
     if not path.is_file():
-        raise DetectorError(f"{path}: no such file.")
+        raise DetectorError("{path}: no such file.", path=path)
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:  # noqa: BLE001 — any reader failure means the same to the user
-        raise DetectorError(f"{path} is not a readable GeoJSON file ({exc}).") from None
+        raise DetectorError("{path} is not a readable GeoJSON file ({exc}).", path=path, exc=exc) from None
     usable = gdf.geometry.notna() & ~gdf.geometry.is_empty
     skipped = int((~usable).sum()) + _features_without_geometry(path, len(gdf))
     gdf = gdf[usable]
@@ -67,8 +68,9 @@ def read_points(path: Path) -> gpd.GeoDataFrame:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise DetectorError(
-            f"{path.name}: {int(bad.sum()):,} points lie outside longitude −180…180 / latitude −90…90 (e.g. "
-            f"{x[i]:g}, {y[i]:g}). Is the file in EPSG:4326, longitude first? Nothing was imported from it."
+            "{path_name}: {sum:,} points lie outside longitude −180…180 / latitude −90…90 (e.g. {x:g}, "
+            "{y:g}). Is the file in EPSG:4326, longitude first? Nothing was imported from it.",
+            path_name=path.name, sum=int(bad.sum()), x=x[i], y=y[i]
         )
     out = gpd.GeoDataFrame(geometry=pts.to_numpy(), crs="EPSG:4326").reset_index(drop=True)
     out.attrs["skipped"] = skipped

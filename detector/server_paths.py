@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .config import Settings
-from .errors import DetectorError
+from .errors import N_, DetectorError
 
 
 def paths_offered(settings: Settings) -> bool:
@@ -32,13 +32,12 @@ def allowed_path(text: str, settings: Settings) -> Path:
     try:
         resolved = p.resolve(strict=False)
     except (OSError, RuntimeError):  # a symlink loop, a path too long
-        raise DetectorError(_outside()) from None
+        raise DetectorError(OUTSIDE) from None
     roots = [Path(d).expanduser().resolve() for d in settings.allowed_dirs]
     if roots and not any(resolved == r or resolved.is_relative_to(r) for r in roots):
-        raise DetectorError(_outside())
+        raise DetectorError(OUTSIDE)
     return resolved
 
 
-def _outside() -> str:
-    return ("That path is not one this server offers. Name a file inside the folders its operator has made "
+OUTSIDE = N_("That path is not one this server offers. Name a file inside the folders its operator has made "
             "available, or upload the file.")

@@ -31,16 +31,19 @@ def fmt(x: float | None) -> str:
 def check_name(name: str, force: bool) -> None:
     """Refuse names that would be confused with a published model or a file, or replace one unasked."""
     if not _NAME_RE.match(name or "") or name.lower().endswith((".h5", ".keras")):
-        raise DetectorError(f"--out {name!r} is not a usable model name: use letters, digits, '.', '_' and '-' "
-                            "(at most 80), starting with a letter or digit, e.g. my-mines-v1.")
+        raise DetectorError("--out {name!r} is not a usable model name: use letters, digits, '.', '_' and '-' (at most "
+                            "80), starting with a letter or digit, e.g. my-mines-v1.",
+                            name=name)
     taken = {n.lower(): n for n in models.published_names()}
     if name.lower() in taken:
-        raise DetectorError(f"--out {name} is the name of the published model {taken[name.lower()]}; a trained model "
-                            "needs a name of its own, e.g. " + f"{name}-finetuned.")
+        raise DetectorError("--out {name} is the name of the published model {taken}; a trained model needs a name of "
+                            "its own, e.g. {name}-finetuned.",
+                            name=name, taken=taken[name.lower()])
     h5 = models.trained_dir() / f"{name}.h5"
     if (h5.exists() or h5.with_suffix(".toml").exists()) and not force:
-        raise DetectorError(f"A trained model named {name} already exists ({h5}). Choose another --out, or add --force "
-                            "to replace it (its stored scores are forgotten, so Detect scores again with the new one).")
+        raise DetectorError("A trained model named {name} already exists ({h5}). Choose another --out, or add --force to "
+                            "replace it (its stored scores are forgotten, so Detect scores again with the new one).",
+                            name=name, h5=h5)
 
 
 # ---------------------------------------------------------------- the model
@@ -131,7 +134,7 @@ def register(model, opts, bands: Sequence[str], idx: Sequence[str], threshold: f
         _forget_scores(opts.name)
     spec = models.registry().get(opts.name)
     if spec is None:
-        raise ModelError(f"{files['metadata']} was written but the registry does not list {opts.name}.")
+        raise ModelError("{files} was written but the registry does not list {opts_name}.", files=files['metadata'], opts_name=opts.name)
     return spec, files
 
 

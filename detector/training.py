@@ -112,8 +112,9 @@ def _with_channels(cfg: dict, channels: int) -> dict:
     """A copy of a Sequential model's config taking ``channels`` input channels (fresh weights follow)."""
     cfg = json.loads(json.dumps(cfg))
     if cfg.get("class_name") != "Sequential":
-        raise ModelError("Only a Sequential architecture can be rebuilt for training; choose a published single "
-                         f"model for --architecture (e.g. {DEFAULT_ARCHITECTURE}).")
+        raise ModelError("Only a Sequential architecture can be rebuilt for training; choose a published single model "
+                         "for --architecture (e.g. {default_architecture}).",
+                         default_architecture=DEFAULT_ARCHITECTURE)
     inner = cfg["config"]
     inner.pop("build_input_shape", None)
     for layer in inner["layers"]:
@@ -137,8 +138,9 @@ def build_model(architecture: models.ModelSpec, channels: int, seed: int):
     tf_keras.utils.set_random_seed(seed)
     model = tf_keras.models.model_from_json(json.dumps(_with_channels(cfg, channels)))
     if model.output_shape[-1] != 1:
-        raise ModelError(f"{architecture.name} has {model.output_shape[-1]} outputs; --architecture takes a single "
-                         f"model (one score), e.g. {DEFAULT_ARCHITECTURE}.")
+        raise ModelError("{architecture_name} has {model_output_shape} outputs; --architecture takes a single model "
+                         "(one score), e.g. {default_architecture}.",
+                         architecture_name=architecture.name, model_output_shape=model.output_shape[-1], default_architecture=DEFAULT_ARCHITECTURE)
     return model
 
 
@@ -175,8 +177,10 @@ def _check_single(spec: models.ModelSpec) -> None:
     if spec.ensemble > 1:
         singles = [n for n, s in models.registry().items() if s.ensemble == 1 and s.bands == spec.bands]
         raise ModelError(
-            f"{spec.name} is an ensemble of {spec.ensemble} models; fine-tuning it would train all of them at once on "
-            f"one score. Fine-tune one single model instead (--base {' or '.join(singles[:3])}), or train from scratch."
+            "{spec_name} is an ensemble of {spec_ensemble} models; fine-tuning it would train all of "
+            "them at once on one score. Fine-tune one single model instead (--base {names}), or train "
+            "from scratch.",
+            spec_name=spec.name, spec_ensemble=spec.ensemble, names=' or '.join(singles[:3])
         )
 
 
@@ -184,7 +188,7 @@ def _base_model(spec: models.ModelSpec):
     _check_single(spec)
     model = models.load(spec).model
     if model.output_shape[-1] != 1:
-        raise ModelError(f"{spec.name} has {model.output_shape[-1]} outputs; --base takes a single model (one score).")
+        raise ModelError("{spec_name} has {model_output_shape} outputs; --base takes a single model (one score).", spec_name=spec.name, model_output_shape=model.output_shape[-1])
     return model
 
 
@@ -268,15 +272,17 @@ def _inputs(opts: TrainOptions) -> tuple[models.ModelSpec | None, models.ModelSp
         if wanted is not None and tuple(wanted) != tuple(base.indices):
             have = ", ".join(base.indices) or "no indices"
             raise DetectorError(
-                f"The base model {base.name} takes its {len(base.bands)} bands with {have}; fine-tuning keeps a "
-                f"model's inputs, so it cannot learn from {', '.join(wanted) or 'no indices'}. Leave out --indices "
-                f"to fine-tune {base.name} as it is, or train from scratch (no --base) with --indices "
-                f"{','.join(wanted) or '…'}."
+                "The base model {base_name} takes its {n_base_bands} bands with {have}; fine-tuning keeps a "
+                "model's inputs, so it cannot learn from {value}. Leave out --indices to fine-tune "
+                "{base_name} as it is, or train from scratch (no --base) with --indices {value2}.",
+                base_name=base.name, n_base_bands=len(base.bands), have=have, value=', '.join(wanted) or 'no indices', value2=','.join(wanted) or '…'
             )
         return base, None, base.bands, tuple(base.indices)
     arch = models.resolve(opts.architecture or DEFAULT_ARCHITECTURE)
     if arch.ensemble > 1:
-        raise ModelError(f"{arch.name} is an ensemble; --architecture takes a single model, e.g. {DEFAULT_ARCHITECTURE}.")
+        raise ModelError("{arch_name} is an ensemble; --architecture takes a single model, e.g. "
+                         "{default_architecture}.",
+                         arch_name=arch.name, default_architecture=DEFAULT_ARCHITECTURE)
     idx = tuple(wanted or ())
     indices.check(idx, arch.bands, f"the {arch.name} architecture")
     return None, arch, arch.bands, idx

@@ -83,8 +83,9 @@ def _store_points(url: str | None) -> tuple[pd.DataFrame, str]:
 def _read_folder(folder: Path, shown: str | None = None) -> list[pd.DataFrame]:
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in {".geojson", ".json"} and p.is_file())
     if not files:
-        raise DetectorError(f"{shown or folder} holds no .geojson files. Give the folder written by "
-                            "`python -m detector labels export --out DIR`, or the Review page's labels.zip.")
+        raise DetectorError("{value} holds no .geojson files. Give the folder written by `python -m detector labels "
+                            "export --out DIR`, or the Review page's labels.zip.",
+                            value=shown or folder)
     return [_read(f, _answer(f), f.name) for f in files]
 
 
@@ -117,7 +118,7 @@ def load_points(labels: Sequence[str] = (), positives: Sequence[str] = (), negat
                     with zipfile.ZipFile(path) as z:
                         z.extractall(tmp)
                 except zipfile.BadZipFile as exc:
-                    raise DetectorError(f"{path} is not a readable zip file ({exc}).") from None
+                    raise DetectorError("{path} is not a readable zip file ({exc}).", path=path, exc=exc) from None
                 frames.extend(_read_folder(Path(tmp), path.name))
             origins.append(str(path))
             continue
@@ -141,8 +142,10 @@ def check_classes(y: np.ndarray, where: str) -> None:
         have = f"{mines} mine{'s' * (mines != 1)}" if mines else f"{nots} non-mine{'s' * (nots != 1)}"
         lack = "no mines (positives)" if not mines else "no non-mines (negatives: look-alikes, forest)"
         raise DetectorError(
-            f"The labels {where} hold {have} and {lack}; a model learns to tell the two apart, so it needs both. "
-            "Label some of the missing kind on the Review page (or add --positives / --negatives files)."
+            "The labels {where} hold {have} and {lack}; a model learns to tell the two apart, so it "
+            "needs both. Label some of the missing kind on the Review page (or add --positives / "
+            "--negatives files).",
+            where=where, have=have, lack=lack
         )
 
 
@@ -217,19 +220,25 @@ def _outside_footprint(source: ImagerySource, samples: pd.DataFrame) -> np.ndarr
     return out
 
 
-def _no_imagery_message(source: ImagerySource, samples: pd.DataFrame, label: str) -> str:
+def _no_imagery(source: ImagerySource, samples: pd.DataFrame, label: str) -> DetectorError:
     lon, lat = [], []
     for e, rows in samples.groupby("epsg"):
         x, y = grid.patch_centers_lonlat(int(e), rows["row"].to_numpy(), rows["col"].to_numpy())
         lon.extend(x)
         lat.extend(y)
-    where = f"the points span lon {min(lon):.3f}…{max(lon):.3f}, lat {min(lat):.3f}…{max(lat):.3f}"
+    box = dict(w=min(lon), e=max(lon), s=min(lat), n=max(lat))
     footprint = getattr(source, "footprint", None)
-    if footprint is not None:
-        w, s, e, n = footprint().bounds
-        where += f"; the imagery covers lon {w:.3f}…{e:.3f}, lat {s:.3f}…{n:.3f}"
-    return (f"None of the {len(samples):,} labelled patches has imagery in {label} ({where}). "
-            "Give labels inside the image, or the imagery of the labels (--source), or another --year.")
+    if footprint is None:
+        return DetectorError(
+            "None of the {count:,} labelled patches has imagery in {label} (the points span lon {w:.3f}…{e:.3f}, "
+            "lat {s:.3f}…{n:.3f}). Give labels inside the image, or the imagery of the labels (--source), or "
+            "another --year.", count=len(samples), label=label, **box)
+    w, s, e, n = footprint().bounds
+    return DetectorError(
+        "None of the {count:,} labelled patches has imagery in {label} (the points span lon {w:.3f}…{e:.3f}, "
+        "lat {s:.3f}…{n:.3f}; the imagery covers lon {iw:.3f}…{ie:.3f}, lat {is_:.3f}…{in_:.3f}). Give labels "
+        "inside the image, or the imagery of the labels (--source), or another --year.",
+        count=len(samples), label=label, **box, iw=w, ie=e, is_=s, in_=n)
 
 
 def build_dataset(samples: pd.DataFrame, source: ImagerySource, year: int, bands: Sequence[str],
@@ -252,7 +261,7 @@ def build_dataset(samples: pd.DataFrame, source: ImagerySource, year: int, bands
 
     outside = _outside_footprint(source, samples)
     if outside.all():
-        raise DetectorError(_no_imagery_message(source, samples, source_label))
+        raise _no_imagery(source, samples, source_label)
     inside = samples[~outside]
     from shapely.geometry import MultiPoint
 
@@ -294,7 +303,7 @@ def build_dataset(samples: pd.DataFrame, source: ImagerySource, year: int, bands
                 take(tile, tp)
                 bar.update(1)
     if not cov.any():
-        raise DetectorError(_no_imagery_message(source, samples, source_label))
+        raise _no_imagery(source, samples, source_label)
     ds = Dataset(windows[cov], ids[cov], cov, bands, tiles=len(tiles))
     with atomic_path(path) as tmp:
         np.savez(tmp, windows=ds.windows, patch_ids=ids, covered=cov, bands=np.array(bands))
@@ -313,9 +322,9 @@ def spatial_split(frame: pd.DataFrame, block_km: float, val_fraction: float, see
     Returns (validation mask, training mask, facts for the report).
     """
     if not 0 < val_fraction < 1:
-        raise DetectorError(f"--val-fraction must be between 0 and 1 (not {val_fraction:g}); e.g. 0.25.")
+        raise DetectorError("--val-fraction must be between 0 and 1 (not {val_fraction:g}); e.g. 0.25.", val_fraction=val_fraction)
     if block_km <= 0:
-        raise DetectorError(f"--block-km must be positive (not {block_km:g}); e.g. 5.")
+        raise DetectorError("--block-km must be positive (not {block_km:g}); e.g. 5.", block_km=block_km)
     e = frame["epsg"].to_numpy()
     r, c = frame["row"].to_numpy(), frame["col"].to_numpy()
     y = frame["y"].to_numpy()
@@ -325,8 +334,9 @@ def spatial_split(frame: pd.DataFrame, block_km: float, val_fraction: float, see
     keys = pd.Series(list(zip(e, bx, by)))
     blocks = sorted(set(keys))
     if len(blocks) < 2:
-        raise DetectorError(f"All {len(frame)} labelled patches lie in one {block_km:g} km block, so none can be held "
-                            "out by geography. Use a smaller --block-km, or add labels from elsewhere.")
+        raise DetectorError("All {n_frame} labelled patches lie in one {block_km:g} km block, so none can be held out by "
+                            "geography. Use a smaller --block-km, or add labels from elsewhere.",
+                            n_frame=len(frame), block_km=block_km)
     block_of = keys.map({b: i for i, b in enumerate(blocks)}).to_numpy()
     counts = np.bincount(block_of, minlength=len(blocks))
     target = max(1, round(val_fraction * len(frame)))
@@ -353,7 +363,8 @@ def spatial_split(frame: pd.DataFrame, block_km: float, val_fraction: float, see
                      "train_mines": int(y[train].sum()), "validation_mines": int(y[val].sum())}
             return val, train, facts
     raise DetectorError(
-        f"No split into {block_km:g} km blocks puts mines and non-mines on both sides ({len(blocks)} blocks, "
-        f"{int(y.sum())} mines, {int((y == 0).sum())} not). Use a smaller --block-km, or label more places, so that "
-        "mines and non-mines occur in several blocks."
+        "No split into {block_km:g} km blocks puts mines and non-mines on both sides ({n_blocks} "
+        "blocks, {sum} mines, {sum2} not). Use a smaller --block-km, or label more places, so that "
+        "mines and non-mines occur in several blocks.",
+        block_km=block_km, n_blocks=len(blocks), sum=int(y.sum()), sum2=int((y == 0).sum())
     )

@@ -47,10 +47,11 @@ class Watch:
 
 def check(w: Watch) -> Watch:
     if not _NAME.match(w.name or ""):
-        raise DetectorError("A watch name is 1–64 letters, digits, spaces, dots, dashes or underscores, starting "
-                            f"with a letter or digit; {w.name!r} is not.")
+        raise DetectorError("A watch name is 1–64 letters, digits, spaces, dots, dashes or underscores, starting with a "
+                            "letter or digit; {w_name!r} is not.",
+                            w_name=w.name)
     if w.cadence not in CADENCES:
-        raise DetectorError(f"A watch runs each quarter or each year, not {w.cadence!r}.")
+        raise DetectorError("A watch runs each quarter or each year, not {w_cadence!r}.", w_cadence=w.cadence)
     return w
 
 
@@ -106,7 +107,7 @@ class WatchStore:
             if w.name == name:
                 return w
         names = ", ".join(w.name for w in self.list()) or "none yet (add one with `watch add` or on the Change page)"
-        raise DetectorError(f"No watch is called {name!r}. Watches: {names}.")
+        raise DetectorError("No watch is called {name!r}. Watches: {names}.", name=name, names=names)
 
     def delete(self, name: str) -> None:
         self._file(self.get(name).name).unlink(missing_ok=True)

@@ -65,11 +65,11 @@ class DetectRequest:
         for name in ("workers", "fetch_per_worker"):
             value = getattr(self, name)
             if value is not None and value < 1:
-                raise DetectorError(f"{name.replace('_', '-')} must be at least 1, not {value}.")
+                raise DetectorError("{replace} must be at least 1, not {value}.", replace=name.replace('_', '-'), value=value)
         if self.retries < 0:
-            raise DetectorError(f"retries must be 0 or more, not {self.retries}.")
+            raise DetectorError("retries must be 0 or more, not {retries}.", retries=self.retries)
         if self.max_area_km2 is not None and not (self.max_area_km2 > 0):
-            raise DetectorError(f"The area limit must be a positive number of km², not {self.max_area_km2}.")
+            raise DetectorError("The area limit must be a positive number of km², not {max_area_km2}.", max_area_km2=self.max_area_km2)
         return self
 
 
@@ -99,7 +99,7 @@ class DetectOutcome:
     @property
     def result(self) -> DetectResult:
         if self.scores is None:
-            raise DetectorError(f"{len(self.failed)} tiles failed; run again to finish them.")
+            raise DetectorError("{n_failed} tiles failed; run again to finish them.", n_failed=len(self.failed))
         return DetectResult(self.scores, self.summary, self.members)
 
 
@@ -265,7 +265,7 @@ class Workspace:
         """An earlier run, from the score store alone (no imagery, no model)."""
         record = self.runs.get(run_id)
         if record is None:
-            raise DetectorError(f"No run {run_id!r} in this machine's run list. Run it again on the Detect page.")
+            raise DetectorError("No run {run_id!r} in this machine's run list. Run it again on the Detect page.", run_id=run_id)
         return record, runs.reopen(record, self.store)
 
     # ---------------------------------------------------------------- rules and presets
@@ -324,8 +324,9 @@ def _year_for(year, source: sources.ImagerySource) -> periods.Period:
     if len(years) == 1:
         return periods.year(years[0])
     if years:
-        raise DetectorError(f"The imagery's metadata dates it in several years ({', '.join(map(str, years))}); "
-                            "give --year or --period to say which one the run is for.")
+        raise DetectorError("The imagery's metadata dates it in several years ({names}); give --year or --period to say "
+                            "which one the run is for.",
+                            names=', '.join(map(str, years)))
     raise DetectorError("Give --year or --period: the imagery does not say when it was taken (Earth Engine needs "
                         "the period of its composite; a GeoTIFF without acquisition dates in its metadata needs the "
                         "year it shows).")

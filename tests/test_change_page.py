@@ -37,9 +37,9 @@ def test_one_run_gives_every_period_with_new_and_cumulative_layers(page):
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.select_slider(key="change_period").value == "2024"
     table = at.dataframe[-1].value
-    assert table["label"].tolist() == ["2022", "2023", "2024"]
-    assert table["new_patches"].iloc[0] == 0 and table["new_patches"].iloc[1] > 0 and table["new_patches"].iloc[2] > 0
-    assert table["cumulative_patches"].tolist() == table["new_patches"].cumsum().tolist()
+    assert table["period"].tolist() == ["2022", "2023", "2024"]
+    assert table["new patches"].iloc[0] == 0 and table["new patches"].iloc[1] > 0 and table["new patches"].iloc[2] > 0
+    assert table["cumulative patches"].tolist() == table["new patches"].cumsum().tolist()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Cumulative"].endswith("ha")
     # Another period and layer: no model work (every period is in the store), the figures follow.
@@ -50,7 +50,7 @@ def test_one_run_gives_every_period_with_new_and_cumulative_layers(page):
     # The stringent rule keeps no more than the relaxed one.
     at = at.selectbox(key="change_preset").set_value("AMW stringent").run()
     stringent = at.dataframe[-1].value
-    assert (stringent["detected_patches"] <= table["detected_patches"]).all()
+    assert (stringent["detected patches"] <= table["detected patches"]).all()
     # A date range the published data does not have: said so rather than compared.
     at = at.radio(key="change_layer").set_value("agreement").run()
     assert not at.exception

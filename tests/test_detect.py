@@ -199,7 +199,7 @@ def test_an_error_mid_run_says_the_finished_tiles_are_kept(app, tiny_model, clea
     at = use_local_model(app(ee=fake, region=bbox_param(region)).run(), tiny_model)
     at = run(at)
     errors = " ".join(e.value for e in at.error)
-    assert "Permission denied" in errors and "1 tile finished before this are saved" in errors
+    assert "Permission denied" in errors and "1 tile finished before this is saved" in errors
     fake.failing = False
     at = run(at)
     assert not at.error

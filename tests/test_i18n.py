@@ -14,12 +14,14 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 
 
-def _marked() -> set[str]:
+def _marked() -> set[str | tuple[str, str]]:
+    """Every marked text of the interface and of the detector's messages (the CLI's own are English only)."""
     found = set()
-    for folder in ("ui", "app_pages"):
-        for _file, _line, msg, *_rest in extract_from_dir(ROOT / folder, keywords={"_": None, "N_": None}):
+    for folder in ("ui", "app_pages", "detector"):
+        method_map = [("cli*", "ignore"), ("**.py", "python")]
+        for _file, _line, msg, *_rest in extract_from_dir(ROOT / folder, method_map=method_map, keywords=i18n.KEYWORDS):
             found.add(msg)
-    for m in extract_from_dir(ROOT, method_map=[("app.py", "python")], keywords={"_": None}):
+    for m in extract_from_dir(ROOT, method_map=[("app.py", "python")], keywords=i18n.KEYWORDS):
         found.add(m[2])
     return found
 
@@ -29,7 +31,8 @@ def test_every_marked_string_has_a_translation(lang):
     with (ROOT / "locales" / lang / "LC_MESSAGES" / "messages.po").open("rb") as fh:
         cat = read_po(fh, locale=lang)
     have = {m.id: m.string for m in cat if m.id}
-    missing = sorted(s for s in _marked() if not have.get(s))
+    missing = sorted((s for s in _marked() if not have.get(s) or not all(have[s] if isinstance(s, tuple) else [1])),
+                     key=str)
     assert not missing, f"{lang}: add these to locales/{lang}/LC_MESSAGES/messages.po: {missing}"
 
 
@@ -65,7 +68,12 @@ def test_translations_keep_every_placeholder_of_their_text(lang):
 
     with (ROOT / "locales" / lang / "LC_MESSAGES" / "messages.po").open("rb") as fh:
         cat = read_po(fh, locale=lang)
-    wrong = [m.id for m in cat if m.id and m.string and fields(m.id) != fields(m.string)]
+    def pairs(m):  # a plural text: each form keeps the plural's fields
+        if isinstance(m.id, tuple):
+            return [(m.id[1], form) for form in m.string]
+        return [(m.id, m.string)]
+
+    wrong = [m.id for m in cat if m.id and m.string for en, tr in pairs(m) if tr and fields(en) != fields(tr)]
     assert not wrong, f"{lang}: placeholders differ in {wrong}"
 
 
@@ -79,3 +87,26 @@ def test_no_module_of_the_interface_assigns_to_the_translation_function():
             if isinstance(node, ast.Name) and node.id == "_" and isinstance(node.ctx, ast.Store):
                 bad.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not bad, f"`_` is assigned (it is the translation function): {bad}"
+
+
+def test_detector_messages_are_translated_with_their_fields(monkeypatch):
+    """The detector writes templates; the page fills the translation with the same fields (nested ones too)."""
+    from detector.errors import Message, RegionError
+    from detector.rule import Rule
+    from ui import format as fmt
+
+    monkeypatch.setattr(i18n, "_lang", lambda: "pt")
+    exc = RegionError("The region covers {km2:,.0f} km², more than the on-demand limit of {limit:,.0f} km². Run it "
+                      "from the command line with a higher limit (`python -m detector detect ... --max-area {km2:.0f}` "
+                      "or DETECTOR_MAX_AREA_KM2), or split it into smaller regions.", km2=12345.6, limit=10000)
+    assert str(exc).startswith("The region covers 12,346 km²"), "English for the CLI and the log"
+    assert i18n.text_of(exc).startswith("A região cobre 12,346 km², mais do que o limite sob demanda de 10,000 km²")
+    assert i18n.text_of(Rule(0.5, True, 0.75, 5, 3.0).describe()) == \
+        "pontuação ≥ 0.5, recortes isolados (k=5, D=3 km) ≥ 0.75"
+    nested = Message("{name}: {note}.", name="scene.tif", note=Message("float reflectance (0–1) multiplied by 10,000"))
+    assert i18n.text_of(nested) == "scene.tif: reflectância em ponto flutuante (0–1) multiplicada por 10.000."
+    assert i18n.text_of(RegionError("Not in the catalogue: {x}", x=1)) == "Not in the catalogue: 1", "English otherwise"
+    assert i18n.text_of(ValueError("plain")) == "plain"
+    assert fmt.period_label("2025Q3") == "2025 T3" and fmt.period_label("2018") == "≤2018 (linha de base)"
+    assert i18n.ngettext("{n:,} stored tile was damaged and scored again.",
+                         "{n:,} stored tiles were damaged and scored again.", 2).format(n=2).startswith("2 blocos")

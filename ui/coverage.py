@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from .i18n import _
+
 #: Detect and Tune share one setting (it is part of the rule); Review has its own.
 RULE_KEY = "rule_min_valid"
 
@@ -10,8 +12,8 @@ RULE_KEY = "rule_min_valid"
 def imagery_share(key: str) -> float:
     """The least share of a patch under imagery (cloud-free pixels) for it to count; 0: every scored patch."""
     st.session_state.setdefault(key, 0)
-    pct = st.slider("Least imagery per patch (%)", 0, 100, step=5, key=key,
-                    help="Patches at the edge of an image or under clouds are scored on the pixels they have (the "
-                         "rest filled as the published pipeline does). Raise this to set aside patches with less "
-                         "imagery than that; published layers have no such figure and always count.")
+    pct = st.slider(_("Least imagery per patch (%)"), 0, 100, step=5, key=key,
+                    help=_("Patches at the edge of an image or under clouds are scored on the pixels they have (the "
+                           "rest filled as the published pipeline does). Raise this to set aside patches with less "
+                           "imagery than that; published layers have no such figure and always count."))
     return pct / 100.0

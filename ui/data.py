@@ -14,8 +14,10 @@ import streamlit as st
 from detector import published, stats
 from detector.errors import DetectorError
 
+from .i18n import N_, _, cached, text_of
 
-@st.cache_resource(show_spinner="Loading the published mining layers…")
+
+@cached(st.cache_resource, N_("Loading the published mining layers…"))
 def layers() -> gpd.GeoDataFrame:
     """All yearly layers in the common schema (shared, never copied: treat as read-only)."""
     return published.load_yearly_layers()
@@ -42,22 +44,22 @@ def region_stats(wkb: bytes, region_id: str, region_name: str) -> pd.DataFrame:
     return stats.by_region(layers(), stats.region_frame(shapely.from_wkb(wkb), region_id, region_name))
 
 
-@st.cache_data(show_spinner="Summing mined area by country…")
+@cached(st.cache_data, N_("Summing mined area by country…"))
 def stats_by_countries() -> pd.DataFrame:
     """stats.by_region over every country (the Trends page's basin charts)."""
     return stats.by_region(layers(), countries())
 
 
-@st.cache_data(show_spinner="Summing mined area by indigenous territory…")
+@cached(st.cache_data, N_("Summing mined area by indigenous territory…"))
 def stats_by_territories() -> pd.DataFrame:
     """stats.by_region over every indigenous territory (the Trends page's ranking)."""
     return stats.by_region(layers(), territories())
 
 
 def try_load(fn, what: str):
-    """Run a loader; on a DetectorError show what to do and return None (the page goes on)."""
+    """Run a loader (``what`` marked with ``N_``); on a DetectorError show what to do and return None (the page goes on)."""
     try:
         return fn()
     except DetectorError as exc:
-        st.error(f"{what} is not available. {exc}")
+        st.error(_("{what} is not available.").format(what=_(what)) + " " + text_of(exc))
         return None

@@ -24,15 +24,39 @@ def plain(html: str) -> str:
 
 def slug(text: str, limit: int = 48) -> str:
     """A file-name-safe form of a region's name: "Yanomami (BR)" → "yanomami-br"."""
-    import re
     import unicodedata
 
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:limit].strip("-") or "region"
 
 
-def plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
+_QUARTER = re.compile(r"^(\d{4}) ?Q([1-4])$")
+_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})_(\d{4}-\d{2}-\d{2})$")
+
+
+def period_label(period) -> str:
+    """A period as the visitor reads it: "2023", "2025 Q2" (PT/ES "2025 T2"), "≤2018 (baseline)", a date range.
+
+    Takes a :class:`detector.periods.Period`, a key ("2025Q2", "2018", "2024-03-01_2024-06-30") or a
+    label already written in English ("2025 Q2", "≤2018 (baseline)"); a published period key equal to
+    the baseline reads as the baseline (a Period of that year is just the year).
+    """
+    from detector.trends import BASELINE
+
+    from .i18n import _
+
+    if hasattr(period, "kind"):  # a detector.periods.Period
+        if period.kind == "year":
+            return period.key
+        period = period.key
+    p = str(period)
+    if p in (BASELINE, f"≤{BASELINE} (baseline)"):
+        return _("≤{year} (baseline)").format(year=BASELINE)
+    if m := _QUARTER.match(p):
+        return _("{year} Q{quarter}").format(year=m[1], quarter=m[2])
+    if m := _RANGE.match(p):
+        return f"{m[1]} – {m[2]}"
+    return p
 
 
 def sentence(text: str) -> str:

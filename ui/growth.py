@@ -6,7 +6,7 @@ import streamlit as st
 from detector import trends
 from detector.region import area_km2
 
-from .format import sentence
+from .format import period_label, sentence
 from .i18n import N_, _
 
 #: The measures' words (detector.trends.MEASURES), for the catalogue.
@@ -17,7 +17,7 @@ WORDS = (N_("mined area"), N_("footprint"), N_("Mined area (published mask)"),
 def up_to(period: str) -> str:
     """"up to 2025 Q3" in the visitor's language (the baseline reads "up to 2018")."""
     return _("up to {period}").format(period=trends.BASELINE if str(period) == trends.BASELINE
-                                      else trends.period_label(period))
+                                      else period_label(period))
 
 
 def line(table, period: str, measure: trends.Measure, geometry) -> str:
@@ -30,7 +30,7 @@ def line(table, period: str, measure: trends.Measure, geometry) -> str:
                                                                           baseline=trends.BASELINE))
     if g["change_pct"] is not None:
         parts.append(_("new {measure} **{change:+.0f}%** against {previous}").format(
-            measure=name, change=g["change_pct"], previous=trends.period_label(g["previous"])))
+            measure=name, change=g["change_pct"], previous=period_label(g["previous"])))
     if g["share_of_area"] is not None:
         parts.append(_("**{share:.2%}** of the region {up_to}").format(share=g["share_of_area"], up_to=up_to(period)))
     return " · ".join(parts)
@@ -48,7 +48,7 @@ def show(table, period: str, measure: trends.Measure, geometry) -> None:
                   + ("" if g["times_baseline"] is not None else " " + _("(none recorded by then, or this is the baseline)")))
     b.metric(_("Change in new area"), "—" if g["change_pct"] is None else f"{g['change_pct']:+.0f}%",
              help=(sentence(_("New {measure} in {period} against {previous}").format(
-                       measure=name, period=trends.period_label(period), previous=trends.period_label(g["previous"])))
+                       measure=name, period=period_label(period), previous=period_label(g["previous"])))
                    if g["change_pct"] is not None else
                    _("Compared only with the period before of the same kind: a year with a year, a quarter with a "
                      "quarter (and never with the baseline).")))

@@ -11,6 +11,8 @@ import uuid
 
 import streamlit as st
 
+from .i18n import _
+
 log = logging.getLogger("detector.app")
 
 
@@ -21,6 +23,6 @@ def run_page(page) -> None:
     except Exception:  # noqa: BLE001 - every unexpected error: logged in full, shown without detail
         ref = uuid.uuid4().hex[:10]
         log.exception("page %s failed; reference %s", getattr(page, "url_path", "?"), ref)
-        st.error(f"Something went wrong on the server (reference **{ref}**). Nothing you entered is lost: try again, "
-                 "or reload the page. If it keeps happening, tell the server's operator this reference; their log "
-                 "has the details.", icon=":material/error:")
+        st.error(_("Something went wrong on the server (reference **{ref}**). Nothing you entered is lost: try "
+                   "again, or reload the page. If it keeps happening, tell the server's operator this reference; "
+                   "their log has the details.").format(ref=ref), icon=":material/error:")

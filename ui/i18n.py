@@ -1,7 +1,10 @@
 """The interface in English, Portuguese and Spanish: a gettext catalogue per language (Babel).
 
-Strings are marked with :func:`_` where they are written and extracted into ``locales/messages.pot``
-(``pybabel extract -F babel.cfg -o locales/messages.pot .``); each language's ``locales/<lang>/
+Strings are marked with :func:`_` (:func:`ngettext` for counts) where they are written; the
+detector's messages are templates given to its errors and to ``Message`` (:func:`text_of` translates
+them). All are extracted into ``locales/messages.pot`` with the keywords of :data:`KEYWORDS`
+(``pybabel extract -F babel.cfg -k N_ -k DetectorError -k RegionError -k ImageryError -k ModelError
+-k CredentialsError -k Message --no-location -o locales/messages.pot .``); each language's ``locales/<lang>/
 LC_MESSAGES/messages.po`` holds its translations and is compiled in memory when first used (no
 binary files in the repository). The language comes from the link (``?lang=pt``), else the
 visitor's choice in the sidebar, else the browser's language; English where a string has no
@@ -16,7 +19,12 @@ from pathlib import Path
 
 import streamlit as st
 
+from detector.errors import N_  # noqa: F401 - the one marker, re-exported for the pages
+
 LANGS = {"en": "English", "pt": "Português", "es": "Español"}
+#: What marks a text for the catalogue (pybabel's -k): gettext's own, N_, and the detector's messages.
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), **dict.fromkeys(
+    ("DetectorError", "RegionError", "ImageryError", "ModelError", "CredentialsError", "Message"), None)}
 KEY = "lang"
 LOCALES = Path(__file__).resolve().parents[1] / "locales"
 
@@ -57,18 +65,57 @@ def current() -> str:
     return st.session_state[KEY]
 
 
+def _lang() -> str:
+    try:
+        return st.session_state.get(KEY, "en")
+    except Exception:  # noqa: BLE001 - outside a Streamlit run (tests of pure helpers)
+        return "en"
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural text (by the language's own rule) in the visitor's language."""
+    return catalogue(_lang()).ngettext(singular, plural, n)
+
+
 def _(text: str) -> str:
     """The text in the visitor's language (the text itself where there is no translation)."""
+    return catalogue(_lang()).gettext(text)
+
+
+def text_of(obj: object) -> str:
+    """A detector message (a ``DetectorError`` or a ``Message``) in the visitor's language.
+
+    The detector writes its messages as templates with named fields; the template is looked up in
+    the catalogue and filled with the same fields (fields that are messages themselves are translated
+    too). Its English text where the catalogue has no translation.
+    """
+    template = getattr(obj, "template", None)
+    if not template:
+        return str(obj)
+    params = {k: text_of(v) if getattr(v, "template", None) else v for k, v in getattr(obj, "params", {}).items()}
     try:
-        lang = st.session_state.get(KEY, "en")
-    except Exception:  # noqa: BLE001 - outside a Streamlit run (tests of pure helpers)
-        lang = "en"
-    return catalogue(lang).gettext(text)
+        return _(template).format(**params) if params else _(template)
+    except (KeyError, IndexError, ValueError):  # a translation whose fields do not fit: the English text
+        return str(obj)
 
 
-def N_(text: str) -> str:
-    """Marks a constant for the catalogue; :func:`_` translates it where it is shown."""
-    return text
+def cached(cache, text: str, **options):
+    """``cache`` (st.cache_data or st.cache_resource) with its spinner in the visitor's language.
+
+    Streamlit's ``show_spinner`` takes one fixed text; here the cached call runs under
+    ``st.spinner(_(text))`` (shown only if it takes a moment). ``.clear()`` clears the cache.
+    """
+    def wrap(fn):
+        inner = cache(show_spinner=False, **options)(fn)
+
+        @functools.wraps(fn)
+        def call(*args, **kwargs):
+            with st.spinner(_(text)):
+                return inner(*args, **kwargs)
+
+        call.clear = inner.clear
+        return call
+    return wrap
 
 
 def _on_choice() -> None:

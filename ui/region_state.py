@@ -10,6 +10,7 @@ import streamlit as st
 from shapely.geometry.base import BaseGeometry
 
 from . import regions, state
+from .i18n import _, text_of
 from .map import drawing
 from .map.kernel import Fly, Home, outline_of
 
@@ -86,7 +87,7 @@ def on_map_change(map_key: str) -> None:
     st.session_state[_SEEN] = got["seen"]
     st.session_state[_CLICK] = got["click"]
     if got["drew"]:
-        st.session_state[_SHAPE] = regions.Region("drawn", "Drawn polygon", got["shape"]) if got["shape"] else None
+        st.session_state[_SHAPE] = regions.Region("drawn", _("Drawn polygon"), got["shape"]) if got["shape"] else None
         if fly() is not None and fly().outline:
             st.session_state[_FLY] = None  # the old region's outline goes; the drawing stays where it is
     if got["view"]:
@@ -116,7 +117,7 @@ def on_upload(widget_key: str) -> None:
     try:
         region = regions.from_upload(f.getvalue(), f.name)
     except DetectorError as exc:
-        st.session_state[_UPLOAD_ERROR] = str(exc)
+        st.session_state[_UPLOAD_ERROR] = text_of(exc)
         return
     st.session_state[_SHAPE] = region
     st.session_state[_CLICK] = None

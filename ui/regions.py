@@ -9,6 +9,7 @@ from shapely.geometry.base import BaseGeometry
 from detector.region import region_from_content
 
 from . import data
+from .i18n import _
 from .state import parse_bbox
 
 
@@ -26,7 +27,7 @@ def resolve(key: str) -> Region | None:
     kind, _sep, ident = key.partition(":")
     if kind == "bbox":
         b = parse_bbox(key)
-        return Region(key, "Drawn rectangle", box(*b)) if b else None
+        return Region(key, _("Drawn rectangle"), box(*b)) if b else None
     table = {"country": data.countries, "territory": data.territories}.get(kind)
     if table is None:
         return None

@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, replace
 import streamlit as st
 
 from detector import catalog
-from detector.trends import period_label
 
+from .format import period_label
 from .i18n import N_, _
 
 #: Basemap keys, in the order the sidebar offers them.

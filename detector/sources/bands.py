@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ImageryError
+from ..errors import ImageryError, Message
 
 S2_BANDS = frozenset({f"B{i}" for i in range(1, 13)} | {"B8A"})
 
@@ -100,9 +100,12 @@ def level_of(tag_sets: Sequence[Mapping[str, str]], name: str = "") -> str | Non
     return None
 
 
-L2A_NOTE = ("This imagery is surface reflectance (Sentinel-2 L2A); the models were trained on top-of-atmosphere "
-            "L1C, so its scores are less reliable (typically lower over bright bare soil). Use L1C imagery "
-            "for figures you publish.")
+def l2a_note(name: str) -> Message:
+    """What a page and the CLI say of L2A imagery (flagged, not refused)."""
+    return Message("{name}: This imagery is surface reflectance (Sentinel-2 L2A); the models were trained on "
+                   "top-of-atmosphere L1C, so its scores are less reliable (typically lower over bright bare soil). "
+                   "Use L1C imagery for figures you publish.", name=name)
+
 
 _OFFSET_KEYS = ("RADIO_ADD_OFFSET", "BOA_ADD_OFFSET", "ADD_OFFSET")
 _BASELINE_KEYS = ("PROCESSING_BASELINE",)
@@ -163,8 +166,10 @@ def value_scale(name: str, dtype: np.dtype, sample: np.ndarray | None, offset: f
     dtype = np.dtype(dtype)
     if dtype == np.uint8 or dtype == np.int8:
         raise ImageryError(
-            f"{name} is an 8-bit image: a rendered picture, not Sentinel-2 reflectance. Export the bands as "
-            "digital numbers (UInt16, as Earth Engine's COPERNICUS/S2_HARMONIZED gives them) or as float reflectance."
+            "{name} is an 8-bit image: a rendered picture, not Sentinel-2 reflectance. Export the bands "
+            "as digital numbers (UInt16, as Earth Engine's COPERNICUS/S2_HARMONIZED gives them) or as "
+            "float reflectance.",
+            name=name
         )
     factor = 1.0
     if dtype.kind == "f" and sample is not None and sample.size:
@@ -173,17 +178,22 @@ def value_scale(name: str, dtype: np.dtype, sample: np.ndarray | None, offset: f
             factor = 10_000.0
         elif p99 < DN_MIN:
             raise ImageryError(
-                f"{name} holds floating-point values whose 99th percentile is {p99:.3g}: neither reflectance (0–1) "
-                "nor Sentinel-2 digital numbers (reflectance × 10,000, typically 100–10,000). Export the bands as "
-                "L1C digital numbers or as reflectance 0–1."
+                "{name} holds floating-point values whose 99th percentile is {p99:.3g}: neither reflectance "
+                "(0–1) nor Sentinel-2 digital numbers (reflectance × 10,000, typically 100–10,000). Export "
+                "the bands as L1C digital numbers or as reflectance 0–1.",
+                name=name, p99=p99
             )
     if factor != 1.0:
         # Reflectance is physical: any offset was applied when it was computed.
-        return Scale(factor, 0.0, "float reflectance (0–1) multiplied by 10,000")
+        return Scale(factor, 0.0, Message("float reflectance (0–1) multiplied by 10,000"))
     if offset is None and baseline is not None and baseline >= 4.0:
         offset = -1000.0
     if offset:
-        return Scale(1.0, float(offset), f"{offset:+g} added to every value (the processing-baseline offset "
-                                         f"{'of baseline ' + format(baseline, '05.2f') if baseline else ''}), "
-                                         "as Earth Engine's S2_HARMONIZED does")
+        if baseline:
+            return Scale(1.0, float(offset), Message(
+                "{offset:+g} added to every value (the processing-baseline offset of baseline {baseline:05.2f}), "
+                "as Earth Engine's S2_HARMONIZED does", offset=offset, baseline=baseline))
+        return Scale(1.0, float(offset), Message(
+            "{offset:+g} added to every value (the processing-baseline offset), as Earth Engine's S2_HARMONIZED does",
+            offset=offset))
     return Scale()

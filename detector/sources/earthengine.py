@@ -129,8 +129,9 @@ class EarthEngineSource:
         _check_request(bands, year, self.as_of)
         p = periods.of(year)
         if self.period_end(p) == p.start:
-            raise ImageryError(f"{p.label} has only just begun: no imagery yet. Pick a period that has begun "
-                               "at least a day ago.")
+            raise ImageryError("{p_label} has only just begun: no imagery yet. Pick a period that has begun at least a day "
+                               "ago.",
+                               p_label=p.label)
         self._ensure_initialized()
 
     def read(self, tile: Tile, bands: Sequence[str], year: int) -> TilePixels:
@@ -196,20 +197,21 @@ class EarthEngineSource:
                 kwargs["credentials"] = ee.ServiceAccountCredentials(email, key_file)
             except Exception as exc:
                 raise CredentialsError(
-                    f"The service-account key {key_file} (EE_SERVICE_ACCOUNT_KEY) was rejected: {exc}\n"
-                    f"Create a new JSON key for {email} in the Cloud console, or unset "
-                    f"EE_SERVICE_ACCOUNT_KEY to use your own account.\n{_AUTH_STEPS}"
+                    "The service-account key {key_file} (EE_SERVICE_ACCOUNT_KEY) was rejected: {exc}\nCreate a "
+                    "new JSON key for {email} in the Cloud console, or unset EE_SERVICE_ACCOUNT_KEY to use your "
+                    "own account.\n{auth_steps}",
+                    key_file=key_file, exc=exc, email=email, auth_steps=_AUTH_STEPS
                 ) from exc
             project = project or key_project
         if not project:
-            raise CredentialsError(f"No Earth Engine project is set (EE_PROJECT).\n{_AUTH_STEPS}")
+            raise CredentialsError("No Earth Engine project is set (EE_PROJECT).\n{auth_steps}", auth_steps=_AUTH_STEPS)
         if conf.ee_high_volume if self._high_volume is None else self._high_volume:
             kwargs["url"] = HIGH_VOLUME_URL
         try:
             ee.Initialize(project=project, **kwargs)
         except Exception as exc:
             raise CredentialsError(
-                f"Earth Engine could not be initialised for project {project!r}: {exc}\n{_AUTH_STEPS}"
+                "Earth Engine could not be initialised for project {project!r}: {exc}\n{auth_steps}", project=project, exc=exc, auth_steps=_AUTH_STEPS
             ) from exc
         data = getattr(ee, "data", None)
         if hasattr(data, "setDeadline"):
@@ -263,11 +265,10 @@ class EarthEngineSource:
                     kind = "Earth Engine" if isinstance(exc, ee_error) else type(exc).__name__
                     status = http_status(exc)
                     raise ImageryError(
-                        f"Earth Engine refused tile {tile.key}: {kind}"
-                        f"{f' (HTTP {status})' if status else ''}: {exc}\n"
-                        "Retrying would fail the same way. If it names a permission or a project, "
-                        "check that EE_PROJECT is registered for Earth Engine and your account "
-                        "may use it."
+                        "Earth Engine refused tile {tile_key}: {kind}{value}: {exc}\nRetrying would fail the same "
+                        "way. If it names a permission or a project, check that EE_PROJECT is registered for Earth "
+                        "Engine and your account may use it.",
+                        tile_key=tile.key, kind=kind, value=f' (HTTP {status})' if status else '', exc=exc
                     ) from exc
                 last = exc
                 if attempt < self.max_retries:
@@ -278,11 +279,11 @@ class EarthEngineSource:
                     self._sleep(delay)
                     waited += delay
         raise ImageryError(
-            f"Earth Engine kept failing for tile {tile.key} after {attempt + 1} attempts; "
-            f"last error: {last}{f' (HTTP {http_status(last)})' if http_status(last) else ''}\n"
-            "The project is probably over its request rate. Run again with a lower concurrency "
-            f"(now {self.max_concurrency}), or set EE_HIGH_VOLUME=1 to use the high-volume "
-            "endpoint; tiles already fetched are cached and will not be fetched again."
+            "Earth Engine kept failing for tile {tile_key} after {value} attempts; last error: "
+            "{last}{value2}\nThe project is probably over its request rate. Run again with a lower "
+            "concurrency (now {max_concurrency}), or set EE_HIGH_VOLUME=1 to use the high-volume "
+            "endpoint; tiles already fetched are cached and will not be fetched again.",
+            tile_key=tile.key, value=attempt + 1, last=last, value2=f' (HTTP {http_status(last)})' if http_status(last) else '', max_concurrency=self.max_concurrency
         ) from last
 
     def _delay(self, attempt: int) -> float:
@@ -293,32 +294,32 @@ class EarthEngineSource:
 
 def _check_request(bands: Sequence[str], year, today: _dt.date | None = None) -> None:
     if isinstance(bands, str):
-        raise ImageryError(f"Bands must be a list of names such as ['B2', 'B3'], not the string {bands!r}.")
+        raise ImageryError("Bands must be a list of names such as ['B2', 'B3'], not the string {bands!r}.", bands=bands)
     unknown = [b for b in bands if b not in S2_BANDS]
     if unknown:
         raise ImageryError(
-            f"Unknown Sentinel-2 band(s) {unknown}; the bands are {', '.join(S2_BANDS)}. "
-            "Check the model's band list."
+            "Unknown Sentinel-2 band(s) {unknown}; the bands are {s2_bands}. Check the model's band list.", unknown=unknown, s2_bands=', '.join(S2_BANDS)
         )
     if not bands:
         raise ImageryError("No bands asked for; the model's metadata should list its input bands.")
     if len(set(bands)) != len(bands):
-        raise ImageryError(f"Band list {list(bands)} names a band twice; list each band once.")
+        raise ImageryError("Band list {bands} names a band twice; list each band once.", bands=list(bands))
     today = today or _dt.date.today()
     try:
         p = periods.of(year)
     except DetectorError:
-        raise ImageryError(f"The period must be a year such as 2023, a quarter such as 2025Q2 or a date range, "
-                           f"not {year!r}.") from None
+        raise ImageryError("The period must be a year such as 2023, a quarter such as 2025Q2 or a date range, not "
+                           "{year!r}.",
+                           year=year) from None
     if p.start.year < FIRST_YEAR:
         raise ImageryError(
-            f"No Earth Engine composites before {FIRST_YEAR} (asked for {p.label}). Sentinel-2 L1C "
-            "starts in mid-2015, but the detector serves composites from 2017 on, when "
-            f"both Sentinel-2 satellites fly; pick a period from {FIRST_YEAR} to {today.year}, or "
-            "bring your own GeoTIFF."
+            "No Earth Engine composites before {first_year} (asked for {p_label}). Sentinel-2 L1C starts "
+            "in mid-2015, but the detector serves composites from 2017 on, when both Sentinel-2 "
+            "satellites fly; pick a period from {first_year} to {today_year}, or bring your own GeoTIFF.",
+            first_year=FIRST_YEAR, p_label=p.label, today_year=today.year
         )
     if p.start > today:
-        raise ImageryError(f"{p.label} has no imagery yet; pick a period from {FIRST_YEAR} up to today ({today}).")
+        raise ImageryError("{p_label} has no imagery yet; pick a period from {first_year} up to today ({today}).", p_label=p.label, first_year=FIRST_YEAR, today=today)
     if TILE_PX * TILE_PX * len(bands) * 4 > _MAX_REQUEST_BYTES:  # cannot happen with ≤ 13 bands
         raise ImageryError("Too many bands for one Earth Engine request.")
 
@@ -347,18 +348,20 @@ def _to_tile_pixels(raw: Any, bands: tuple[str, ...], tile: Tile) -> TilePixels:
         missing = [b for b in bands if b not in arr.dtype.names]
         if missing:
             raise ImageryError(
-                f"Earth Engine returned tile {tile.key} without band(s) {missing} "
-                f"(got {list(arr.dtype.names)}); try again, or report it if it persists."
+                "Earth Engine returned tile {tile_key} without band(s) {missing} (got {dtype_names}); try "
+                "again, or report it if it persists.",
+                tile_key=tile.key, missing=missing, dtype_names=list(arr.dtype.names)
             )
         pixels = np.stack([arr[b] for b in bands], axis=-1).astype(np.float32, copy=False)
     elif arr.ndim == 3 and arr.shape[-1] == len(bands):
         pixels = arr.astype(np.float32, copy=False)
     else:
-        raise ImageryError(f"Earth Engine returned an unexpected array for tile {tile.key}: {arr.dtype} {arr.shape}.")
+        raise ImageryError("Earth Engine returned an unexpected array for tile {tile_key}: {arr_dtype} {arr_shape}.", tile_key=tile.key, arr_dtype=arr.dtype, arr_shape=arr.shape)
     if pixels.shape[:2] != (TILE_PX, TILE_PX):
         raise ImageryError(
-            f"Earth Engine returned {pixels.shape[1]}×{pixels.shape[0]} px for tile {tile.key}, "
-            f"expected {TILE_PX}×{TILE_PX} at {PIXEL_M} m; try again, or report it if it persists."
+            "Earth Engine returned {pixels_shape}×{pixels_shape2} px for tile {tile_key}, expected "
+            "{tile_px}×{tile_px} at {pixel_m} m; try again, or report it if it persists.",
+            pixels_shape=pixels.shape[1], pixels_shape2=pixels.shape[0], tile_key=tile.key, tile_px=TILE_PX, pixel_m=PIXEL_M
         )
     finite = np.isfinite(pixels)
     valid = finite.all(axis=-1) & (pixels != 0).any(axis=-1)
@@ -387,12 +390,14 @@ def _read_key_file(path: str) -> tuple[str, str | None]:
         return str(key["client_email"]), key.get("project_id")
     except FileNotFoundError as exc:
         raise CredentialsError(
-            f"EE_SERVICE_ACCOUNT_KEY names {path}, which does not exist. Point it at the "
-            f"service account's JSON key file, or unset it.\n{_AUTH_STEPS}"
+            "EE_SERVICE_ACCOUNT_KEY names {path}, which does not exist. Point it at the service "
+            "account's JSON key file, or unset it.\n{auth_steps}",
+            path=path, auth_steps=_AUTH_STEPS
         ) from exc
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise CredentialsError(
-            f"EE_SERVICE_ACCOUNT_KEY names {path}, which is not a service-account JSON key "
-            f"(it needs a client_email): {exc}. Download a JSON key from the Cloud console "
-            f"(IAM → Service accounts → Keys).\n{_AUTH_STEPS}"
+            "EE_SERVICE_ACCOUNT_KEY names {path}, which is not a service-account JSON key (it needs a "
+            "client_email): {exc}. Download a JSON key from the Cloud console (IAM → Service accounts → "
+            "Keys).\n{auth_steps}",
+            path=path, exc=exc, auth_steps=_AUTH_STEPS
         ) from exc

@@ -17,7 +17,7 @@ from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 from shapely.geometry import box
 
-from ..errors import ImageryError
+from ..errors import ImageryError, Message
 from . import bands as B
 from .raster import BandRef, Scene, gdal_env, open_raster
 
@@ -27,15 +27,16 @@ band_name = B.band_name  # re-exported: what callers have always imported from h
 
 def _open_checked(path: Path):
     if str(path).startswith("/vsi"):
-        raise ImageryError(f"{path} is a GDAL virtual path; give a GeoTIFF file on this machine.")
+        raise ImageryError("{path} is a GDAL virtual path; give a GeoTIFF file on this machine.", path=path)
     try:
         with gdal_env():
             return open_raster(str(path), "GTiff")
     except rasterio.errors.RasterioIOError:
         raise ImageryError(
-            f"{path.name} is not a readable GeoTIFF: it is damaged or cut short, or in another format (only "
-            "GeoTIFF files are read; a VRT or another format is not). Export or download the scene again as a "
-            "GeoTIFF."
+            "{path_name} is not a readable GeoTIFF: it is damaged or cut short, or in another format "
+            "(only GeoTIFF files are read; a VRT or another format is not). Export or download the scene "
+            "again as a GeoTIFF.",
+            path_name=path.name
         ) from None
 
 
@@ -54,11 +55,11 @@ class _Inspected:
         self.path = path
         with _open_checked(path) as src:
             if src.crs is None:
-                raise ImageryError(f"{path.name} has no coordinate reference system. Save it with its CRS (georeferenced).")
+                raise ImageryError("{path_name} has no coordinate reference system. Save it with its CRS (georeferenced).", path_name=path.name)
             self.count = src.count
             if override and src.count > 1:
                 if len(override) != src.count:
-                    raise ImageryError(f"--bands lists {len(override)} bands but {path.name} has {src.count}.")
+                    raise ImageryError("--bands lists {n_override} bands but {path_name} has {src_count}.", n_override=len(override), path_name=path.name, src_count=src.count)
                 names = [B.band_name(b) for b in override]
             else:
                 names = [B.band_name(d) for d in src.descriptions]
@@ -67,9 +68,10 @@ class _Inspected:
                 names = [self.stem_band[0]]
             if not any(names):
                 raise ImageryError(
-                    f"{path.name} does not name its bands. Set band descriptions to B1 … B12 (e.g. with "
+                    "{path_name} does not name its bands. Set band descriptions to B1 … B12 (e.g. with "
                     "rasterio's `set_band_description`), pass the order with --bands B1,B2,…, or, for one file "
-                    "per band, name each file after its band (…_B02.tif, …_B8A.tif)."
+                    "per band, name each file after its band (…_B02.tif, …_B8A.tif).",
+                    path_name=path.name
                 )
             self.bands = {n: i + 1 for i, n in enumerate(names) if n}
             west, south, east, north = transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21)
@@ -106,8 +108,9 @@ def inspect(paths: Sequence[Path], override: Sequence[str] | None = None,
             band = f.stem_band[0]
             if band in bands:
                 raise ImageryError(
-                    f"{bands[band][0].path.name} and {f.path.name} are both band {band} of the same scene. Keep one "
-                    "of them (or put each scene's band files in a folder of its own)."
+                    "{path_name} and {path_name2} are both band {band} of the same scene. Keep one of them (or "
+                    "put each scene's band files in a folder of its own).",
+                    path_name=bands[band][0].path.name, path_name2=f.path.name, band=band
                 )
             bands[band] = (f, 1)
         name = files[0].stem_band[1] or files[0].path.parent.name
@@ -119,16 +122,17 @@ def _scene(name: str, bands: dict[str, tuple[_Inspected, int]], files: list[_Ins
     scales = {f.scale for f in files}
     if len(scales) > 1:
         raise ImageryError(
-            f"The band files of {name} hold values on different scales "
-            f"({'; '.join(sorted(s.note or 'digital numbers' for s in scales))}). Export every band the same way."
+            "The band files of {name} hold values on different scales ({names}). Export every band the "
+            "same way.",
+            name=name, names='; '.join(sorted(s.note or 'digital numbers' for s in scales))
         )
     scale = scales.pop()
     finest = min(files, key=lambda f: f.res)
     dates = tuple(sorted({d for f in files for d in f.dates}))
     level = next((f.level for f in files if f.level), None)
-    notes = [f"{name}: {scale.note}."] if scale.note else []
+    notes = [Message("{name}: {note}.", name=name, note=scale.note)] if scale.note else []
     if level == "L2A":
-        notes.append(f"{name}: {B.L2A_NOTE}")
+        notes.append(B.l2a_note(name))
     nodatas = {f.nodata for f in files}
     return Scene(
         name=name, bands={b: BandRef(str(f.path), i, "GTiff") for b, (f, i) in bands.items()},

@@ -36,12 +36,15 @@ def _discover(root: Path) -> tuple[list[Path], list[Path]]:
             return [], [root]
         if suffix == ".jp2":
             raise ImageryError(
-                f"{root.name} is one band of a Sentinel-2 product. Give the whole product (its .SAFE folder or .zip), "
-                "or a folder of one GeoTIFF per band."
+                "{root_name} is one band of a Sentinel-2 product. Give the whole product (its .SAFE folder "
+                "or .zip), or a folder of one GeoTIFF per band.",
+                root_name=root.name
             )
-        raise ImageryError(f"{root.name} is neither a GeoTIFF nor a Sentinel-2 product (.SAFE folder or .zip).")
+        raise ImageryError("{root_name} is neither a GeoTIFF nor a Sentinel-2 product (.SAFE folder or .zip).", root_name=root.name)
     if not root.is_dir():
-        raise ImageryError(f"No imagery at {root}. Give a Sentinel-2 GeoTIFF, a .SAFE folder or .zip, or a folder of them.")
+        raise ImageryError("No imagery at {root}. Give a Sentinel-2 GeoTIFF, a .SAFE folder or .zip, or a folder of "
+                           "them.",
+                           root=root)
     if safe.is_product(root):
         return [], [root]
     products = sorted(p for p in root.rglob("*") if safe.is_product(p) and not _inside_product(p, root))
@@ -49,13 +52,16 @@ def _discover(root: Path) -> tuple[list[Path], list[Path]]:
                   and not _inside_product(p, root))
     if products and tifs:
         raise ImageryError(
-            f"The folder {root.name} holds both Sentinel-2 products ({len(products)}) and GeoTIFFs ({len(tifs)}). "
-            "Give a folder of one kind: products are combined as a median of their scenes, GeoTIFFs as a mosaic."
+            "The folder {root_name} holds both Sentinel-2 products ({n_products}) and GeoTIFFs "
+            "({n_tifs}). Give a folder of one kind: products are combined as a median of their scenes, "
+            "GeoTIFFs as a mosaic.",
+            root_name=root.name, n_products=len(products), n_tifs=len(tifs)
         )
     if not products and not tifs:
         raise ImageryError(
-            f"The folder {root.name} has no .tif/.tiff files and no Sentinel-2 products (.SAFE or .zip). Give a "
-            "Sentinel-2 GeoTIFF, a product, or a folder of them."
+            "The folder {root_name} has no .tif/.tiff files and no Sentinel-2 products (.SAFE or .zip). "
+            "Give a Sentinel-2 GeoTIFF, a product, or a folder of them.",
+            root_name=root.name
         )
     return tifs, products
 
@@ -72,7 +78,7 @@ class LocalSource:
     def __init__(self, path: str | Path, bands: Sequence[str] | None = None, dn_offset: float | None = None, **_):
         root = Path(path).expanduser()
         if str(path).startswith("/vsi"):
-            raise ImageryError(f"{path} is a GDAL virtual path; give a file or folder on this machine.")
+            raise ImageryError("{path} is a GDAL virtual path; give a file or folder on this machine.", path=path)
         tifs, products = _discover(root)
         if products:
             self.scenes = [s for p in products for s in safe.read_product(p)]
@@ -134,24 +140,25 @@ class LocalSource:
         if self.dates and not any(periods.contains(p, d) for d in self.dates):
             dates = self.dates
             raise ImageryError(
-                f"The imagery's metadata dates it {', '.join(dates[:4])}{' …' if len(dates) > 4 else ''} "
-                f"(year {', '.join(map(str, self.years))}), not {p.label}. Give --year "
-                f"{self.years[-1]} (or leave --year out: it is read from the files), or a period that holds those "
-                f"dates, or choose imagery of {p.label}."
+                "The imagery's metadata dates it {names}{value} (year {names2}), not {p_label}. Give --year "
+                "{years} (or leave --year out: it is read from the files), or a period that holds those "
+                "dates, or choose imagery of {p_label}.",
+                names=', '.join(dates[:4]), value=' …' if len(dates) > 4 else '', names2=', '.join(map(str, self.years)), p_label=p.label, years=self.years[-1]
             )
         for s in self._of_year(year):
             missing = [b for b in bands if b not in s.bands]
             if missing:
                 raise ImageryError(
-                    f"{s.name} lacks the band(s) {', '.join(missing)} that the model needs "
-                    f"(it needs {', '.join(bands)}; the imagery has {', '.join(sorted(s.bands, key=_band_order)) or 'no named bands'}). "
-                    "Export the missing bands too, or choose a model that uses the bands you have."
+                    "{s_name} lacks the band(s) {missing} that the model needs (it needs {bands}; the imagery "
+                    "has {value}). Export the missing bands too, or choose a model that uses the bands you have.",
+                    s_name=s.name, missing=', '.join(missing), bands=', '.join(bands), value=', '.join(sorted(s.bands, key=_band_order)) or 'no named bands'
                 )
         if region is not None and not any(s.footprint.intersects(region) for s in self._of_year(year)):
             w, s_, e, n = self.footprint().bounds
             raise ImageryError(
-                f"The imagery covers lon {w:.3f}…{e:.3f}, lat {s_:.3f}…{n:.3f}, which does not overlap the region. "
-                "Choose a region inside the image, or an image of the region."
+                "The imagery covers lon {w:.3f}…{e:.3f}, lat {s:.3f}…{n:.3f}, which does not overlap the "
+                "region. Choose a region inside the image, or an image of the region.",
+                w=w, e=e, s=s_, n=n
             )
 
     # -- pixels -------------------------------------------------------------------------------

@@ -141,8 +141,9 @@ def read_file(ref_path: str, driver: str, idx: list[int], tile: Tile, nodata: fl
                 return vrt.read(idx).astype(np.float32)
     except rasterio.errors.RasterioError as exc:
         raise ImageryError(
-            f"{name} could not be read for tile {tile.key} ({short(exc)}): the file is damaged or cut "
-            "short (an interrupted download or copy?). Download or export it again."
+            "{name} could not be read for tile {tile_key} ({short}): the file is damaged or cut short "
+            "(an interrupted download or copy?). Download or export it again.",
+            name=name, tile_key=tile.key, short=short(exc)
         ) from None
 
 

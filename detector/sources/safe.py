@@ -19,7 +19,7 @@ import rasterio
 from rasterio.warp import transform_bounds
 from shapely.geometry import Polygon, box
 
-from ..errors import ImageryError
+from ..errors import ImageryError, Message
 from . import bands as B
 from .raster import BandRef, Scene, gdal_env, open_raster
 
@@ -53,14 +53,14 @@ class _Members:
         try:
             zf = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError):
-            raise ImageryError(f"{path.name} is not a readable zip (damaged or cut short?). Download the product again.") from None
+            raise ImageryError("{path_name} is not a readable zip (damaged or cut short?). Download the product again.", path_name=path.name) from None
         infos = {i.filename: i for i in zf.infolist() if not i.is_dir()}
         base = f"/vsizip/{path.resolve()}"
         files = {name: f"{base}/{name}" for name in infos}
 
         def read(rel: str) -> bytes:
             if infos[rel].file_size > MAX_XML_BYTES:
-                raise ImageryError(f"{PurePosixPath(rel).name} in {path.name} is far too large for product metadata.")
+                raise ImageryError("{name} in {path_name} is far too large for product metadata.", name=PurePosixPath(rel).name, path_name=path.name)
             with zipfile.ZipFile(path) as z:
                 return z.read(rel)
 
@@ -81,7 +81,7 @@ def _xml(data: bytes, what: str) -> ElementTree.Element:
     try:
         return ElementTree.fromstring(data)  # no external entities are resolved; expat limits expansion
     except ElementTree.ParseError as exc:
-        raise ImageryError(f"{what} is not valid XML ({exc}). Download the product again.") from None
+        raise ImageryError("{what} is not valid XML ({exc}). Download the product again.", what=what, exc=exc) from None
 
 
 def read_product(path: Path) -> list[Scene]:
@@ -90,8 +90,9 @@ def read_product(path: Path) -> list[Scene]:
     mtd = [n for n in m.names if _MTD_RE.search(n)]
     if not mtd:
         raise ImageryError(
-            f"{m.label} is not a Sentinel-2 product: it has no MTD_MSIL1C.xml (or MTD_MSIL2A.xml). Give the "
-            ".SAFE folder or .zip as downloaded from the Copernicus Browser or Data Space."
+            "{m_label} is not a Sentinel-2 product: it has no MTD_MSIL1C.xml (or MTD_MSIL2A.xml). Give "
+            "the .SAFE folder or .zip as downloaded from the Copernicus Browser or Data Space.",
+            m_label=m.label
         )
     root_rel = mtd[0].rsplit("/", 1)[0] + "/" if "/" in mtd[0] else ""
     if root_rel.rstrip("/").upper().endswith(".SAFE"):
@@ -103,25 +104,27 @@ def read_product(path: Path) -> list[Scene]:
     offset = _offset(meta, m.label)
     if offset is None and baseline is not None and baseline >= 4.0:
         raise ImageryError(
-            f"{m.label} has processing baseline {baseline:05.2f} but its metadata lists no radiometric offset "
-            "(RADIO_ADD_OFFSET / BOA_ADD_OFFSET). The product is incomplete; download it again."
+            "{m_label} has processing baseline {baseline:05.2f} but its metadata lists no radiometric "
+            "offset (RADIO_ADD_OFFSET / BOA_ADD_OFFSET). The product is incomplete; download it again.",
+            m_label=m.label, baseline=baseline
         )
     quant = _quantification(info)
     date = _date(info, m.label)
     granules = sorted({n.split("GRANULE/", 1)[1].split("/", 1)[0] for n in m.names if f"{root_rel}GRANULE/" in n})
     if not granules:
-        raise ImageryError(f"{m.label} has no GRANULE folder with imagery. Download the product again.")
+        raise ImageryError("{m_label} has no GRANULE folder with imagery. Download the product again.", m_label=m.label)
     scenes = []
     for g in granules:
         prefix = f"{root_rel}GRANULE/{g}/"
         bands = _band_files(m, prefix + "IMG_DATA/")
         if not bands:
-            raise ImageryError(f"{m.label}: granule {g} has no band files (IMG_DATA/*_B02.jp2, …). Download it again.")
+            raise ImageryError("{m_label}: granule {g} has no band files (IMG_DATA/*_B02.jp2, …). Download it again.", m_label=m.label, g=g)
         notes = []
         if offset:
-            notes.append(f"{m.label}: the processing-baseline offset ({offset:+g}) removed, as S2_HARMONIZED does.")
+            notes.append(Message("{name}: the processing-baseline offset ({offset:+g}) removed, as S2_HARMONIZED does.",
+                                 name=m.label, offset=offset))
         if level == "L2A":
-            notes.append(f"{m.label}: {B.L2A_NOTE}")
+            notes.append(B.l2a_note(m.label))
         scene = Scene(
             name=m.label, bands=bands, footprint=_footprint(bands, m.label), nodata=0.0,
             factor=10_000.0 / quant, offset=(offset or 0.0) * 10_000.0 / quant,
@@ -136,8 +139,9 @@ def _offset(meta: ElementTree.Element, label: str) -> float | None:
     """The one radiometric add-offset of all bands (RADIO_ADD_OFFSET for L1C, BOA_ADD_OFFSET for L2A)."""
     values = {float(e.text) for e in meta.iter() if _local(e.tag) in ("RADIO_ADD_OFFSET", "BOA_ADD_OFFSET") and e.text}
     if len(values) > 1:
-        raise ImageryError(f"{label} gives different radiometric offsets per band ({sorted(values)}); this is not "
-                           "supported. Convert the product to a GeoTIFF of digital numbers first.")
+        raise ImageryError("{label} gives different radiometric offsets per band ({values}); this is not supported. "
+                           "Convert the product to a GeoTIFF of digital numbers first.",
+                           label=label, values=sorted(values))
     return values.pop() if values else None
 
 
@@ -177,12 +181,13 @@ def _footprint(bands: dict[str, BandRef], label: str):
     try:
         with gdal_env(), open_raster(ref.path, JP2) as src:
             if src.crs is None:
-                raise ImageryError(f"{label}: the band files carry no coordinate reference system.")
+                raise ImageryError("{label}: the band files carry no coordinate reference system.", label=label)
             return box(*transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21))
     except rasterio.errors.RasterioError:
         raise ImageryError(
-            f"{label}: the band file {PurePosixPath(ref.path).name} cannot be read (damaged or cut short). "
-            "Download the product again."
+            "{label}: the band file {name} cannot be read (damaged or cut short). Download the product "
+            "again.",
+            label=label, name=PurePosixPath(ref.path).name
         ) from None
 
 
@@ -197,8 +202,8 @@ def _cloud_mask(m: _Members, qi: str, scene: Scene) -> None:
     if gml:
         scene.mask_shapes, scene.mask_crs = _gml_polygons(m.read_text(gml[0]), scene.name)
         return
-    scene.notes.append(f"{scene.name}: the product has no cloud mask (QI_DATA/MSK_CLASSI_B00.jp2 or "
-                       "MSK_CLOUDS_B00.gml); clouds are scored as they are.")
+    scene.notes.append(Message("{name}: the product has no cloud mask (QI_DATA/MSK_CLASSI_B00.jp2 or "
+                               "MSK_CLOUDS_B00.gml); clouds are scored as they are.", name=scene.name))
 
 
 def _gml_polygons(data: bytes, label: str) -> tuple[tuple[Polygon, ...], str | None]:

@@ -73,10 +73,20 @@ def cdn_file(url: str) -> Path | str | None:
     return None
 
 
+LOOPBACK = ("http://127.0.0.1", "http://localhost", "data:", "blob:")
+
+
+def external(url: str) -> bool:
+    """What :func:`_route` handles: everything but the app's own server. Requests to the app are not
+    routed at all, so they cost no round trip through Playwright (Streamlit loads some forty script
+    chunks on a page's first render; routed, each waited on this process)."""
+    return not url.startswith(LOOPBACK)
+
+
 def _route(route) -> None:
     """Loopback passes; CDN files come from the vendored copies; every other host is cut off."""
     url = route.request.url
-    if url.startswith(("http://127.0.0.1", "http://localhost", "data:", "blob:")):
+    if url.startswith(LOOPBACK):
         route.continue_()
         return
     local = cdn_file(url)
@@ -94,7 +104,7 @@ def page(browser):
     if not (VENDOR / "leaflet" / "package.json").is_file():
         pytest.fail("Leaflet's scripts are not vendored: run tests/browser/vendor.sh (the README's test command does).")
     context = browser.new_context(viewport={"width": 1400, "height": 900})
-    context.route("**/*", _route)
+    context.route(external, _route)
     pg = context.new_page()
     yield pg
     context.close()

@@ -174,7 +174,7 @@ def test_changing_the_period_restyles_the_map_without_rebuilding_it(page, app_ur
     frame = page.query_selector(MAP_IFRAME).content_frame()
     state = frame.evaluate("() => [window.__probe, amw.shown, window.map.getZoom(), "
                            "document.getElementById('amw-new-label').textContent]")
-    assert state == ["same map", 7, 8, "new in 2025Q2"], state
+    assert state == ["same map", 7, 8, "new in 2025 Q2"], state
 
 
 def test_choosing_mapbox_without_a_token_keeps_the_map_where_it_was(page, app_url):

@@ -22,8 +22,8 @@ from detector.workspace import DetectRequest
 
 from .. import identity, workspace
 from ..detect.run import markdown
-from ..format import slug
-from ..i18n import N_, _
+from ..format import period_label, slug
+from ..i18n import N_, _, cached, text_of
 
 RESULT, PERIODS_KEY, PRESET_KEY, PERIOD_KEY, LAYER_KEY, PLAY_KEY = (
     "change_result", "change_periods", "change_preset", "change_period", "change_layer", "change_play")
@@ -59,9 +59,9 @@ def period_list() -> list[periods.Period] | None:
     try:
         ps = periods.parse_many(text)
     except DetectorError as exc:
-        st.error(str(exc))
+        st.error(text_of(exc))
         return None
-    st.caption(_("{n} periods: {names}").format(n=len(ps), names=", ".join(p.label for p in ps)))
+    st.caption(_("{n} periods: {names}").format(n=len(ps), names=", ".join(period_label(p) for p in ps)))
     return ps
 
 
@@ -81,12 +81,12 @@ def rule_choice():
     choices = {p.name: p for p in ws.presets()}
     if st.session_state.get(PRESET_KEY) not in choices:
         st.session_state[PRESET_KEY] = "AMW relaxed"
-    name = st.selectbox(_("Rule"), list(choices), key=PRESET_KEY, format_func=lambda n: f"{n}: {choices[n].describe()}",
+    name = st.selectbox(_("Rule"), list(choices), key=PRESET_KEY, format_func=lambda n: f"{n}: {text_of(choices[n].describe())}",
                         help=_("AMW relaxed: what Amazon Mining Watch recommends for a single period's detections; "
                                "AMW stringent: the rule of its cumulative layer. Your presets from Tune are listed too."))
     preset = choices[name]
     if preset.note:
-        st.caption(preset.note)
+        st.caption(_(preset.note))
     return preset.rule()
 
 
@@ -96,8 +96,8 @@ def run(req, spans: list[periods.Period], where) -> None:
     at = {"i": 0, "n": len(spans), "label": ""}
 
     def on_period(i: int, n: int, period) -> None:
-        at.update(i=i, n=n, label=period.label)
-        bar.progress(i / n, text=_("Period {i} of {n} ({period})").format(i=i + 1, n=n, period=period.label))
+        at.update(i=i, n=n, label=period_label(period))
+        bar.progress(i / n, text=_("Period {i} of {n} ({period})").format(i=i + 1, n=n, period=period_label(period)))
 
     def on_progress(p: TileProgress) -> None:
         share = (at["i"] + (p.done / p.total if p.total else 1)) / at["n"]
@@ -115,12 +115,39 @@ def run(req, spans: list[periods.Period], where) -> None:
                              source_label=req.source_label)
     except DetectorError as exc:
         bar.empty()
-        where.error(markdown(str(exc)) + ("\n\nThe periods finished before this are kept in the score store: run "
-                                          "again to go on from there." if at["i"] else ""))
+        where.error(markdown(text_of(exc)) + ("\n\n" + _("The periods finished before this are kept in the score "
+                                                         "store: run again to go on from there.") if at["i"] else ""))
         return
     bar.empty()
     st.session_state[RESULT] = ChangeRun(outs, req.region.name, req.source_label, outs[0].summary.model)
     st.session_state[PERIOD_KEY] = outs[-1].period.key
+
+
+def run_period_label(key: str) -> str:
+    """A run's period (a key of its table) as it reads: a year is a year here, never the published baseline."""
+    return period_label(periods.parse(key))
+
+
+def display_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The run's table as the page shows it: periods as they read, headers in the visitor's language."""
+    shown = table.drop(columns=["region", "imagery"]).assign(label=table["period"].map(run_period_label))
+    names = {"label": _("period"), "detected_patches": _("detected patches"),
+             "detected_footprint_ha": _("detected footprint (ha)"), "new_patches": _("new patches"),
+             "new_footprint_ha": _("new footprint (ha)"), "cumulative_patches": _("cumulative patches"),
+             "cumulative_footprint_ha": _("cumulative footprint (ha)"), "imagery_share": _("clear imagery"),
+             "low_imagery": _("little clear imagery"), "computed_now": _("computed now")}
+    return shown.drop(columns=["period"]).rename(columns=names)
+
+
+def agreement_table(figures: dict) -> pd.DataFrame:
+    """The agreement figures with headers in the visitor's language."""
+    names = {"published layer": _("published layer"), "ours (ha)": _("ours (ha)"), "published (ha)": _("published (ha)"),
+             "both (ha)": _("both (ha)"), "published covered by ours": _("published covered by ours"),
+             "ours outside published": _("ours outside published")}
+    return pd.DataFrame([figures]).rename(columns=names)
+
+
+AGREEMENT_SHARES = (N_("published covered by ours"), N_("ours outside published"))
 
 
 def current() -> ChangeRun | None:
@@ -143,29 +170,30 @@ def layers_for(digest: str, rule: tuple, _run: ChangeRun) -> tuple[list[change.P
 def chart(table: pd.DataFrame) -> go.Figure:
     """New footprint per period as bars, the cumulative footprint as a line (patch footprint, hectares)."""
     fig = go.Figure()
-    fig.add_bar(x=table["label"], y=table["new_footprint_ha"], name="new since earlier periods (ha)",
-                marker_color="#e16462")
-    fig.add_scatter(x=table["label"], y=table["cumulative_footprint_ha"], name="cumulative (ha)", mode="lines+markers",
+    x = table["period"].map(run_period_label)
+    fig.add_bar(x=x, y=table["new_footprint_ha"], name=_("new since earlier periods (ha)"), marker_color="#e16462")
+    fig.add_scatter(x=x, y=table["cumulative_footprint_ha"], name=_("cumulative (ha)"), mode="lines+markers",
                     line={"color": "#fca636", "width": 3})
-    fig.add_scatter(x=table["label"], y=table["detected_footprint_ha"], name="detected in the period (ha)",
+    fig.add_scatter(x=x, y=table["detected_footprint_ha"], name=_("detected in the period (ha)"),
                     mode="lines+markers", line={"color": "#6a00a8", "dash": "dot"})
-    low = table[table["low_imagery"]]
-    if len(low):
-        fig.add_scatter(x=low["label"], y=[0] * len(low), name="little clear imagery", mode="markers",
+    low = table["low_imagery"].to_numpy()
+    if low.any():
+        fig.add_scatter(x=x[low], y=[0] * int(low.sum()), name=_("little clear imagery"), mode="markers",
                         marker={"symbol": "x", "size": 12, "color": "#9aa4b1"})
     fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": -0.2},
-                      yaxis_title="patch footprint (ha)", title="Patch footprint per period",
+                      yaxis_title=_("patch footprint (ha)"), title=_("Patch footprint per period"),
                       xaxis={"type": "category"})
     return fig
 
 
 def low_imagery_notes(table: pd.DataFrame) -> None:
     for row in table[table["low_imagery"]].itertuples():
-        st.warning(f"**{row.label}**: clear imagery on only {row.imagery_share:.0%} of the region's patch pixels. "
-                   "Few detections there may mean the ground was not seen, not that nothing changed.")
+        st.warning(_("**{period}**: clear imagery on only {share:.0%} of the region's patch pixels. Few detections "
+                     "there may mean the ground was not seen, not that nothing changed.").format(
+            period=run_period_label(row.period), share=row.imagery_share))
 
 
-@st.cache_data(show_spinner="Comparing with the published layer…", max_entries=32)
+@cached(st.cache_data, N_("Comparing with the published layer…"), max_entries=32)
 def agreement_for(digest: str, rule: tuple, key: str, _runs, _region) -> tuple[dict, object] | None:
     """Agreement of the period's detections with Amazon Mining Watch's layer of the same period."""
     from detector.grid import squares
@@ -190,14 +218,15 @@ def downloads(run_: ChangeRun, runs: list[change.PeriodLayers], table: pd.DataFr
     layer = next(r for r in runs if r.period.key == key)
     name = slug(run_.region_label)
     cols = st.columns(4)
-    cols[0].download_button("Figures (CSV)", table.assign(rule=rule.describe()).to_csv(index=False),
+    cols[0].download_button(_("Figures (CSV)"), table.assign(rule=rule.describe()).to_csv(index=False),
                             f"change_{name}.csv", "text/csv", key="change_csv", on_click="ignore",
                             icon=":material/download:")
-    for col, (what, frame) in zip(cols[1:], (("detections", layer.kept), ("new", layer.new),
-                                             ("cumulative", layer.cumulative))):
+    for col, (what, frame, title) in zip(cols[1:], (("detections", layer.kept, _("Detections {period}")),
+                                                    ("new", layer.new, _("New {period}")),
+                                                    ("cumulative", layer.cumulative, _("Cumulative {period}")))):
         shaped = squares(frame.drop(columns=["geometry", "patch_id"], errors="ignore"))
         text = shaped.assign(period=key, region=run_.region_label, imagery=run_.source_label).to_json(drop_id=True)
-        col.download_button(f"{what.capitalize()} {layer.period.label}", text, f"{what}_{name}_{key}.geojson",
+        col.download_button(title.format(period=period_label(layer.period)), text, f"{what}_{name}_{key}.geojson",
                             "application/geo+json", key=f"change_dl_{what}", on_click="ignore",
                             icon=":material/download:")
 
@@ -208,12 +237,12 @@ def figures_row(table: pd.DataFrame, key: str) -> None:
     patches = _("{n} patches")
     c[0].metric(_("Detected"), f"{row.detected_footprint_ha:,.0f} ha", patches.format(n=f"{row.detected_patches:,}"),
                 delta_color="off", delta_arrow="off",
-                help=_("Patch footprint detected in {period}").format(period=row.label))
+                help=_("Patch footprint detected in {period}").format(period=run_period_label(row.period)))
     c[1].metric(_("New"), f"{row.new_footprint_ha:,.0f} ha", patches.format(n=f"{row.new_patches:,}"), delta_color="off",
-                delta_arrow="off", help=_("Detected in {period} and in no earlier period of the run").format(period=row.label))
+                delta_arrow="off", help=_("Detected in {period} and in no earlier period of the run").format(period=run_period_label(row.period)))
     c[2].metric(_("Cumulative"), f"{row.cumulative_footprint_ha:,.0f} ha",
                 patches.format(n=f"{row.cumulative_patches:,}"), delta_color="off", delta_arrow="off",
-                help=_("Detected in any period of the run up to {period}").format(period=row.label))
+                help=_("Detected in any period of the run up to {period}").format(period=run_period_label(row.period)))
     c[3].metric(_("Clear imagery"), f"{row.imagery_share:.0%}",
                 help=_("Mean share of the region's patch pixels with imagery"))
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from detector import watches
+from detector import periods, watches
 from detector.errors import DetectorError
 
 from .. import workspace
-from ..i18n import _
+from ..format import period_label
+from ..i18n import _, text_of
 
 
 def save_form(req, preset_name: str) -> None:
@@ -32,7 +33,7 @@ def save_form(req, preset_name: str) -> None:
                     name=name.strip(), region=req.region.name, rule=preset_name,
                     cadence={"quarter": _("quarter"), "year": _("year")}.get(cadence, cadence)))
             except DetectorError as exc:
-                st.error(str(exc))
+                st.error(text_of(exc))
 
 
 def listing() -> None:
@@ -45,17 +46,17 @@ def listing() -> None:
     rows = []
     for w in found:
         latest = ws.watches.latest_report(w)
-        rows.append({"watch": w.name, "region": w.region_label, "each": w.cadence, "rule": w.preset,
-                     "latest period": latest["label"] if latest else "not run yet",
-                     "new detections": latest["new_patches"] if latest else None,
-                     "new footprint (ha)": latest["new_footprint_ha"] if latest else None,
-                     "clear imagery": ("too little" if latest["low_imagery"] else f"{latest['imagery_share']:.0%}")
+        rows.append({_("watch"): w.name, _("region"): w.region_label, _("each"): _(w.cadence), _("rule"): w.preset,
+                     _("latest period"): period_label(periods.parse(latest["period"])) if latest else _("not run yet"),
+                     _("new detections"): latest["new_patches"] if latest else None,
+                     _("new footprint (ha)"): latest["new_footprint_ha"] if latest else None,
+                     _("clear imagery"): (_("too little") if latest["low_imagery"] else f"{latest['imagery_share']:.0%}")
                      if latest else ""})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     pick = st.selectbox(_("Latest report of"), [w.name for w in found], key="change_watch_pick")
     w = ws.watches.get(pick)
     latest = ws.watches.latest_report(w)
     if latest:
-        html = (ws.watches.report_dir(w, watches.periods.parse(latest["period"])) / "report.html").read_text(encoding="utf-8")
-        st.download_button(_("Report {period} (HTML)").format(period=latest["label"]), html, f"watch_{w.folder_name}_{latest['period']}.html",
+        html = (ws.watches.report_dir(w, periods.parse(latest["period"])) / "report.html").read_text(encoding="utf-8")
+        st.download_button(_("Report {period} (HTML)").format(period=period_label(periods.parse(latest["period"]))), html, f"watch_{w.folder_name}_{latest['period']}.html",
                            "text/html", key="change_watch_report", on_click="ignore", icon=":material/download:")

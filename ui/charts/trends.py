@@ -11,9 +11,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from detector.trends import BASELINE, Measure, period_label
+from detector.trends import BASELINE, Measure
 
-from ..format import sentence
+from ..format import period_label, sentence
 from ..growth import up_to
 from ..i18n import _
 
@@ -24,7 +24,6 @@ COUNTRY_COLORS = {
     "Colombia": "#882255", "": "#888888",
 }
 _SPARE = ["#661100", "#6699CC", "#888888", "#DDDDDD", "#E69F00", "#56B4E9", "#009E73", "#F0E442"]
-BASELINE_LABEL = period_label(BASELINE)
 _HA = "%{y:,.0f} ha"
 
 
@@ -34,8 +33,20 @@ def color_for(name: str) -> str:
 
 
 def _tick(label: str) -> str:
-    """Two-line tick text, so nine periods fit a half-width chart without slanting."""
-    return label.replace(" (baseline)", "<br>baseline").replace(" Q", "<br>Q")
+    """Two-line tick text, so nine periods fit a half-width chart without slanting ("2025<br>Q3", "≤2018<br>baseline")."""
+    first, _sep, rest = label.partition(" ")
+    return f"{first}<br>{rest.strip('()')}" if rest else first
+
+
+def _x(periods) -> list[str]:
+    """The periods of a table (keys or English labels) as the visitor reads them."""
+    return [period_label(p) for p in periods]
+
+
+def _hatch(periods) -> list[str]:
+    """The baseline's bar hatched (everything up to 2018, not one year's)."""
+    base = period_label(BASELINE)
+    return ["/" if period_label(p) == base else "" for p in periods]
 
 
 def new_title(measure: Measure) -> str:
@@ -54,7 +65,7 @@ def _layout(fig: go.Figure, title: str, y_title: str, periods, x_title: str | No
         margin={"l": 10, "r": 10, "t": 70, "b": 10}, hovermode="x unified", height=520,
     )
     fig.update_yaxes(tickformat=",.0f", rangemode="tozero")
-    labels = [str(p) for p in periods]
+    labels = _x(periods)
     fig.update_xaxes(type="category", tickangle=0, tickvals=labels, ticktext=[_tick(p) for p in labels])
     return fig
 
@@ -66,10 +77,10 @@ def _series(wide: pd.DataFrame) -> list[str]:
 def new_by_region(wide: pd.DataFrame, measure: Measure, title: str | None = None) -> go.Figure:
     """Stacked bars of new area per period, one colour per region; the baseline bar is hatched."""
     fig = go.Figure()
-    hatch = ["/" if p == BASELINE_LABEL else "" for p in wide["period"]]
+    hatch = _hatch(wide["period"])
     for name in _series(wide):
         fig.add_bar(
-            x=wide["period"], y=wide[name], name=name, marker_color=color_for(name),
+            x=_x(wide["period"]), y=wide[name], name=name, marker_color=color_for(name),
             marker_pattern_shape=hatch, marker_pattern_fillmode="overlay", marker_pattern_solidity=0.25,
             hovertemplate=f"{name}: {_HA}<extra></extra>",
         )
@@ -84,7 +95,7 @@ def cumulative_by_region(wide: pd.DataFrame, measure: Measure, title: str | None
     fig = go.Figure()
     for name in _series(wide):
         fig.add_scatter(
-            x=wide["period"], y=wide[name], name=name, mode="lines", stackgroup="one",
+            x=_x(wide["period"]), y=wide[name], name=name, mode="lines", stackgroup="one",
             line={"width": 0.5, "color": color_for(name)}, fillcolor=color_for(name),
             hovertemplate=f"{name}: {_HA}<extra></extra>",
         )
@@ -120,13 +131,13 @@ def top_regions(top: pd.DataFrame, measure: Measure, period: str, title: str | N
 def region_trend(tbl: pd.DataFrame, measure: Measure, name: str) -> go.Figure:
     """One region: new area per period as bars (left axis), the cumulative line (right axis)."""
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    hatch = ["/" if p == BASELINE_LABEL else "" for p in tbl["period"]]
-    fig.add_bar(x=tbl["period"], y=tbl[measure.new_col], name=_("new {measure}").format(measure=_(measure.name)), marker_color="#CC6677",
+    hatch = _hatch(tbl["period"])
+    fig.add_bar(x=_x(tbl["period"]), y=tbl[measure.new_col], name=_("new {measure}").format(measure=_(measure.name)), marker_color="#CC6677",
                 marker_pattern_shape=hatch, marker_pattern_fillmode="overlay", marker_pattern_solidity=0.25,
-                hovertemplate=f"new: {_HA}<extra></extra>", secondary_y=False)
-    fig.add_scatter(x=tbl["period"], y=tbl[measure.cumulative_col], name=_("cumulative {measure}").format(measure=_(measure.name)),
+                hovertemplate=f"{_('new')}: {_HA}<extra></extra>", secondary_y=False)
+    fig.add_scatter(x=_x(tbl["period"]), y=tbl[measure.cumulative_col], name=_("cumulative {measure}").format(measure=_(measure.name)),
                     mode="lines+markers", line={"color": "#332288", "width": 2},
-                    hovertemplate=f"cumulative: {_HA}<extra></extra>", secondary_y=True)
+                    hovertemplate=f"{_('cumulative')}: {_HA}<extra></extra>", secondary_y=True)
     _layout(fig, _("{region}: new and cumulative {measure}").format(region=name, measure=_(measure.name)),
             new_title(measure), tbl["period"])
     fig.update_yaxes(title_text=cumulative_title(measure), secondary_y=True, tickformat=",.0f", rangemode="tozero",

@@ -30,7 +30,8 @@ from detector.sources.local import LocalSource
 
 from .. import identity, region_state, workspace
 from ..explore.panels import region_picker
-from ..i18n import N_, _
+from ..format import period_label
+from ..i18n import N_, _, text_of
 from ..map.kernel import Fly
 from ..regions import Region
 from .run import markdown
@@ -110,7 +111,7 @@ def _check_ee(year: int) -> None:
         earth_engine().check(box(0, 0, 0.01, 0.01), BANDS_12, year)
         st.session_state[_EE_STATUS] = (True, "Earth Engine answers: credentials and project work.")
     except DetectorError as exc:
-        st.session_state[_EE_STATUS] = (False, str(exc))
+        st.session_state[_EE_STATUS] = (False, text_of(exc))
 
 
 def imagery(req: Request, check_dates: bool = True) -> None:
@@ -150,26 +151,26 @@ def imagery(req: Request, check_dates: bool = True) -> None:
                      "composite); a folder of GeoTIFFs (one file per band works too) as a mosaic."))
         name = Path(path).name
     if not path:
-        req.problems.append("Choose the imagery to score.")
+        req.problems.append(_("Choose the imagery to score."))
         return
     try:
         if kind == "path":
             path = str(allowed_path(path, workspace.current().settings))
         req.source = geotiff(path)
     except DetectorError as exc:
-        st.error(markdown(str(exc)))
-        req.problems.append(str(exc))
+        st.error(markdown(text_of(exc)))
+        req.problems.append(text_of(exc))
         return
     # An upload's file on the server is not the visitor's to see: the command line names their own file.
     req.source_label, req.source_arg = name, (shlex.quote(held["name"]) if kind == "upload" else shlex.quote(path))
     req.source_ref = str(path)
     for note in getattr(req.source, "notes", []):
-        (st.warning if "L2A" in note else st.caption)(note)
+        (st.warning if "L2A" in note else st.caption)(text_of(note))
     years, dates = getattr(req.source, "years", ()), getattr(req.source, "dates", ())
     if check_dates and dates and not any(periods.contains(req.year, d) for d in dates):
-        text = (f"The file's metadata dates its imagery {', '.join(dates[:4])}: set the **Period** to one that holds "
-                f"those dates, such as the year {years[-1]} (now {req.year.label}), so the scores are stored and shown "
-                "under the period the image shows.")
+        text = _("The file's metadata dates its imagery {dates}: set the **Period** to one that holds those dates, "
+                 "such as the year {year} (now {period}), so the scores are stored and shown under the period the "
+                 "image shows.").format(dates=", ".join(dates[:4]), year=years[-1], period=period_label(req.year))
         st.warning(text)
         req.problems.append(text)
 
@@ -188,19 +189,20 @@ def model(req: Request) -> None:
     if choice == LOCAL_MODEL:
         ref = st.text_input(_("Model file (.h5 or .keras)"), key="detect_model_path").strip()
         if not ref:
-            req.problems.append("Give the path of your model file.")
+            req.problems.append(_("Give the path of your model file."))
             return
     try:
         if choice == LOCAL_MODEL:
             ref = str(allowed_path(ref, ws.settings))
         spec = ws.detector(ref).spec
     except DetectorError as exc:
-        st.error(markdown(str(exc)))
-        req.problems.append(str(exc))
+        st.error(markdown(text_of(exc)))
+        req.problems.append(text_of(exc))
         return
     req.model_ref = ref
-    extra = f" + indices {', '.join(spec.indices)}" if spec.indices else ""
-    st.caption(f"{spec.description} Bands: {len(spec.bands)}{extra}; recommended threshold {spec.threshold:g}.")
+    extra = _(" + indices {names}").format(names=", ".join(spec.indices)) if spec.indices else ""
+    st.caption(_("{description} Bands: {n}{extra}; recommended threshold {threshold:g}.").format(
+        description=spec.description, n=len(spec.bands), extra=extra, threshold=spec.threshold))
 
 
 PERIOD_KINDS = {"year": N_("Year"), "quarter": N_("Quarter"), "range": N_("Dates")}
@@ -231,7 +233,7 @@ def year(view) -> periods.Period:
                             help=_("The calendar year (a GeoTIFF: the year it shows; it names the stored scores "
                                    "and the basemap).")))
     if kind == "quarter":
-        q = c2.selectbox(_("Quarter"), [1, 2, 3, 4], key=_QUARTER, format_func=lambda n: f"Q{n}")
+        q = c2.selectbox(_("Quarter"), [1, 2, 3, 4], key=_QUARTER, format_func=lambda n: _("Q{quarter}").format(quarter=n))
         return periods.quarter(y, q)
     return periods.year(y)
 
@@ -246,48 +248,48 @@ def cli_command(req: Request, km2: float) -> str:
 
 def too_large(req: Request, km2: float, limit: float) -> str:
     """The refusal of a region over the on-demand limit, with the command line that runs it."""
-    return (f"**{req.region.name}** covers {km2:,.0f} km², more than the {limit:,.0f} km² this page scores on "
-            "demand. Run it from the command line (download the region below):\n\n"
-            f"```\n{cli_command(req, km2)}\n```\n\n"
-            "For a large region (up to a whole basin) add `--workers N` to spread the tiles over N processes "
-            "of this machine, or `--scheduler tcp://HOST:8786` to run them on a Dask cluster; a stopped run "
-            "resumes where it stopped. Or split it into smaller regions. "
-            "(The limit is DETECTOR_MAX_AREA_KM2 on the server.)")
+    return _("**{name}** covers {km2:,.0f} km², more than the {limit:,.0f} km² this page scores on demand. Run it "
+             "from the command line (download the region below):\n\n```\n{command}\n```\n\nFor a large region "
+             "(up to a whole basin) add `--workers N` to spread the tiles over N processes of this machine, or "
+             "`--scheduler tcp://HOST:8786` to run them on a Dask cluster; a stopped run resumes where it stopped. "
+             "Or split it into smaller regions. (The limit is DETECTOR_MAX_AREA_KM2 on the server.)").format(
+        name=req.region.name, km2=km2, limit=limit, command=cli_command(req, km2))
 
 
 def region(req: Request, view) -> None:
     """The active region (or the GeoTIFF's footprint), its size, and a refusal when it is too large."""
     req.region = region_state.active_region(view)
     if req.region is None and req.geotiff and req.source is not None:
-        req.region = Region(f"image:{req.source.key}", f"Whole image: {req.source_label}",
+        req.region = Region(f"image:{req.source.key}", _("Whole image: {name}").format(name=req.source_label),
                             req.source.footprint())
         req.whole_image = True
     if req.region is None:
         st.info(_("Draw a rectangle or polygon on the map, pick a country or territory, or upload a GeoJSON "
                   "(or leave it empty to score the whole GeoTIFF).") if req.geotiff else
                 _("Draw a rectangle or polygon on the map, pick a country or territory, or upload a GeoJSON."))
-        req.problems.append("No region.")
+        req.problems.append(_("No region."))
         return
     if req.geotiff and req.source is not None and not req.whole_image:
         clipped = clip_to_imagery(req.region.geometry, req.source.footprint())
         if clipped is not req.region.geometry:  # the size limit applies to what will be scored
             req.region = Region(f"{req.region.key}|image:{req.source.key}",
-                                f"{req.region.name} (the part {req.source_label} covers)", clipped)
+                                _("{region} (the part {image} covers)").format(region=req.region.name,
+                                                                                image=req.source_label), clipped)
     try:
         km2 = check_region(req.region.geometry, float("inf"))
     except RegionError as exc:
-        st.error(str(exc))
-        req.problems.append(str(exc))
+        st.error(text_of(exc))
+        req.problems.append(text_of(exc))
         return
     st.markdown(_("**Region:** {name}, {area} km²").format(name=req.region.name, area=f"{km2:,.1f}"))
     limit = workspace.current().settings.max_area_km2
     if km2 > limit:
-        message = too_large(req, km2, limit)
-        st.error(message)
+        refusal = too_large(req, km2, limit)
+        st.error(refusal)
         st.download_button("region.geojson", json.dumps({"type": "Feature", "properties": {"name": req.region.name},
                                                          "geometry": mapping(req.region.geometry)}),
                            "region.geojson", "application/geo+json", key="detect_region_download", on_click="ignore")
-        req.problems.append(message)
+        req.problems.append(refusal)
     if not req.whole_image:
         st.button(_("Clear region"), key="detect_clear_region", on_click=region_state.clear_region)
 
@@ -303,7 +305,7 @@ def controls(view) -> Request:
     """Every input; problems are shown where they arise. The region comes first on the page but is
     settled last, since a GeoTIFF without a region means the image's footprint."""
     region_box = st.container()
-    st.subheader("Imagery, period and model")
+    st.subheader(_("Imagery, period and model"))
     _restore_form()
     req = Request(year=periods.year(FIRST_YEAR))
     req.year = year(view)  # its own row: Year / Quarter / Dates and their inputs need the width

@@ -21,7 +21,7 @@ from detector.rule import Rule
 from detector.runs import RunRecord
 
 from ..format import hectares, slug
-from ..i18n import _
+from ..i18n import _, text_of
 
 #: Patches whose score is within this of the highest "carry" it (float32 scores of equal patches).
 TOP_TOLERANCE = 1e-6
@@ -160,7 +160,7 @@ def show_figures(result: Result, f: Filtered, rule: Rule) -> None:
     """Metrics: detections, polygons, footprint, highest score."""
     row = figures_table(result, f, rule).iloc[0]
     a, b, c, d = st.columns(4)
-    a.metric(_("Detections"), f"{row['detections']:,}", help=_("Patches with {rule}.").format(rule=rule.describe()))
+    a.metric(_("Detections"), f"{row['detections']:,}", help=_("Patches with {rule}.").format(rule=text_of(rule.describe())))
     b.metric(_("Polygons"), f"{row['polygons']:,}", help=_("Detections dissolved: touching or overlapping patches merged."))
     c.metric(_("Mined footprint"), hectares(row["footprint_ha"], compact=True),
              help=_("Area of the dissolved polygons (equal-area EPSG:6933): the footprint of the detection squares, "
@@ -168,7 +168,7 @@ def show_figures(result: Result, f: Filtered, rule: Rule) -> None:
     d.metric(_("Highest score"), "n/a" if np.isnan(row["max_score"]) else f"{row['max_score']:.2f}",
              help=_("The highest patch score in the region, whatever the threshold."))
     st.caption(_("{n} patches scored in the region; detections: {rule}.").format(n=f"{row['patches_scored']:,}",
-                                                                                rule=rule.describe()))
+                                                                                rule=text_of(rule.describe())))
 
 
 def download_stem(result: Result, rule: Rule) -> str:

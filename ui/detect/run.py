@@ -21,8 +21,8 @@ from detector.rule import DEFAULT as DEFAULT_RULE
 from detector.workspace import DetectRequest
 
 from .. import identity, workspace
-from ..format import plural
-from ..i18n import _
+from ..format import period_label
+from ..i18n import _, ngettext, text_of
 from .results import Result
 
 RESULT = "detect_result"
@@ -57,8 +57,9 @@ def device() -> str:
 
 
 def progress_text(p: TileProgress, device_name: str | None = None) -> str:
-    done = f"Tile {p.done:,} of {p.total:,}: {p.from_store:,} from the store, {p.computed:,} computed"
-    return done + (f" on {device_name}" if device_name and p.computed else "")
+    done = _("Tile {done:,} of {total:,}: {stored:,} from the store, {computed:,} computed").format(
+        done=p.done, total=p.total, stored=p.from_store, computed=p.computed)
+    return done + (" " + _("on {device}").format(device=device_name) if device_name and p.computed else "")
 
 
 def recommended_threshold(record: runs.RunRecord) -> float:
@@ -73,7 +74,7 @@ def recommended_threshold(record: runs.RunRecord) -> float:
 
 def title(record: runs.RunRecord) -> str:
     """Region · year · model · imagery (the imagery left out where the region already names it)."""
-    parts = [record.region_label, record.the_period.label, record.model]
+    parts = [record.region_label, period_label(record.the_period), record.model]
     if record.source_label not in record.region_label:
         parts.append(record.source_label)
     return " · ".join(parts)
@@ -82,16 +83,25 @@ def title(record: runs.RunRecord) -> str:
 def summary_text(result: Result) -> str:
     s = result.summary
     if result.reopened:
-        return f"Reopened from the score store in {s.seconds:.2f} s; the model did not run."
+        return _("Reopened from the score store in {seconds:.2f} s; the model did not run.").format(seconds=s.seconds)
     if not s.scored_now:
-        return (f"All {plural(s.tiles, 'tile')} came from the score store: {s.patches:,} patches in {s.seconds:.2f} s, "
-                "nothing computed.")
-    return (f"{plural(s.tiles, 'tile')} ({s.tiles_from_store:,} from the store): {s.scored_now:,} patches scored now on "
-            f"{s.device}, {s.from_store:,} from the store, in {s.seconds:.1f} s."
-            + (f" {s.partly_covered:,} of them partly lack imagery (filled with 0, as the published pipeline does)."
-               if getattr(s, "partly_covered", 0) else "")
-            + (f" {s.not_covered:,} patches have no imagery at all and were not scored." if s.not_covered else "")
-            + (f" {plural(s.damaged, 'stored tile')} were damaged and scored again." if s.damaged else ""))
+        return ngettext("The {n:,} tile came from the score store: {patches:,} patches in {seconds:.2f} s, nothing "
+                        "computed.", "All {n:,} tiles came from the score store: {patches:,} patches in {seconds:.2f} "
+                        "s, nothing computed.", s.tiles).format(n=s.tiles, patches=s.patches, seconds=s.seconds)
+    parts = [ngettext("{n:,} tile ({stored:,} from the store): {now:,} patches scored now on {device}, {from_store:,} "
+                      "from the store, in {seconds:.1f} s.", "{n:,} tiles ({stored:,} from the store): {now:,} patches "
+                      "scored now on {device}, {from_store:,} from the store, in {seconds:.1f} s.", s.tiles).format(
+        n=s.tiles, stored=s.tiles_from_store, now=s.scored_now, device=s.device, from_store=s.from_store,
+        seconds=s.seconds)]
+    if getattr(s, "partly_covered", 0):
+        parts.append(_("{n:,} of them partly lack imagery (filled with 0, as the published pipeline does).").format(
+            n=s.partly_covered))
+    if s.not_covered:
+        parts.append(_("{n:,} patches have no imagery at all and were not scored.").format(n=s.not_covered))
+    if s.damaged:
+        parts.append(ngettext("{n:,} stored tile was damaged and scored again.",
+                              "{n:,} stored tiles were damaged and scored again.", s.damaged).format(n=s.damaged))
+    return " ".join(parts)
 
 
 def markdown(text: str) -> str:
@@ -101,7 +111,7 @@ def markdown(text: str) -> str:
 
 def run(req, where) -> Result | None:
     """Run the detector for a ready request, with a progress bar in ``where``; errors are shown there."""
-    bar = where.progress(0.0, text="Starting (the model loads on its first use in this server)…")
+    bar = where.progress(0.0, text=_("Starting (the model loads on its first use in this server)…"))
     last = {"computed": 0}
 
     def on_progress(p: TileProgress) -> None:
@@ -116,9 +126,11 @@ def run(req, where) -> Result | None:
                             on_progress=on_progress).result
     except DetectorError as exc:
         bar.empty()
-        resume = (f"\n\n{plural(last['computed'], 'tile')} finished before this are saved in the score store: "
-                  "run again to resume from there." if last["computed"] else "")
-        where.error(markdown(str(exc)) + resume)
+        resume = ("\n\n" + ngettext("{n:,} tile finished before this is saved in the score store: run again to "
+                                    "resume from there.", "{n:,} tiles finished before this are saved in the score "
+                                    "store: run again to resume from there.", last["computed"]).format(
+            n=last["computed"]) if last["computed"] else "")
+        where.error(markdown(text_of(exc)) + resume)
         return None
     bar.empty()
     _settle_after_first_load()
@@ -131,7 +143,8 @@ def reopen(rid: str) -> Result | None:
     try:
         record, res = workspace.current().reopen(rid)
     except DetectorError as exc:
-        st.session_state[_MESSAGE] = markdown(f"Run {rid} cannot be reopened: {exc}")
+        st.session_state[_MESSAGE] = markdown(_("Run {id} cannot be reopened: {reason}").format(
+            id=rid, reason=text_of(exc)))
         return None
     result = _keep(Result.of(res, record, not record.source_key.startswith("ee-"), reopened=True))
     _form_follows(record)

@@ -25,7 +25,8 @@ from detector import catalog, display
 from detector.display import DisplayLayers
 
 from .. import data, region_state
-from ..i18n import _
+from ..format import period_label
+from ..i18n import N_, _, cached
 from ..map.basemaps import Basemap
 from ..map.kernel import MAP_HEIGHT, OUTLINE_STYLE, Fly, Home, MapScript, ViewCall, draw_tools, only_leaflet, view_group
 
@@ -46,7 +47,7 @@ AIRSTRIP_MINING_COLOR = "#00e5ff"
 AIRSTRIP_OTHER_COLOR = "#b0b7c3"
 
 
-@st.cache_resource(show_spinner="Preparing the map layers…")
+@cached(st.cache_resource, N_("Preparing the map layers…"))
 def display_layers() -> DisplayLayers:
     """Every layer the map draws, encoded once per server (a DetectorError when data is missing)."""
     return display.display_layers(data.layers(), data.countries(), data.territories(), data.airstrips(),
@@ -67,6 +68,7 @@ def map_layers(layers: DisplayLayers, home: Home) -> MapScript:
 
     config = {
         **codec_config(), "periods": list(layers.periods), "credit": MINING_SHORT_CREDIT,
+        "period_labels": [period_label(p) for p in layers.periods],
         "airstrip_credit": AIRSTRIPS_SHORT_CREDIT, "airstrip_mining": AIRSTRIP_MINING_COLOR,
         "airstrip_other": AIRSTRIP_OTHER_COLOR, "home_bounds": home.leaflet_bounds(), "words": map_words(),
         "styles": {"new": NEW_STYLE, "old": OLD_STYLE, "selected": SELECTED_STYLE, "outline": OUTLINE_STYLE, "country": COUNTRY_STYLE,

@@ -13,7 +13,7 @@ from detector.errors import DetectorError
 from detector.labels import LabelStore
 
 from .. import identity
-from ..i18n import _
+from ..i18n import _, text_of
 
 MAX_BYTES = 50 * 1024 * 1024  # a sampling file is points; the same cap as a region file
 
@@ -55,14 +55,14 @@ def import_labels(store: LabelStore, layer: gpd.GeoDataFrame, layer_name: str) -
         try:
             reports = store.import_sampling(paths, layer if onto else None, layer_name if onto else None)
         except DetectorError as exc:  # every file is checked before anything is written
-            st.error(str(exc).replace(f"{tmp}/", "") + " " + _("Nothing was imported."))
+            st.error(text_of(exc).replace(f"{tmp}/", "") + " " + _("Nothing was imported."))
             return
     added = sum(r.added for r in reports)
     labels = _("1 new label") if added == 1 else _("{n} new labels").format(n=f"{added:,}")
     files_ = _("1 file") if len(reports) == 1 else _("{n} files").format(n=len(reports))
     st.success(_("Imported {labels} from {files}.").format(labels=labels, files=files_))
-    st.dataframe(pd.DataFrame([{"file": r.file, "label": "mine" if r.is_mine == "yes" else
-                                f"not a mine: {r.category}" if r.category else "not a mine",
-                                "points": r.points, "skipped": r.skipped, "in patches": r.inside,
-                                "patches": r.patches, "added": r.added, "already there": r.unchanged}
+    st.dataframe(pd.DataFrame([{_("file"): r.file, _("label"): _("mine") if r.is_mine == "yes" else
+                                _("not a mine: {category}").format(category=_(r.category)) if r.category else _("not a mine"),
+                                _("points"): r.points, _("skipped"): r.skipped, _("in patches"): r.inside,
+                                _("patches"): r.patches, _("added"): r.added, _("already there"): r.unchanged}
                                for r in reports]), hide_index=True, width="stretch")

@@ -13,7 +13,7 @@ from detector.labels import LabelStore
 from detector.layers import RUN_PREFIX, LayerInfo
 
 from .. import workspace
-from ..i18n import N_, _
+from ..i18n import N_, _, cached, text_of
 
 __all__ = ["RUN_PREFIX", "LayerInfo", "available", "credit", "label_store", "load", "load_or_explain", "picker"]
 
@@ -28,7 +28,7 @@ def available() -> dict[str, LayerInfo]:
     return workspace.current().scored_layers()
 
 
-@st.cache_resource(show_spinner="Loading the scored layer…", max_entries=8)
+@cached(st.cache_resource, N_("Loading the scored layer…"), max_entries=8)
 def _load(root: str, name: str) -> gpd.GeoDataFrame:
     return workspace.current().load_layer(name)
 
@@ -49,7 +49,7 @@ def picker(key: str, label: str = N_("Scored layer")) -> LayerInfo | None:
     names = list(layers)
     if st.session_state.get(key) not in names:
         st.session_state[key] = names[0]
-    name = st.selectbox(_(label), names, key=key, format_func=lambda n: layers[n].title)
+    name = st.selectbox(_(label), names, key=key, format_func=lambda n: text_of(layers[n].title))
     return layers[name]
 
 
@@ -57,10 +57,10 @@ def load_or_explain(info: LayerInfo) -> gpd.GeoDataFrame | None:
     try:
         return load(info.name)
     except DetectorError as exc:
-        st.error(_("{layer} cannot be loaded.").format(layer=info.title) + f" {exc}")
+        st.error(_("{layer} cannot be loaded.").format(layer=text_of(info.title)) + " " + text_of(exc))
         return None
 
 
 def credit(info: LayerInfo) -> str:
     """The credit line of a layer's patches."""
-    return info.credit()
+    return text_of(info.credit())

@@ -20,7 +20,7 @@ from detector.errors import DetectorError
 from detector.labels import CATEGORIES, Label, LabelStore, check_reviewer_name
 
 from .. import identity
-from ..i18n import N_, _
+from ..i18n import N_, _, text_of
 from ..map.basemaps import basemap
 from . import layers as review_layers
 from . import maps as review_maps
@@ -82,7 +82,7 @@ def reviewer() -> str | None:
     try:
         return check_reviewer_name(name)
     except DetectorError as exc:
-        st.error(str(exc))
+        st.error(text_of(exc))
         return None
 
 
@@ -101,7 +101,7 @@ def decide(store: LabelStore, who: str, item: dict, queue: str, is_mine: str, ca
     try:
         label_id = store.add(Label(is_mine=is_mine, category=category, note=note, reviewer=who, queue=queue, **item))
     except DetectorError as exc:
-        st.session_state[MESSAGE] = ("error", str(exc))
+        st.session_state[MESSAGE] = ("error", text_of(exc))
         return
     st.session_state[NOTE] = ""
     if st.session_state.get(OPEN) == item["item"]:

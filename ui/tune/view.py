@@ -23,7 +23,7 @@ from detector.rule import DEFAULT as DEFAULT_RULE
 
 from .. import coverage, state, workspace
 from ..format import hectares, plain
-from ..i18n import _
+from ..i18n import N_, _, cached, text_of
 from ..map.basemaps import basemap
 from ..review import layers as review_layers
 from ..review import maps as review_maps
@@ -45,13 +45,13 @@ def cells(name: str) -> evaluate.Cells:
     return evaluate.cells(review_layers.load(name))
 
 
-@st.cache_data(show_spinner="Judging the layer against the labels…", max_entries=32)
+@cached(st.cache_data, N_("Judging the layer against the labels…"), max_entries=32)
 def truth(name: str, store_url: str, labels_version: int) -> pd.DataFrame:
     """Each patch's truth from the current labels (the store is append-only: its size is its version)."""
     return evaluate.truth(review_layers.load(name), name, review_layers.label_store().current())
 
 
-@st.cache_data(show_spinner="Computing the curves…", max_entries=32)
+@cached(st.cache_data, N_("Computing the curves…"), max_entries=32)
 def curve(name: str, dual: bool, t_iso: float, k: int, d_km: float, store_url: str, labels_version: int,
           min_valid: float = 0.0) -> pd.DataFrame:
     layer = review_layers.load(name)
@@ -70,10 +70,11 @@ def rule_controls(view: state.View) -> evaluate.Rule:
     sidebar's. Tune and Detect both call this, so a preset saved on one applies on the other."""
     saved = workspace.current().presets()
     if saved:
-        described = {p.name: p.describe() for p in saved}
+        described = {p.name: text_of(p.describe()) for p in saved}
         if st.session_state.get(_PRESET) not in described:
             st.session_state[_PRESET] = None
         st.selectbox(_("Start from a preset"), [None, *described], key=_PRESET, on_change=_on_preset,
+                     placeholder=_("Choose a preset"),
                      format_func=lambda n: "—" if n is None else f"{n}: {described[n]}",
                      help=_("Sets the threshold and the isolation rule. AMW relaxed / stringent are Amazon Mining "
                             "Watch's rules (single period / cumulative); Tune's 'Save preset' adds yours."))
@@ -243,7 +244,7 @@ def legend(rows: gpd.GeoDataFrame) -> None:
     fp = rows[rows["outcome"] == "false positive"]
     for cat, n in fp["category"].replace("", "no category").value_counts().items():
         key = next((k for k, v in CATEGORIES.items() if v == cat), None)
-        parts.append(chip(FP_COLORS.get(key), f"false positive: {cat.lower()}", int(n)))
+        parts.append(chip(FP_COLORS.get(key), _("false positive: {category}").format(category=_(cat).lower()), int(n)))
     st.markdown(" ".join(parts), unsafe_allow_html=True)
 
 
@@ -267,14 +268,15 @@ def presets_panel(rule: evaluate.Rule, layer: str, s: evaluate.Scores, labelled:
                 k=int(rule.k), d_km=float(rule.d_km), min_valid=float(rule.min_valid), layer=layer, precision=_num(s.precision),
                 recall=_num(s.recall), labelled=labelled, author=reviewer, note=note))
             st.success(_("Saved preset **{name}**: {rule}. Explore and Detect can use it.").format(
-                name=name.strip(), rule=rule.describe()))
+                name=name.strip(), rule=text_of(rule.describe())))
         except DetectorError as exc:
-            st.error(str(exc))
+            st.error(text_of(exc))
     saved_presets = workspace.current().presets()
     if saved_presets:
-        table = pd.DataFrame([{"name": p.name, "rule": p.describe(), "precision": pct(p.precision or math.nan),
-                               "recall": pct(p.recall or math.nan), "tuned on": p.layer, "saved": p.saved_at[:16],
-                               "note": p.note} for p in saved_presets])
+        table = pd.DataFrame([{_("name"): p.name, _("rule"): text_of(p.describe()),
+                               _("precision"): pct(p.precision or math.nan), _("recall"): pct(p.recall or math.nan),
+                               _("tuned on"): p.layer, _("saved"): p.saved_at[:16], _("note"): _(p.note) if p.note else ""}
+                              for p in saved_presets])
         st.dataframe(table, hide_index=True, width="stretch")
         st.caption(_("Apply one with 'Start from a preset' above the sliders (here and on Detect)."))
 

@@ -9,6 +9,8 @@ window.amwExplore = function (map, cfg) {
   /* One canvas for everything, drawings included: a second canvas on top would swallow the clicks
      meant for the mines under it. */
   map.options.renderer = R;
+  /* The opening view first: every layer is then projected once, at that zoom (not again after a fit). */
+  if (cfg.home_bounds) { map.fitBounds(cfg.home_bounds, {animate: false}); }
 
   var amw = window.amw = {map: map, periods: cfg.periods, mines: [], flown: null,
     newStyle: cfg.styles.new, oldStyle: cfg.styles.old, outlineStyle: cfg.styles.outline,
@@ -143,9 +145,10 @@ window.amwExplore = function (map, cfg) {
     }
     if (amw.mines[k] && amw.newGroup.hasLayer(amw.mines[k]) && amw.mines[k]._map) { amw.mines[k].bringToFront(); }
     var lab = document.getElementById("amw-new-label");
-    if (lab) { lab.textContent = (amw.periods[k] === amw.periods[0] ? W.up_to : W.new_in).replace("{period}", amw.periods[k]); }
+    var name = (cfg.period_labels || amw.periods)[k];  /* as the visitor's language writes it */
+    if (lab) { lab.textContent = (amw.periods[k] === amw.periods[0] ? W.up_to : W.new_in).replace("{period}", name); }
     var old = document.getElementById("amw-old-label");
-    if (old) { old.textContent = W.before.replace("{period}", amw.periods[k]); }
+    if (old) { old.textContent = W.before.replace("{period}", name); }
   };
   amw.fly = function (nonce, bounds, clearDrawn) {
     if (amw.flown === nonce) { return; }
@@ -235,5 +238,4 @@ window.amwExplore = function (map, cfg) {
   /* Open on a wide map, an icon on a narrow one (a phone): the switcher would cover a quarter of it. */
   L.control.layers(null, overlays, {collapsed: map.getSize().x < 700, position: "topright"}).addTo(map);
   amw.setPeriod(amw.periods.length - 1);
-  if (cfg.home_bounds) { map.fitBounds(cfg.home_bounds, {animate: false}); }  /* before the first report */
 };

@@ -65,6 +65,15 @@ def test_one_run_over_three_years_then_switch_and_play(page, app_url, screenshot
     probe = page.query_selector_all(MAP_IFRAME)[-1].content_frame().evaluate("() => window.__probe || null")
     assert probe == "same map", "a period switch swaps the layer in place: the map is not rebuilt"
     page.screenshot(path=str(screenshot_dir / "change_2023_new.png"), full_page=True)
+    # The period's layer as a file, made when the button is pressed: region and period in every feature.
+    with page.expect_download() as got:
+        page.get_by_role("button", name="New 2023").click()
+    import json
+
+    new_2023 = json.loads(open(got.value.path(), encoding="utf-8").read())
+    assert new_2023["features"] and {f["properties"]["period"] for f in new_2023["features"]} == {"2023"}
+    assert got.value.suggested_filename.startswith("new_") and got.value.suggested_filename.endswith("_2023.geojson")
+    wait_settled(page)
 
     page.get_by_text("Play the periods").click()
     seen = []

@@ -7,6 +7,7 @@ stored scores without running the model.
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 
@@ -212,23 +213,31 @@ def agreement_for(digest: str, rule: tuple, key: str, _runs, _region) -> tuple[d
 
 
 def downloads(run_: ChangeRun, runs: list[change.PeriodLayers], table: pd.DataFrame, key: str, rule) -> None:
-    """The figures as CSV; the period's three layers as GeoJSON (region and imagery in every feature)."""
-    from detector.grid import squares
+    """The figures as CSV; the period's three layers as GeoJSON (region and imagery in every feature).
 
+    Each file is made when its button is pressed, not on every period switch (three GeoJSONs a switch
+    was most of the server's part of it)."""
     layer = next(r for r in runs if r.period.key == key)
     name = slug(run_.region_label)
     cols = st.columns(4)
-    cols[0].download_button(_("Figures (CSV)"), table.assign(rule=rule.describe()).to_csv(index=False),
+    cols[0].download_button(_("Figures (CSV)"), lambda: table.assign(rule=rule.describe()).to_csv(index=False),
                             f"change_{name}.csv", "text/csv", key="change_csv", on_click="ignore",
                             icon=":material/download:")
     for col, (what, frame, title) in zip(cols[1:], (("detections", layer.kept, _("Detections {period}")),
                                                     ("new", layer.new, _("New {period}")),
                                                     ("cumulative", layer.cumulative, _("Cumulative {period}")))):
-        shaped = squares(frame.drop(columns=["geometry", "patch_id"], errors="ignore"))
-        text = shaped.assign(period=key, region=run_.region_label, imagery=run_.source_label).to_json(drop_id=True)
-        col.download_button(title.format(period=period_label(layer.period)), text, f"{what}_{name}_{key}.geojson",
-                            "application/geo+json", key=f"change_dl_{what}", on_click="ignore",
-                            icon=":material/download:")
+        col.download_button(title.format(period=period_label(layer.period)),
+                            functools.partial(layer_geojson, frame, key, run_.region_label, run_.source_label),
+                            f"{what}_{name}_{key}.geojson", "application/geo+json", key=f"change_dl_{what}",
+                            on_click="ignore", icon=":material/download:")
+
+
+def layer_geojson(frame: pd.DataFrame, key: str, region: str, imagery: str) -> str:
+    """A period layer's patches as squares, with period, region and imagery in every feature."""
+    from detector.grid import squares
+
+    shaped = squares(frame.drop(columns=["geometry", "patch_id"], errors="ignore"))
+    return shaped.assign(period=key, region=region, imagery=imagery).to_json(drop_id=True)
 
 
 def figures_row(table: pd.DataFrame, key: str) -> None:

@@ -23,6 +23,7 @@ from shapely.geometry.base import BaseGeometry
 from detector import display
 
 from .. import region_state
+from ..i18n import _
 from ..map import drawing
 from ..map.basemaps import Basemap
 from ..map.kernel import (
@@ -117,8 +118,17 @@ def result_layers(layer: ResultLayer, home_bounds: tuple[float, float, float, fl
         "outline": layer.outline, "digest": layer.digest, "home_bounds": Home(0, 0, 0, home_bounds).leaflet_bounds(),
         "styles": {"low": LOW_STYLE, "top": TOP_STYLE, "polygon": POLYGON_STYLE, "ran": RAN_STYLE,
                    "outline": OUTLINE_STYLE, "image": IMAGE_STYLE, "published": PUBLISHED_STYLE},
+        "words": map_words(),
     }
     return MapScript("DetectLayers", "detect.js", "amwDetect", config, css="detect.css")
+
+
+def map_words() -> dict[str, str]:
+    """The map's own words (layer switcher, legend) in the visitor's language."""
+    return {"above": _("Detections, coloured by score"), "polygons": _("Dissolved polygons"),
+            "below": _("Patches below the threshold"), "ran": _("Region of the run"), "region": _("Region chosen"),
+            "image": _("Outline of the imagery"), "published": _("Published mining (Amazon Mining Watch)"),
+            "score": _("Patch score"), "shown": _("(shown: ≥ {threshold})")}
 
 
 def result_view(f: Filtered | None, top: np.ndarray, threshold: float, fly: Fly | None, outline: str,

@@ -24,14 +24,15 @@ window.amwDetect = function (map, cfg) {
   det.published = published;
   var ran = L.polygon(rings(cfg.outline), L.extend({renderer: R, interactive: false}, cfg.styles.ran)).addTo(map);
   var below = L.layerGroup([det.low]), above = L.layerGroup(det.high).addTo(map), outlines = L.layerGroup([det.polygons, det.top]).addTo(map);
-  L.control.layers(null, {"Detections, coloured by score": above, "Dissolved polygons": outlines,
-    "Patches below the threshold": below, "Region of the run": ran, "Region chosen": det.region,
-    "Outline of the imagery": det.image, "Published mining (Amazon Mining Watch)": published},
-    {collapsed: true, position: "topright"}).addTo(map);
+  var W = cfg.words, named = {};
+  function esc(t) { return String(t).replace(/[&<>"]/g, function (c) { return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]; }); }
+  [[W.above, above], [W.polygons, outlines], [W.below, below], [W.ran, ran], [W.region, det.region],
+   [W.image, det.image], [W.published, published]].forEach(function (p) { named[esc(p[0])] = p[1]; });
+  L.control.layers(null, named, {collapsed: true, position: "topright"}).addTo(map);
   var legend = L.control({position: "bottomright"});
   legend.onAdd = function () {
     var d = L.DomUtil.create("div", "det-legend");
-    d.innerHTML = "<b>Patch score</b> <span id='det-thr'></span><div class='bar'>" +
+    d.innerHTML = "<b>" + esc(W.score) + "</b> <span id='det-thr'></span><div class='bar'>" +
       C.map(function (c) { return "<i style='background:" + c + "'></i>"; }).join("") +
       "</div><div class='ticks'><span>0</span><span>0.5</span><span>1</span></div>";
     return d;
@@ -54,7 +55,7 @@ window.amwDetect = function (map, cfg) {
     det.threshold = threshold;
     det.applyMs = performance.now() - t0;
     var t = document.getElementById("det-thr");
-    if (t) { t.textContent = "(shown: \u2265 " + threshold.toFixed(2) + ")"; }
+    if (t) { t.textContent = W.shown.replace("{threshold}", threshold.toFixed(2)); }
   };
   det.view = function (nonce, bounds, outline, clearDrawn, image) {
     det.region.clearLayers();

@@ -139,7 +139,10 @@ def polygons_frame(polygons: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 def polygons_table(polygons: gpd.GeoDataFrame) -> None:
-    table = polygons_frame(polygons)
+    """The dissolved polygons, headed in the visitor's language."""
+    table = polygons_frame(polygons).rename(columns={
+        "footprint_ha": _("footprint (ha)"), "patches": _("patches"), "max_score": _("highest score"),
+        "mean_score": _("mean score"), "lat": _("lat"), "lon": _("lon")})
     st.dataframe(table, hide_index=True, width="stretch", height=min(300, 38 + 35 * max(len(table), 1)))
 
 
@@ -152,8 +155,8 @@ def patches_geojson(result: Result, f: Filtered) -> str:
 
 def model_credit(result: Result | None) -> str:
     if result is None or not result.record.model.startswith("48px_"):
-        return "Published models: Earth Genome, mining-detector (MIT)."
-    return f"Scores: {result.record.model}, Earth Genome mining-detector (MIT)."
+        return _("Published models: Earth Genome, mining-detector (MIT).")
+    return _("Scores: {model}, Earth Genome mining-detector (MIT).").format(model=result.record.model)
 
 
 def show_figures(result: Result, f: Filtered, rule: Rule) -> None:

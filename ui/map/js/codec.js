@@ -29,3 +29,7 @@ window.amwCodec = function (A, P) {
   }
   return {ints: ints, rings: rings, points: points};
 };
+/* Text put into a map's HTML (layer names, popups, legends): escaped, whatever the language's words hold. */
+window.amwEscape = function (t) {
+  return String(t).replace(/[&<>"]/g, function (c) { return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]; });
+};

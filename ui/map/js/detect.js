@@ -25,7 +25,7 @@ window.amwDetect = function (map, cfg) {
   var ran = L.polygon(rings(cfg.outline), L.extend({renderer: R, interactive: false}, cfg.styles.ran)).addTo(map);
   var below = L.layerGroup([det.low]), above = L.layerGroup(det.high).addTo(map), outlines = L.layerGroup([det.polygons, det.top]).addTo(map);
   var W = cfg.words, named = {};
-  function esc(t) { return String(t).replace(/[&<>"]/g, function (c) { return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]; }); }
+  var esc = window.amwEscape;
   [[W.above, above], [W.polygons, outlines], [W.below, below], [W.ran, ran], [W.region, det.region],
    [W.image, det.image], [W.published, published]].forEach(function (p) { named[esc(p[0])] = p[1]; });
   L.control.layers(null, named, {collapsed: true, position: "topright"}).addTo(map);

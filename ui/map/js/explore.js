@@ -122,7 +122,7 @@ window.amwExplore = function (map, cfg) {
     });
     return best;
   };
-  function esc(t) { return String(t).replace(/[&<>"]/g, function (c) { return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]; }); }
+  var esc = window.amwEscape;
   map.on("click", function (e) {
     var hit = amw.airstripAt(e.latlng);
     if (!hit) { return; }

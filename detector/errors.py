@@ -6,7 +6,7 @@ next*. The CLI prints the message without a traceback; the pages show it in an e
 
 A message is written as a template with named fields (``RegionError("{name} is empty.", name=n)``):
 ``str(exc)`` is the English text, and the dashboard looks the template up in its translation
-catalogue and fills in the same fields (:func:`ui.i18n.error_text`), so the detector itself never
+catalogue and fills in the same fields (:func:`ui.i18n.text_of`), so the detector itself never
 needs to know the visitor's language.
 """
 from __future__ import annotations
@@ -41,9 +41,9 @@ class DetectorError(Exception):
     """A problem the user can fix; the message says how."""
 
     def __init__(self, message: str = "", /, **params: Any):
-        self.template = message
-        self.params = params
-        super().__init__(message.format(**params) if params else message)
+        text = Message(message, **params)  # the one place a template is filled
+        self.template, self.params = text.template, text.params
+        super().__init__(str(text))
 
     def __reduce__(self):
         # pickled as its English text (Dask workers send errors back): the fields may not pickle

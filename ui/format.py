@@ -4,6 +4,10 @@ from __future__ import annotations
 import math
 import re
 
+from detector.trends import BASELINE
+
+from .i18n import _
+
 
 def hectares(value: float, compact: bool = False) -> str:
     """Hectares for a figure: whole hectares from 100 up, one decimal below ("n/a" for a missing figure).
@@ -41,10 +45,6 @@ def period_label(period) -> str:
     label already written in English ("2025 Q2", "≤2018 (baseline)"); a published period key equal to
     the baseline reads as the baseline (a Period of that year is just the year).
     """
-    from detector.trends import BASELINE
-
-    from .i18n import _
-
     if hasattr(period, "kind"):  # a detector.periods.Period
         if period.kind == "year":
             return period.key

@@ -141,11 +141,8 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def agreement_table(figures: dict) -> pd.DataFrame:
-    """The agreement figures with headers in the visitor's language."""
-    names = {"published layer": _("published layer"), "ours (ha)": _("ours (ha)"), "published (ha)": _("published (ha)"),
-             "both (ha)": _("both (ha)"), "published covered by ours": _("published covered by ours"),
-             "ours outside published": _("ours outside published")}
-    return pd.DataFrame([figures]).rename(columns=names)
+    """The agreement figures with headers in the visitor's language (the keys are marked where made)."""
+    return pd.DataFrame([figures]).rename(columns=_)
 
 
 AGREEMENT_SHARES = (N_("published covered by ours"), N_("ours outside published"))
@@ -206,9 +203,10 @@ def agreement_for(digest: str, rule: tuple, key: str, _runs, _region) -> tuple[d
     pub = published.load_layer(pub_key)
     ours = squares(layer.kept[["epsg", "row", "col"]]).geometry if len(layer.kept) else squares(layer.kept).geometry
     agree, shown = change.agreement(ours, pub.geometry, _region)
-    return ({"published layer": f"mining_{pub_key}", "ours (ha)": round(agree.ours_ha, 1),
-             "published (ha)": round(agree.published_ha, 1), "both (ha)": round(agree.both_ha, 1),
-             "published covered by ours": agree.published_covered, "ours outside published": agree.ours_outside},
+    covered, outside = AGREEMENT_SHARES
+    return ({N_("published layer"): f"mining_{pub_key}", N_("ours (ha)"): round(agree.ours_ha, 1),
+             N_("published (ha)"): round(agree.published_ha, 1), N_("both (ha)"): round(agree.both_ha, 1),
+             covered: agree.published_covered, outside: agree.ours_outside},
             shown)
 
 

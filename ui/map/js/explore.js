@@ -145,7 +145,7 @@ window.amwExplore = function (map, cfg) {
     }
     if (amw.mines[k] && amw.newGroup.hasLayer(amw.mines[k]) && amw.mines[k]._map) { amw.mines[k].bringToFront(); }
     var lab = document.getElementById("amw-new-label");
-    var name = (cfg.period_labels || amw.periods)[k];  /* as the visitor's language writes it */
+    var name = cfg.period_labels[k];  /* as the visitor's language writes it */
     if (lab) { lab.textContent = (amw.periods[k] === amw.periods[0] ? W.up_to : W.new_in).replace("{period}", name); }
     var old = document.getElementById("amw-old-label");
     if (old) { old.textContent = W.before.replace("{period}", name); }

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "tests" / "browser"))
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, VENDOR, _route, external  # the tests' offline routing
 from streamlit_page import start_app  # the tests' way of serving the app
-from test_explore_browser import FIND_MINE_JS, MAP_IFRAME, wait_explore  # the same notion of "settled" as the test
+from test_explore_browser import FIND_MINE_JS, MAP_DIV, wait_explore  # the same notion of "settled" as the test
 
 
 def start_bench_app(data_dir: str | None, warm: bool = False) -> tuple[subprocess.Popen, str]:
@@ -145,11 +145,11 @@ def interactions(browser, url: str) -> list[dict]:
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: got.__setitem__("bytes", got["bytes"] + len(payload))))
     page.goto(url + "/?lat=-12.9&lon=-70.5&zoom=11")
     wait_explore(page, timeout_s=90)
-    frame = page.query_selector(MAP_IFRAME).content_frame()
-    box = frame.query_selector("#map_div").bounding_box()
+    frame = page.main_frame  # the map is drawn in the page itself (ui.map.live)
+    box = page.query_selector(MAP_DIV).bounding_box()
 
     def pan():
-        frame.evaluate("() => { window.map.panBy([120, 60], {animate: false}); }")
+        frame.evaluate("() => { amw.map.panBy([120, 60], {animate: false}); }")
 
     def click():
         x, y = frame.evaluate(FIND_MINE_JS)

@@ -1,6 +1,6 @@
 """The Explore page headless (Streamlit AppTest), and the map's pieces that need no browser.
 
-AppTest cannot draw on the map or click it (st_folium returns its defaults there), so the page is
+AppTest cannot draw on the map or click it (the live map's script runs only in a browser), so the page is
 driven through what those gestures leave behind: the URL, the select boxes, the session state the
 map's on_change callback writes; and :func:`ui.map.drawing.interpret`, which turns a map return into
 those changes, is tested on its own. The draw → figures path in a real browser is in
@@ -48,7 +48,8 @@ def test_explore_opens_with_the_map_and_credits(app):
     at = app().run()
     assert not at.exception
     assert at.title[0].value == "Explore"
-    assert at.get("component_instance"), "the st_folium map is on the page"
+    assert [e.proto.component_name for e in at.get("bidi_component")] == ["amw.map_explore", "amw.map_layers"], \
+        "the live map (ui.map.live) and its layers are on the page"
     assert not any("Mined" in k for k in _metrics(at)), "no region, no figures"
     assert any("No region yet" in i.value for i in at.info)
     credits = " ".join(c.value for c in at.caption)
@@ -190,7 +191,7 @@ def test_without_data_the_page_says_so_and_stops(monkeypatch, tmp_path):
         st.cache_data.clear()
     assert not at.exception
     assert any("not available" in e.value for e in at.error)
-    assert not at.get("component_instance")
+    assert not at.get("bidi_component")
 
 
 # ---------------------------------------------------------------- no Streamlit run needed
@@ -218,25 +219,37 @@ def test_interpret_a_drawn_rectangle_polygon_click_and_pan():
     assert not point["drew"] and point["seen"]  # not a region, but not looked at again either
 
 
-def test_the_map_script_does_not_change_with_period_basemap_or_region():
-    """streamlit-folium keys the map on its script: it must stay the same so the map is never rebuilt."""
-    from streamlit_folium import _get_feature_group_string, _get_map_string, generate_js_hash
+def test_the_layers_element_stays_the_same_while_the_view_changes(app):
+    """The megabytes of layers travel in their own element, the same on every rerun (Streamlit then sends a
+    reference to the copy the browser holds); period, basemap and a region to fly to go in the small map
+    element, which keeps its key, so the browser steers the map it has instead of making a new one."""
+    import json
 
-    from detector.display import DisplayLayers
+    at = app(lat="-6.0", lon="-56.0", zoom="7").run()
+    assert not at.exception
 
-    shown = DisplayLayers(("2018", "2019"), ("0123", "4567"), (1, 1), "", "", "", "", "digest")
-    home = kernel.Home(-6.0, -62.0, 5)
-    scripts, groups = set(), set()
-    for period, key in ((0, "s2cloudless"), (1, "esri")):
-        for fly in (None, kernel.Fly("fly1", (-71.0, -14.0, -69.0, -12.0), "0123")):
-            m = explore_layers.build_map(shown, home)
-            m.get_root().render()
-            scripts.add(generate_js_hash(_get_map_string(m), explore_layers.MAP_KEY))
-            groups.add(_get_feature_group_string(kernel.view_group(basemaps.basemap(key, "2024"),
-                                                        explore_layers.view_settings(period, fly)), m))
-    assert len(scripts) == 1 and len(groups) == 4
-    assert sum('"nonce": "fly1"' in g for g in groups) == 2
-    assert all('amw.view(' in g and '"period_index"' in g for g in groups)
+    def elements():
+        got = {e.proto.component_name: e.proto for e in at.get("bidi_component")}
+        return got["amw.map_explore"], got["amw.map_layers"]
+
+    first_map, first_layers = elements()
+    assert len(first_layers.json) > 1_000_000 and len(first_map.json) < 20_000
+    views = []
+    for step in ("period", "basemap", "region"):
+        if step == "period":
+            at.sidebar.select_slider[0].set_value("2023").run()
+        elif step == "basemap":
+            at.sidebar.radio[0].set_value("esri").run()
+        else:
+            at.selectbox(key="explore_country|").set_value("PER").run()
+        assert not at.exception, step
+        m, layers = elements()
+        assert layers.json == first_layers.json and layers.id == first_layers.id, step
+        assert m.id == first_map.id, step
+        views.append(json.loads(m.json))
+    assert views[0]["view"]["period_index"] != json.loads(first_map.json)["view"]["period_index"]
+    assert "s2cloudless" not in views[1]["basemap"]["url"] and "s2cloudless" in json.loads(first_map.json)["basemap"]["url"]
+    assert views[2]["view"]["nonce"] and views[2]["view"]["bounds"] and views[2]["view"]["outline"]
 
 
 def test_hectares():

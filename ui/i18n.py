@@ -12,6 +12,7 @@ translation yet.
 """
 from __future__ import annotations
 
+import datetime
 import functools
 import gettext
 import io
@@ -118,7 +119,25 @@ def cached(cache, text: str, **options):
     return wrap
 
 
+#: What a widget's value can be that is worth keeping across a language change (an upload, a button's
+#: click or a map's report is not).
+_KEPT_VALUES = (str, int, float, bool, list, tuple, datetime.date)
+
+
 def _on_choice() -> None:
+    """A new language: every widget's label (and ``format_func``) changes, which makes it a new widget to
+    Streamlit, one that would start again from its default (the period back to 2018, no basemap chosen).
+    Each widget's value is set again through Session State, so the new widget starts from it."""
+    from streamlit.errors import StreamlitAPIException
+
+    for key in list(st.session_state.keys()):
+        value = st.session_state[key]
+        if key in ("lang_choice", KEY) or value is None or not isinstance(value, _KEPT_VALUES):
+            continue
+        try:
+            st.session_state[key] = value
+        except StreamlitAPIException:  # a button's or a form's: Streamlit keeps those itself
+            pass
     st.query_params[KEY] = st.session_state["lang_choice"]
     st.session_state[KEY] = st.session_state["lang_choice"]
 

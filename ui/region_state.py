@@ -81,9 +81,13 @@ def upload_error() -> str | None:
     return st.session_state.get(_UPLOAD_ERROR)
 
 
-def on_map_change(map_key: str) -> None:
-    """A map's on_change: apply a drawing, a click or a pan before the page reruns."""
-    got = drawing.interpret(st.session_state.get(map_key), st.session_state.get(_SEEN, ""))
+def on_map_change(map_key: str, live: bool = False) -> None:
+    """A map's on_change: apply a drawing, a click or a pan before the page reruns (``live``: a
+    :mod:`ui.map.live` map, whose report sits under its state's name)."""
+    from .map import live as live_map
+
+    value = live_map.reported(map_key) if live else st.session_state.get(map_key)
+    got = drawing.interpret(value, st.session_state.get(_SEEN, ""))
     st.session_state[_SEEN] = got["seen"]
     st.session_state[_CLICK] = got["click"]
     if got["drew"]:

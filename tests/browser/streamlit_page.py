@@ -72,7 +72,7 @@ def wait_settled(page, timeout_s: float = 30.0, quiet_s: float = 0.75) -> float:
                 return calm_since
         else:
             calm_since = None
-        time.sleep(0.1)
+        page.wait_for_timeout(100)  # (Playwright delivers its events while it waits, not in time.sleep)
     raise AssertionError("the page did not settle in time")
 
 

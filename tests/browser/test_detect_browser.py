@@ -47,7 +47,7 @@ def wait_detect(page, timeout_s: float = 60.0, quiet_s: float = 0.75, want=lambd
                 return calm_since, state
         else:
             calm_since = None
-        time.sleep(0.05)
+        page.wait_for_timeout(50)
     raise AssertionError(f"the Detect page did not settle in time (map: {state})")
 
 

@@ -12,24 +12,18 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from streamlit_page import wait_settled
 
-MAP_IFRAME = "iframe[data-testid=stCustomComponentV1]"
+MAP_DIV = ".amw-map"  #: the Explore map, drawn in the page itself (ui.map.live)
 
 
 def _map_ready(page) -> bool:
-    frames = page.query_selector_all(MAP_IFRAME)
-    if not frames:
+    el = page.query_selector(MAP_DIV)
+    box = el.bounding_box() if el else None
+    if not box or box["height"] <= 0:
         return False
-    for el in frames:
-        box = el.bounding_box()
-        if not box or box["height"] <= 0:
-            return False
-        frame = el.content_frame()
-        try:
-            if frame is None or not frame.evaluate("() => !!(window.amw && window.amw.shown !== undefined && window.map)"):
-                return False
-        except PlaywrightError:  # the frame is being replaced
-            return False
-    return True
+    try:
+        return page.evaluate("() => !!(window.amw && window.amw.shown !== undefined && window.amw.map && window.amw.tiles)")
+    except PlaywrightError:  # the page is navigating
+        return False
 
 
 def _page_idle(page) -> bool:
@@ -57,13 +51,13 @@ def wait_explore(page, timeout_s: float = 60.0, quiet_s: float = 0.75, need_map:
                 return calm_since
         else:
             calm_since = None
-        time.sleep(0.05)
+        page.wait_for_timeout(50)  # (Playwright delivers its events while it waits, not in time.sleep)
     raise AssertionError("the Explore page did not settle in time")
 
 
 #: A point (container pixels) well inside a mine polygon of the newest period shown, away from the controls.
 FIND_MINE_JS = """() => {
-  var map = window.map, size = map.getSize();
+  var map = amw.map, size = amw.map.getSize();
   for (var k = amw.shown; k >= 0; k--) {
     var layer = amw.mines[k];
     if (!layer || !layer._map) { continue; }
@@ -72,7 +66,7 @@ FIND_MINE_JS = """() => {
       if (part.length < 4) { continue; }
       var b = L.bounds(part), c = b.getCenter(), s = b.getSize();
       if (s.x < 8 || s.y < 8 || !layer._containsPoint(c)) { continue; }
-      var p = map.layerPointToContainerPoint(c);
+      var p = amw.map.layerPointToContainerPoint(c);
       if (p.x > 70 && p.x < size.x - 320 && p.y > 200 && p.y < size.y - 80) { return [p.x, p.y]; }
     }
   }
@@ -117,9 +111,9 @@ def test_draw_a_rectangle_and_see_its_figures(page, app_url, screenshot_dir):
     assert not any("mined" in k.lower() for k in _metric_values(page)), "no region yet: no figures"
     page.screenshot(path=str(screenshot_dir / "explore_map.png"), full_page=True)
 
-    frame = page.query_selector(MAP_IFRAME).content_frame()
+    frame = page.main_frame
     frame.click("a.leaflet-draw-draw-rectangle")
-    box = frame.query_selector("#map_div").bounding_box()  # in the page's coordinates
+    box = page.query_selector(MAP_DIV).bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(cx - 150, cy - 110)
     page.mouse.down()
@@ -142,16 +136,16 @@ def test_draw_a_rectangle_and_see_its_figures(page, app_url, screenshot_dir):
     assert page.query_selector("[data-testid=stException]") is None
     assert "region=bbox" in page.url, "a drawn rectangle goes into the link"
     # click a mine polygon (inside the drawn rectangle: drawings let clicks through) and get its facts
-    frame = page.query_selector(MAP_IFRAME).content_frame()
+    frame = page.main_frame
     pt = frame.evaluate(FIND_MINE_JS)
     assert pt, "no mine polygon in view to click"
-    box = frame.query_selector("#map_div").bounding_box()
+    box = frame.query_selector(MAP_DIV).bounding_box()
     page.mouse.click(box["x"] + pt[0], box["y"] + pt[1])
     page.get_by_text("Mine polygon").first.wait_for(timeout=20_000)
     wait_explore(page)
     facts = page.get_by_text("Mine polygon").first.locator("xpath=ancestor::*[@data-testid='stVerticalBlock'][1]").inner_text()
     assert "Mined area:" in facts and "Country: Peru" in facts, facts
-    frame = page.query_selector(MAP_IFRAME).content_frame()
+    frame = page.main_frame
     assert frame.evaluate("() => amw.selected.getLayers().length") == 1, "the clicked polygon is outlined"
 
     page.set_viewport_size({"width": 1400, "height": 1500})  # Streamlit scrolls inside: show it all
@@ -162,8 +156,8 @@ def test_draw_a_rectangle_and_see_its_figures(page, app_url, screenshot_dir):
 def test_changing_the_period_restyles_the_map_without_rebuilding_it(page, app_url):
     page.goto(app_url + "/?lat=-6.0&lon=-56.0&zoom=7")  # the Tapajós
     wait_explore(page)
-    frame = page.query_selector(MAP_IFRAME).content_frame()
-    frame.evaluate("() => { window.__probe = 'same map'; window.map.setView([-5.5, -56.5], 8, {animate: false}); }")
+    frame = page.main_frame
+    frame.evaluate("() => { amw.map.__probe = 'same map'; amw.map.setView([-5.5, -56.5], 8, {animate: false}); }")
     wait_explore(page)  # the pan goes into the link
     assert "lat=-5.5" in page.url and "zoom=8" in page.url
     thumb = page.query_selector("[data-testid=stSidebar] [data-testid=stSlider] input[type=range]")
@@ -171,8 +165,8 @@ def test_changing_the_period_restyles_the_map_without_rebuilding_it(page, app_ur
     page.keyboard.press("ArrowLeft")
     wait_explore(page)
     assert "period=2025Q2" in page.url
-    frame = page.query_selector(MAP_IFRAME).content_frame()
-    state = frame.evaluate("() => [window.__probe, amw.shown, window.map.getZoom(), "
+    frame = page.main_frame
+    state = frame.evaluate("() => [amw.map.__probe, amw.shown, amw.map.getZoom(), "
                            "document.getElementById('amw-new-label').textContent]")
     assert state == ["same map", 7, 8, "new in 2025 Q2"], state
 
@@ -181,14 +175,14 @@ def test_choosing_mapbox_without_a_token_keeps_the_map_where_it_was(page, app_ur
     """The notice that Mapbox needs a token used to appear above the map and reload it at the start view."""
     page.goto(app_url + "/?lat=-6.0&lon=-56.0&zoom=7")
     wait_explore(page)
-    frame = page.query_selector(MAP_IFRAME).content_frame()
-    frame.evaluate("() => { window.__probe = 'same map'; window.map.setView([-5.5, -56.5], 9, {animate: false}); }")
+    frame = page.main_frame
+    frame.evaluate("() => { amw.map.__probe = 'same map'; amw.map.setView([-5.5, -56.5], 9, {animate: false}); }")
     wait_explore(page)
     for label in ("Mapbox", "Esri"):  # to Mapbox (no token: the notice shows), then back
         page.locator("[data-testid=stSidebar] label").filter(has_text=re.compile(label)).first.click()
         wait_explore(page)
-        frame = page.query_selector(MAP_IFRAME).content_frame()
-        state = frame.evaluate("() => [window.__probe, window.map.getZoom(), Math.round(window.map.getCenter().lat * 10) / 10]")
+        frame = page.main_frame
+        state = frame.evaluate("() => [amw.map.__probe, amw.map.getZoom(), Math.round(amw.map.getCenter().lat * 10) / 10]")
         assert state == ["same map", 9, -5.5], (label, state)
     assert "zoom=9" in page.url
 
@@ -210,13 +204,13 @@ def test_a_place_search_takes_the_map_there(page, app_url, screenshot_dir):
     page.route("https://nominatim.openstreetmap.org/**", nominatim)
     page.goto(app_url + "/?lat=-10.0&lon=-60.0&zoom=6")
     wait_explore(page)
-    frame = page.query_selector(MAP_IFRAME).content_frame()
+    frame = page.main_frame
     frame.click(".leaflet-control-geocoder-icon")
     box = frame.locator(".leaflet-control-geocoder-form input")
     box.fill("Itaituba")
     box.press("Enter")  # one answer: the control takes it at once
-    frame.wait_for_function("() => Math.abs(map.getCenter().lat + 4.2761) < 0.01", timeout=10_000)
-    lat, lon, zoom = frame.evaluate("() => [map.getCenter().lat, map.getCenter().lng, map.getZoom()]")
+    frame.wait_for_function("() => Math.abs(amw.map.getCenter().lat + 4.2761) < 0.01", timeout=10_000)
+    lat, lon, zoom = frame.evaluate("() => [amw.map.getCenter().lat, amw.map.getCenter().lng, amw.map.getZoom()]")
     assert asked and "Itaituba" in asked[0]
     assert abs(lat + 4.2761) < 0.01 and abs(lon + 55.9836) < 0.01 and zoom == 11
     page.screenshot(path=str(screenshot_dir / "explore_place_search.png"))
@@ -228,7 +222,7 @@ def test_on_a_phone_period_and_basemap_sit_above_the_map(page, app_url, screensh
     wait_explore(page)
     button = page.locator(".st-key-phone_controls button").first
     assert button.is_visible() and "2023" in button.inner_text()
-    map_top = page.query_selector(MAP_IFRAME).bounding_box()["y"]
+    map_top = page.query_selector(MAP_DIV).bounding_box()["y"]
     assert button.bounding_box()["y"] < map_top, "above the map"
     page.screenshot(path=str(screenshot_dir / "explore_phone.png"), full_page=False)
     button.click()
@@ -246,16 +240,16 @@ def test_a_click_on_an_airstrip_says_what_it_is_without_a_rerun(page, app_url, s
     page.set_viewport_size({"width": 1400, "height": 1100})  # the whole map in view: a click scrolls nothing
     page.goto(f"{app_url}/")
     wait_explore(page)
-    frame = page.query_selector(MAP_IFRAME).content_frame()
+    frame = page.main_frame
     # the first airstrip with mining nearby, in the middle of the map at zoom 11
     frame.evaluate("""() => { var ll = amw.map._layers;
         for (var k in ll) { if (ll[k]._pts && ll[k]._latlngs && ll[k].options.fillColor === '#00e5ff') { window.__strip = ll[k]._latlngs[0]; } }
-        map.setView(window.__strip, 11, {animate: false}); }""")
+        amw.map.setView(window.__strip, 11, {animate: false}); }""")
     wait_explore(page)  # the move reports centre and zoom: the page reruns once
-    frame = page.query_selector(MAP_IFRAME).content_frame()
-    pt = frame.evaluate("() => { var p = map.latLngToContainerPoint(window.__strip); return [p.x, p.y]; }")
+    frame = page.main_frame
+    pt = frame.evaluate("() => { var p = amw.map.latLngToContainerPoint(window.__strip); return [p.x, p.y]; }")
     runs_before = page.evaluate("() => document.querySelector('[data-testid=stApp]').getAttribute('data-test-script-state')")
-    frame.locator("#map_div").click(position={"x": pt[0] + 2, "y": pt[1] + 1})
+    frame.locator(MAP_DIV).click(position={"x": pt[0] + 2, "y": pt[1] + 1})
     popup = frame.locator(".amw-airstrip .leaflet-popup-content")
     popup.wait_for(timeout=10_000)
     text = popup.inner_text()
@@ -269,19 +263,19 @@ def test_a_click_on_an_airstrip_says_what_it_is_without_a_rerun(page, app_url, s
 def test_a_hidden_layer_stays_hidden_after_visiting_another_page(page, app_url):
     page.goto(f"{app_url}/")
     wait_explore(page)
-    frame = page.query_selector(MAP_IFRAME).content_frame()
+    frame = page.main_frame
     frame.evaluate("() => window.localStorage.removeItem('amw-explore-hidden')")
     frame.hover(".leaflet-control-layers")  # folded on a map this narrow: it opens under the pointer
     frame.locator(".leaflet-control-layers label", has_text="Indigenous territories").locator("input").click()
-    assert frame.evaluate("() => !map.hasLayer(amw.overlays.territories)")
+    assert frame.evaluate("() => !amw.map.hasLayer(amw.overlays.territories)")
     page.locator("[data-testid=stSidebarNav] a", has_text="Trends").click()
     wait_settled(page, timeout_s=60)
     page.locator("[data-testid=stSidebarNav] a", has_text="Explore").click()
     wait_explore(page)
-    frame = page.query_selector(MAP_IFRAME).content_frame()
+    frame = page.main_frame
     frame.wait_for_function("() => amw.restored === true", timeout=10_000)
     time.sleep(0.3)
-    state = frame.evaluate("""() => [map.hasLayer(amw.overlays.territories), map.hasLayer(amw.overlays.countries),
+    state = frame.evaluate("""() => [amw.map.hasLayer(amw.overlays.territories), amw.map.hasLayer(amw.overlays.countries),
         [...document.querySelectorAll('.leaflet-control-layers label')].filter(l => l.innerText.includes('Indigenous'))
           .map(l => l.querySelector('input').checked)[0]]""")
     assert state == [False, True, False], state
@@ -294,15 +288,15 @@ def test_two_years_side_by_side_with_a_divider_the_user_drags(page, app_url, scr
     page.set_viewport_size({"width": 1400, "height": 1100})
     page.goto(f"{app_url}/")
     wait_explore(page)
-    frame = page.query_selector(MAP_IFRAME).content_frame()
-    frame.evaluate("() => { window.__probe = 'same map'; map.setView([-12.9, -70.3], 11, {animate: false}); }")
+    frame = page.main_frame
+    frame.evaluate("() => { amw.map.__probe = 'same map'; amw.map.setView([-12.9, -70.3], 11, {animate: false}); }")
     wait_explore(page)
     page.locator("[data-testid=stMain]").get_by_text("Compare imagery of two years (swipe)").click()
     wait_explore(page)
-    frame = page.query_selector(MAP_IFRAME).content_frame()
+    frame = page.main_frame
     frame.wait_for_function("() => !!amw.swipeLayer", timeout=10_000)
-    state = frame.evaluate("""() => [window.__probe, amw.swipeLayer._url, document.querySelector('.amw-swipe-left').textContent,
-        document.querySelector('.amw-swipe-right').textContent, map.getPane('amwSwipe').style.clip]""")
+    state = frame.evaluate("""() => [amw.map.__probe, amw.swipeLayer._url, document.querySelector('.amw-swipe-left').textContent,
+        document.querySelector('.amw-swipe-right').textContent, amw.map.getPane('amwSwipe').style.clip]""")
     assert state[0] == "same map", "turning the comparison on does not rebuild the map"
     assert "s2cloudless-2018_3857" in state[1] and state[2] == "Sentinel-2 cloudless 2018", state
     assert state[3] == "Sentinel-2 cloudless 2024" and state[4].startswith("rect("), state
@@ -312,11 +306,34 @@ def test_two_years_side_by_side_with_a_divider_the_user_drags(page, app_url, scr
     page.mouse.move(bar["x"] + bar["width"] * 0.25, bar["y"] + bar["height"] / 2, steps=5)
     page.mouse.up()
     left = frame.evaluate("() => parseFloat(document.querySelector('.amw-swipe-divider').style.left)")
-    width = frame.evaluate("() => map.getSize().x")
+    width = frame.evaluate("() => amw.map.getSize().x")
     assert abs(left - width * 0.25) < 25, (left, width)
     page.screenshot(path=str(screenshot_dir / "explore_swipe.png"))
     page.locator("[data-testid=stMain]").get_by_text("Compare imagery of two years (swipe)").click()
     wait_explore(page)
-    frame = page.query_selector(MAP_IFRAME).content_frame()
-    assert frame.evaluate("() => [!!amw.swipeLayer, !!document.querySelector('.amw-swipe'), window.__probe]") == [
+    frame = page.main_frame
+    assert frame.evaluate("() => [!!amw.swipeLayer, !!document.querySelector('.amw-swipe'), amw.map.__probe]") == [
         False, False, "same map"]
+
+
+def test_switching_the_language_relabels_the_map_where_it_stands(page, app_url):
+    """The map's own words (layer switcher) follow the language; the map is remade where it stood, and the
+    sidebar keeps its period and basemap (every label changes, which made each a new widget that started
+    again from its default: the period back to 2018, no basemap chosen)."""
+    page.goto(app_url + "/?lat=-6.0&lon=-56.0&zoom=7&period=2024&basemap=esri")
+    wait_explore(page)
+    page.evaluate("() => { amw.map.setView([-5.5, -56.5], 8, {animate: false}); }")
+    wait_explore(page)
+    page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").first.click()
+    page.get_by_role("option", name="Português").click()
+    page.wait_for_function("() => !!(window.amw && document.querySelector('.leaflet-control-layers') && "
+                           "document.querySelector('.leaflet-control-layers').textContent.includes('Territórios indígenas'))",
+                           timeout=20_000)
+    wait_explore(page)
+    state = page.evaluate("() => [amw.map.getZoom(), Math.round(amw.map.getCenter().lat * 10) / 10, "
+                          "document.getElementById('amw-new-label').textContent, amw.tilesUrl.includes('arcgisonline')]")
+    assert state == [8, -5.5, "nova em 2024", True], state
+    assert "lang=pt" in page.url and "period=2024" in page.url and "basemap=esri" in page.url, page.url
+    sidebar = page.locator("[data-testid=stSidebar]")
+    assert "2024" in sidebar.locator("[data-testid=stSlider]").first.inner_text()
+    assert sidebar.get_by_role("radio", name=re.compile("Esri")).is_checked()

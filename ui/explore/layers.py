@@ -1,24 +1,21 @@
-"""The Explore map: every published layer on one canvas, round-tripped by streamlit-folium.
+"""The Explore map: every published layer on one canvas, drawn in the page itself (:mod:`ui.map.live`).
 
 How it stays fast with all 45,000 polygons (see :mod:`detector.display` for the encoding):
 
-- The map's script (``ui/map/js/explore.js`` and its data) is the same on every rerun of a
-  session: the layers of *every* period are in it, once, decoded in the browser into one canvas
-  polygon layer per period. streamlit-folium keys the component on that script, so the map is
-  never rebuilt, and Streamlit sends an unchanged element as a reference to the copy the browser
-  already holds: a click, a drawing or a pan reruns the page for about 10 KB, not megabytes.
-- What does change (the period shown, the basemap, a region to fly to) goes in the small
-  ``feature_group_to_add`` group (``amw.view``): the browser restyles the period layers, swaps the
-  tiles or fits the bounds without rebuilding anything, so the map stays where the user left it.
-- ``st_folium`` returns only drawings, clicks, centre and zoom; :func:`ui.region_state.on_map_change`
-  handles them before the page runs. Clicked polygons are looked up server-side
-  (:class:`detector.display.FactsIndex`): no popups.
+- The layers of *every* period travel once, in their own element whose data is the same on every
+  rerun (Streamlit then sends a reference to the copy the browser holds), and are decoded in the
+  browser into one canvas polygon layer per period (``ui/map/js/explore.js``).
+- What does change (the period shown, the basemap, a region to fly to, a swipe) goes in the small
+  map element (:func:`view_settings`): the browser restyles the period layers, swaps the tiles or fits
+  the bounds without rebuilding anything, so the map stays where the user left it.
+- The map reports only what the user did (a drawing, a click on a mine, a pan), never its opening
+  view; :func:`ui.region_state.on_map_change` handles it before the page runs. Clicked polygons are
+  looked up server-side (:class:`detector.display.FactsIndex`): no popups.
 """
 from __future__ import annotations
 
 import functools
 
-import folium
 import streamlit as st
 
 from detector import catalog, display
@@ -27,8 +24,9 @@ from detector.display import DisplayLayers
 from .. import data, region_state
 from ..format import period_label
 from ..i18n import N_, _, cached
+from ..map import live
 from ..map.basemaps import Basemap
-from ..map.kernel import MAP_HEIGHT, OUTLINE_STYLE, Fly, Home, MapScript, ViewCall, draw_tools, only_leaflet, view_group
+from ..map.kernel import OUTLINE_STYLE, Fly, Home
 
 MAP_KEY = "explore_map"
 #: All the page needs back from the browser; anything else changing (hover, layer toggles) reruns nothing.
@@ -62,23 +60,26 @@ def facts_index() -> display.FactsIndex:
                               catalog.periods())
 
 
-def map_layers(layers: DisplayLayers, home: Home) -> MapScript:
-    """Mines of every period, boundaries, airstrips and the layer switcher (``window.amw``)."""
+def map_config(layers: DisplayLayers, home: Home) -> dict:
+    """What the map's script needs besides the layers themselves: styles, words, periods, credits."""
     from ..map.kernel import codec_config
 
-    config = {
+    return {
         **codec_config(), "periods": list(layers.periods), "credit": MINING_SHORT_CREDIT,
         "period_labels": [period_label(p) for p in layers.periods],
         "airstrip_credit": AIRSTRIPS_SHORT_CREDIT, "airstrip_mining": AIRSTRIP_MINING_COLOR,
         "airstrip_other": AIRSTRIP_OTHER_COLOR, "home_bounds": home.leaflet_bounds(), "words": map_words(),
         "styles": {"new": NEW_STYLE, "old": OLD_STYLE, "selected": SELECTED_STYLE, "outline": OUTLINE_STYLE, "country": COUNTRY_STYLE,
                    "territory": TERRITORY_STYLE},
-        "layers": {"mines": list(layers.mines), "territories": layers.territories, "countries": layers.countries,
-                   "airstrips_mining": layers.airstrips_mining, "airstrips_other": layers.airstrips_other,
-                   "airstrip_labels_mining": list(layers.airstrip_labels_mining),
-                   "airstrip_labels_other": list(layers.airstrip_labels_other), "digest": layers.digest},
     }
-    return MapScript("AmwLayers", "explore.js", "amwExplore", config, css="explore.css")
+
+
+def map_data(layers: DisplayLayers) -> dict:
+    """The megabytes: mines of every period, boundaries, airstrips (the same on every rerun)."""
+    return {"mines": list(layers.mines), "territories": layers.territories, "countries": layers.countries,
+            "airstrips_mining": layers.airstrips_mining, "airstrips_other": layers.airstrips_other,
+            "airstrip_labels_mining": list(layers.airstrip_labels_mining),
+            "airstrip_labels_other": list(layers.airstrip_labels_other), "digest": layers.digest}
 
 
 def map_words() -> dict[str, str]:
@@ -96,46 +97,23 @@ def swipe_settings(left: Basemap, right: Basemap) -> dict:
             "left": left.name, "right": right.name}
 
 
-def view_settings(period_index: int, fly: Fly | None, swipe: dict | None = None) -> ViewCall:
+def view_settings(period_index: int, fly: Fly | None, swipe: dict | None = None) -> dict:
     """The part of the map that changes with the view: period, region outline, a region to fly to, a swipe."""
-    return ViewCall("AmwView", "amw", "amw.view", {
+    return {
         "period_index": int(period_index), "nonce": fly.nonce if fly else "",
         "bounds": fly.leaflet_bounds() if fly and fly.bounds else None, "outline": fly.outline if fly else "",
         "clear_drawn": bool(fly.clear_drawn) if fly else False, "swipe": swipe,
-    })
-
-
-def build_map(layers: DisplayLayers, home: Home) -> folium.Map:
-    """The static map: no tiles (the view group brings them), every layer, the draw tools."""
-    import leafmap.foliumap as leafmap
-
-    m = only_leaflet(leafmap.Map(location=[home.lat, home.lon], zoom=home.zoom, tiles=None, prefer_canvas=True,
-                                 fullscreen_control=False, max_zoom=19, min_zoom=3, world_copy_jump=True))
-    draw_tools().add_to(m)
-    place_search().add_to(m)
-    map_layers(layers, home).add_to(m)
-    return m
-
-
-def place_search():
-    """A place search on the map (the browser asks OpenStreetMap's Nominatim): the map goes to the place
-    chosen; nothing reaches the server, and the page does not rerun."""
-    from folium.plugins import Geocoder
-
-    return Geocoder(collapsed=True, position="topleft", add_marker=False, zoom=11,
-                    placeholder=_("Search a place (town, river, territory)…"))
+    }
 
 
 def show(layers: DisplayLayers, home: Home, basemap: Basemap, period_index: int, fly: Fly | None,
-         swipe: dict | None = None) -> dict:
-    """Draw the map; returns what st_folium returns (also in ``st.session_state[MAP_KEY]``)."""
-    from streamlit_folium import st_folium
-
-    return st_folium(
-        build_map(layers, home), key=MAP_KEY, height=MAP_HEIGHT, use_container_width=True,
-        returned_objects=RETURNED, feature_group_to_add=view_group(basemap, view_settings(period_index, fly, swipe)),
-        on_change=functools.partial(region_state.on_map_change, MAP_KEY),
-    ) or {}
+         swipe: dict | None = None) -> None:
+    """Draw the map the first time, steer it after that; what the user does there reaches
+    :func:`ui.region_state.on_map_change` before the page reruns."""
+    live.show(MAP_KEY, "explore.js", "amwExplore", map_config(layers, home), map_data(layers), layers.digest,
+              home, basemap, view_settings(period_index, fly, swipe), css="explore.css",
+              on_change=functools.partial(region_state.on_map_change, MAP_KEY, live=True),
+              search=_("Search a place (town, river, territory)…"))
 
 
 def mining_credit() -> str:

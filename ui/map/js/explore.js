@@ -1,8 +1,8 @@
 /* The Explore map: mines of every period, boundaries, airstrips, the layer switcher, and window.amw
    to steer them (amw.view) without rebuilding anything. Everything is drawn on one canvas; only the
    mine polygons are interactive, so a click anywhere else never reruns the page. The period layers
-   all start on the map (the newest as "new") so streamlit-folium registers its click handler on
-   each of them. cfg comes from ui.explore.layers.MapLayers. */
+   all start on the map (the newest as "new"). cfg comes from ui.explore.layers.map_config; the page
+   element around it is ui/map/js/live.js. */
 window.amwExplore = function (map, cfg) {
   var codec = amwCodec(cfg.alphabet, cfg.precision), rings = codec.rings, points = codec.points, W = cfg.words;
   var R = L.canvas({padding: 0.4, tolerance: 3});
@@ -72,7 +72,9 @@ window.amwExplore = function (map, cfg) {
   for (var i = 0; i < M.length; i++) {
     var rr = rings(M[i]);
     var layer = rr.length ? new Mines(rr, L.extend({renderer: R, attribution: cfg.credit, interactive: true}, amw.oldStyle)) : null;
-    if (layer) { layer.on("click", function (e) { amw.select(e.target, e.latlng); }); }
+    if (layer) {
+      layer.on("click", function (e) { amw.select(e.target, e.latlng); if (amw.onMineClick) { amw.onMineClick(e.latlng); } });
+    }
     amw.mines.push(layer);
   }
   amw.oldGroup = L.layerGroup().addTo(map);
@@ -153,7 +155,7 @@ window.amwExplore = function (map, cfg) {
   amw.fly = function (nonce, bounds, clearDrawn) {
     if (amw.flown === nonce) { return; }
     amw.flown = nonce;
-    if (clearDrawn && window.drawnItems && window.drawnItems.clearLayers) { window.drawnItems.clearLayers(); }
+    if (clearDrawn && amw.drawn) { amw.drawn.clearLayers(); }
     if (bounds) { map.fitBounds(bounds, {animate: false}); }
   };
   amw.outline = function (group, encoded) {
@@ -199,13 +201,11 @@ window.amwExplore = function (map, cfg) {
   amw.view = function (group, v) {
     amw.setPeriod(v.period_index);
     amw.swipe(v.swipe || null);
-    if (!amw.restored) { amw.restored = true; setTimeout(amw.restoreHidden, 0); }  /* after streamlit-folium hooks clicks */
+    if (!amw.restored) { amw.restored = true; amw.restoreHidden(); }
     if (v.outline) { amw.outline(group, v.outline); }
     if (v.nonce) { amw.fly(v.nonce, v.bounds, v.clear_drawn); }
   };
-  map.on("draw:drawstart", function () {
-    if (window.drawnItems && window.drawnItems.clearLayers) { window.drawnItems.clearLayers(); }
-  });
+  map.on("draw:drawstart", function () { if (amw.drawn) { amw.drawn.clearLayers(); } });
   function swatch(c, round) {
     return '<i style="display:inline-block;width:11px;height:11px;margin:0 5px 0 2px;background:' + c +
       ';border:1px solid #333;' + (round ? 'border-radius:50%;' : '') + '"></i>';

@@ -1,0 +1,118 @@
+/* A Leaflet map drawn straight into Streamlit's page (a components-v2 element: no iframe, no React
+   bundle of its own). Two elements make one map: "amw.map_layers" carries the megabytes of layers and
+   stays the same on every rerun (Streamlit then sends a reference, not the data), and this one carries
+   the view (period, basemap, region to fly to), a few hundred bytes. The map is made once per element
+   and steered on every rerun after that; it reports to the server only what the user did: a drawing,
+   a click on a mine, a pan or zoom (never its opening view, which would rerun the page for nothing). */
+
+function asset(url, kind) {
+  var store = window.__amwAssets = window.__amwAssets || {};
+  if (!store[url]) {
+    store[url] = new Promise(function (resolve, reject) {
+      var el = document.createElement(kind === "css" ? "link" : "script");
+      if (kind === "css") { el.rel = "stylesheet"; el.href = url; } else { el.src = url; el.async = false; }
+      el.onload = resolve;
+      el.onerror = function () { reject(new Error("could not load " + url)); };
+      document.head.appendChild(el);
+    });
+  }
+  return store[url];
+}
+
+function leaflet(assets) {
+  assets.css.forEach(function (u) { asset(u, "css"); });  /* styles need not hold anything up */
+  return asset(assets.js[0], "js").then(function () {
+    return Promise.all(assets.js.slice(1).map(function (u) { return asset(u, "js"); }));
+  });
+}
+
+function layersFor(digest) {
+  var reg = window.__amwLayers = window.__amwLayers || {};
+  if (!reg[digest]) { var d = {}; d.promise = new Promise(function (r) { d.resolve = r; }); reg[digest] = d; }
+  return reg[digest];
+}
+
+var maps = new WeakMap();
+
+function start(el, data, report, from) {
+  return Promise.all([leaflet(data.assets), layersFor(data.digest).promise]).then(function (got) {
+    var layers = got[1], cfg = Object.assign({}, data.config, {layers: layers});
+    if (from) { cfg.home_bounds = null; }  /* remade (the visitor's language changed): stay where the map was */
+    var map = L.map(el, {center: from ? from.center : [data.home.lat, data.home.lon], zoom: from ? from.zoom : data.home.zoom,
+      preferCanvas: true, maxZoom: 19, minZoom: 3, worldCopyJump: true});
+    var drawn = new L.FeatureGroup().addTo(map);
+    var shape = {shapeOptions: data.drawn_style};
+    new L.Control.Draw({position: "topleft", edit: {featureGroup: drawn, edit: false, remove: false},
+      draw: {polyline: false, circle: false, marker: false, circlemarker: false, rectangle: shape,
+             polygon: Object.assign({allowIntersection: false}, shape)}}).addTo(map);
+    if (data.search) {
+      L.Control.geocoder({collapsed: true, position: "topleft", defaultMarkGeocode: false, placeholder: data.search,
+        geocoder: L.Control.Geocoder.nominatim()}).on("markgeocode", function (e) {
+        map.setView(e.geocode.center, 11);
+      }).addTo(map);
+    }
+    window[data.entry](map, cfg);
+    var amw = window.amw;
+    amw.drawn = drawn;
+    if (from) { amw.flown = from.flown; amw.steered = true; }
+    amw.viewGroup = L.layerGroup().addTo(map);
+    var last = {};
+    function send(extra) {
+      var c = map.getCenter();
+      last = Object.assign({}, last, extra, {center: {lat: c.lat, lng: c.lng}, zoom: map.getZoom()});
+      report(last);
+    }
+    map.on("draw:created", function (e) { drawn.addLayer(e.layer); send({last_active_drawing: e.layer.toGeoJSON()}); });
+    amw.onMineClick = function (latlng) { send({last_object_clicked: {lat: latlng.lat, lng: latlng.lng}}); };
+    var timer = null;
+    map.on("moveend", function () {
+      if (amw.quiet) { return; }
+      clearTimeout(timer);
+      timer = setTimeout(function () { send({}); }, 200);
+    });
+    return {map: map, amw: amw, built: data.built};
+  });
+}
+
+function steer(m, data) {
+  var amw = m.amw, map = m.map, b = data.basemap;
+  if (!amw.tiles || amw.tilesUrl !== b.url) {
+    if (amw.tiles) { map.removeLayer(amw.tiles); }
+    amw.tiles = L.tileLayer(b.url, {attribution: b.attribution, maxZoom: 19, maxNativeZoom: b.max_zoom}).addTo(map);
+    amw.tiles.bringToBack();
+    amw.tilesUrl = b.url;
+  }
+  amw.viewGroup.clearLayers();
+  /* The opening view is the link's own: not reported back (that would rerun the page for nothing). A later
+     fly to a region is, so the link then holds the region's view. */
+  amw.quiet = !amw.steered;
+  amw.steered = true;
+  try { amw.view(amw.viewGroup, data.view); } finally { amw.quiet = false; }
+}
+
+export default function (args) {
+  var parent = args.parentElement, data = args.data;
+  var el = parent.querySelector(".amw-map");
+  if (!el) { return; }
+  function report(value) { args.setStateValue("map", value); }
+  var m = maps.get(el);
+  if (!m) {
+    m = start(el, data, report);
+  } else {
+    /* The map is remade only when what it was made from changed (its words, with the language): the
+       rest of a rerun steers the map it has. */
+    m = m.then(function (made) {
+      if (made.built === data.built) { return made; }
+      var from = {center: made.map.getCenter(), zoom: made.map.getZoom(), flown: made.amw.flown};
+      made.map.remove();
+      return start(el, data, report, from);
+    });
+  }
+  maps.set(el, m);
+  m.then(function (made) { steer(made, data); }).catch(function (err) {
+    el.textContent = data.failed.replace("{error}", String(err && err.message || err));
+  });
+  return function () {
+    m.then(function (made) { made.map.remove(); if (window.amw === made.amw) { window.amw = null; } });
+  };
+}

@@ -7,7 +7,7 @@ st.navigation first runs, so a deep link opened first would skip this file.
 """
 import streamlit as st
 
-from ui import i18n, state
+from ui import i18n, state, workspace
 from ui.guard import run_page
 from ui.i18n import _
 
@@ -29,3 +29,4 @@ i18n.picker()
 state.sidebar(show_threshold=page.url_path in {"detect", "tune"})
 run_page(page)
 state.share_link()
+workspace.settle_after_model_load()  # after a page's first model load: Streamlit's GC after each run stays cheap

@@ -15,7 +15,7 @@ from ui.change import watches as watch_ui
 from ui.detect import inputs
 from ui.explore.panels import region_picker
 from ui.format import period_label
-from ui.i18n import _, text_of
+from ui.i18n import _, chart, text_of
 from ui.map import basemaps
 
 view = state.current()
@@ -94,6 +94,6 @@ with left:
             change.downloads(result, runs, table, key, rule)
 
         period_view()
-        st.plotly_chart(change.chart(table), width="stretch", key="change_chart")
+        st.plotly_chart(chart(change.chart(table)), width="stretch", key="change_chart")
         st.dataframe(change.display_table(table), hide_index=True, width="stretch")
     watch_ui.listing()

@@ -11,7 +11,7 @@ import streamlit as st
 from detector import models, training
 from ui import state
 from ui.charts import models as model_charts
-from ui.i18n import _
+from ui.i18n import _, chart, number
 
 PARAM = "model"  # ?model=NAME opens that model's report
 
@@ -87,7 +87,7 @@ else:
     c[1].metric(_("Precision"), model_charts.fmt(val["precision"]))
     c[2].metric(_("Recall"), model_charts.fmt(val["recall"]))
     c[3].metric(_("Average precision"), model_charts.fmt(val["average_precision"]))
-    c[4].metric(_("Best threshold"), f"{val['threshold']:g}")
+    c[4].metric(_("Best threshold"), number(val['threshold'], "g"))
     n, sp, tr = report["counts"], report["split"], report["training"]
     how = (_("Fine-tuned from **{base}**").format(base=report["base"]) if report["base"] else
            _("Trained from scratch with the **{architecture}** architecture").format(architecture=report["architecture"]))
@@ -105,12 +105,12 @@ else:
         _("{epochs} epochs (best: {best}), {seconds:.0f} s on {device}.").format(
             epochs=tr["epochs_run"], best=tr["best_epoch"], seconds=tr["seconds"], device=tr["device"]),
     ]))
-    st.plotly_chart(model_charts.learning_curves(report["history"], tr["best_epoch"]), width="stretch",
+    st.plotly_chart(chart(model_charts.learning_curves(report["history"], tr["best_epoch"])), width="stretch",
                     key="models_curves", config={"displayModeBar": False})
     c1, c2 = st.columns(2)
-    c1.plotly_chart(model_charts.confusion_matrix(val), width="stretch", key="models_confusion",
+    c1.plotly_chart(chart(model_charts.confusion_matrix(val)), width="stretch", key="models_confusion",
                     config={"displayModeBar": False})
-    c2.plotly_chart(model_charts.pr_chart(report.get("pr_curve", {}), val["threshold"]), width="stretch",
+    c2.plotly_chart(chart(model_charts.pr_chart(report.get("pr_curve", {}), val["threshold"])), width="stretch",
                     key="models_pr", config={"displayModeBar": False})
     st.dataframe(model_charts.metrics_table(report), hide_index=True, width="stretch")
     with st.expander(_("Labels, options and the whole report")):

@@ -15,7 +15,7 @@ from ui import data, growth, regions, state
 from ui.change import view as change_view
 from ui.charts import trends as charts
 from ui.format import period_label, sentence, slug
-from ui.i18n import N_, _, text_of
+from ui.i18n import N_, _, chart, number, text_of
 
 view = state.current()
 
@@ -69,20 +69,20 @@ st.header(_("The whole basin, by country"))
 period = view.period
 cumulative, new = trends.at_period(by_country, period, measure)
 c1, c2 = st.columns(2)
-c1.metric(f"{_(measure.name).capitalize()} {growth.up_to(period)}", f"{cumulative:,.0f} ha")
+c1.metric(f"{_(measure.name).capitalize()} {growth.up_to(period)}", number(cumulative, ",.0f") + " ha")
 c2.metric(sentence(_("New {measure} in {period}").format(measure=_(measure.name), period=period_label(period))),
-          f"{new:,.0f} ha")
+          number(new, ",.0f") + " ha")
 st.caption(_("The period is the sidebar's; the charts show every period."))
 
 new_wide = trends.by_period(by_country, measure.new_col)
 cum_wide = trends.by_period(by_country, measure.cumulative_col)
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(charts.new_by_region(new_wide, measure), width="stretch", key="trends_new_chart")
+    st.plotly_chart(chart(charts.new_by_region(new_wide, measure)), width="stretch", key="trends_new_chart")
     table_behind(new_wide, _("{title}, by country. Hatched bar: the ≤2018 baseline.").format(title=charts.new_title(measure)),
                  f"new_{measure.key}_ha_by_country.csv", "trends_csv_new")
 with right:
-    st.plotly_chart(charts.cumulative_by_region(cum_wide, measure), width="stretch", key="trends_cum_chart")
+    st.plotly_chart(chart(charts.cumulative_by_region(cum_wide, measure)), width="stretch", key="trends_cum_chart")
     table_behind(cum_wide, _("{title}, by country.").format(title=charts.cumulative_title(measure)),
                  f"cumulative_{measure.key}_ha_by_country.csv", "trends_csv_cum")
 
@@ -90,7 +90,7 @@ published_total = float(layers[measure.layer_col].sum())
 missing = published_total - float(cum_wide["Total"].iloc[-1])
 if missing > 1:
     st.caption(_("{missing} ha of the published {measure} lies outside the countries' Amazon outlines and is "
-                 "not in these charts.").format(missing=f"{missing:,.0f}", measure=_(measure.name)))
+                 "not in these charts.").format(missing=number(missing, ",.0f"), measure=_(measure.name)))
 
 # ---------------------------------------------------------------- indigenous territories
 st.header(_("Indigenous territories with the most mining"))
@@ -102,7 +102,7 @@ if by_territory is not None:
         st.info(_("No indigenous territory has any {measure} {up_to}.").format(measure=_(measure.name),
                                                                              up_to=growth.up_to(period)))
     else:
-        st.plotly_chart(charts.top_regions(top, measure, period), width="stretch", key="trends_top_chart")
+        st.plotly_chart(chart(charts.top_regions(top, measure, period)), width="stretch", key="trends_top_chart")
         table_behind(top, sentence(_("Cumulative {measure} {up_to} and new in it (ha). Territories may overlap, so their "
                                      "areas do not add up to a country's.").format(measure=_(measure.name),
                                                                                   up_to=growth.up_to(period))),
@@ -162,11 +162,11 @@ else:
         cum, nw = trends.at_period(table, period, measure)
         c1, c2 = st.columns(2)
         c1.metric(_("{measure} in {region}, {up_to}").format(measure=_(measure.name).capitalize(), region=region.name,
-                                                             up_to=growth.up_to(period)), f"{cum:,.0f} ha")
+                                                             up_to=growth.up_to(period)), number(cum, ",.0f") + " ha")
         c2.metric(sentence(_("New {measure} in {region}, {period}").format(measure=_(measure.name), region=region.name,
-                                                                  period=period_label(period))), f"{nw:,.0f} ha")
+                                                                  period=period_label(period))), number(nw, ",.0f") + " ha")
         growth.show(table, period, measure, region.geometry)
-    st.plotly_chart(charts.region_trend(tbl, measure, region.name), width="stretch", key="trends_region_chart")
+    st.plotly_chart(chart(charts.region_trend(tbl, measure, region.name)), width="stretch", key="trends_region_chart")
     tbl = tbl.assign(region=region.name, source="Amazon Mining Watch published layers")
     table_behind(tbl, _("{region}: new and cumulative {measure} (ha). Polygons across the region's edge count with "
                         "the share inside it.").format(region=region.name, measure=_(measure.name)),
@@ -185,7 +185,7 @@ else:
     st.caption(_("Measure: **patch footprint** — the detected 480 m patches merged, in hectares. Only the published "
                  "layers give mined area; a run's footprint compares with the published footprint, not with mined "
                  "area."))
-    st.plotly_chart(change_view.chart(run_table), width="stretch", key="trends_run_chart")
+    st.plotly_chart(chart(change_view.chart(run_table)), width="stretch", key="trends_run_chart")
     table_behind(run_table, _("Per period: detected, new since the earlier periods of the run, and cumulative patch "
                               "footprint (ha) and patches; the share of the region seen clearly."),
                  f"{slug(run.region_label)}_run_footprint_ha.csv", "trends_csv_run")

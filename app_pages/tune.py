@@ -7,7 +7,7 @@ import streamlit as st
 
 from detector import evaluate
 from ui import state
-from ui.i18n import _, text_of
+from ui.i18n import _, chart, text_of
 from ui.review import layers as review_layers
 from ui.review import maps as review_maps
 from ui.tune import view as tune_view
@@ -41,8 +41,8 @@ tune_view.figures(scores, footprint, labelled)
 
 cv = tune_view.curve(info.name, rule.dual, rule.t_iso, rule.k, rule.d_km, store.url, version, rule.min_valid)
 c1, c2 = st.columns(2)
-c1.plotly_chart(tune_view.pr_chart(cv, rule.threshold), width="stretch", config={"displayModeBar": False})
-c2.plotly_chart(tune_view.area_chart(cv, rule.threshold), width="stretch", config={"displayModeBar": False})
+c1.plotly_chart(chart(tune_view.pr_chart(cv, rule.threshold)), width="stretch", config={"displayModeBar": False})
+c2.plotly_chart(chart(tune_view.area_chart(cv, rule.threshold)), width="stretch", config={"displayModeBar": False})
 with st.expander(_("Table and CSV")):
     st.dataframe(cv.round(4), hide_index=True, width="stretch")
     st.download_button(_("Download CSV"), cv.to_csv(index=False), file_name=f"tune_{info.name}.csv", mime="text/csv",

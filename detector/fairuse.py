@@ -25,10 +25,6 @@ class Limits:
     km2_per_day: float | None = None  # per user; None: no daily quota
 
 
-def ordinal(n: int) -> str:
-    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
-
-
 class RunGate:
     """Slots for runs, handed out in arrival order within the limits."""
 

@@ -13,9 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import N_, Message
+
 #: What each action is called in a message.
-ACTIONS = {"label": "label patches", "import": "import labels", "export": "export labels",
-           "delete_run": "delete runs", "earthengine": "start Earth Engine runs"}
+ACTIONS = {"label": N_("label patches"), "import": N_("import labels"), "export": N_("export labels"),
+           "delete_run": N_("delete runs"), "earthengine": N_("start Earth Engine runs")}
 REVIEWER_ACTIONS = frozenset({"label"})
 
 
@@ -51,7 +53,7 @@ class Roles:
         return action in REVIEWER_ACTIONS and who in self.reviewers
 
 
-def refusal(email: str | None, action: str) -> str:
-    """The message for a signed-in user who may not do ``action``."""
-    return (f"Signed in as {email}, who may not {ACTIONS[action]} on this server. Ask its operator to add you to "
-            "the reviewers or admins.")
+def refusal(email: str | None, action: str) -> Message:
+    """The message for a signed-in user who may not do ``action`` (translatable: ui.i18n.text_of)."""
+    return Message(N_("Signed in as {email}, who may not {action} on this server. Ask its operator to add you to "
+                      "the reviewers or admins."), email=email, action=Message(ACTIONS[action]))

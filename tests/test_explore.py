@@ -14,8 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ui import format as fmt
-from ui.explore import layers as explore_layers
-from ui.map import basemaps, drawing, kernel
+from ui.map import basemaps, drawing
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 60

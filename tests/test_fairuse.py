@@ -7,12 +7,7 @@ import time
 import pytest
 
 from detector.errors import DetectorError
-from detector.fairuse import Limits, RunGate, ordinal
-
-
-def test_ordinals():
-    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101)] == [
-        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st"]
+from detector.fairuse import Limits, RunGate
 
 
 def test_runs_wait_in_line_and_are_told_their_place():

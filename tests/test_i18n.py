@@ -100,9 +100,11 @@ def test_detector_messages_are_translated_with_their_fields(monkeypatch):
                       "from the command line with a higher limit (`python -m detector detect ... --max-area {km2:.0f}` "
                       "or DETECTOR_MAX_AREA_KM2), or split it into smaller regions.", km2=12345.6, limit=10000)
     assert str(exc).startswith("The region covers 12,346 km²"), "English for the CLI and the log"
-    assert i18n.text_of(exc).startswith("A região cobre 12,346 km², mais do que o limite sob demanda de 10,000 km²")
+    pt = i18n.text_of(exc)
+    assert pt.startswith("A região cobre 12.346 km², mais do que o limite sob demanda de 10.000 km²"), pt
+    assert "--max-area 12346`" in pt, "what is to be copied stays as the command line reads it"
     assert i18n.text_of(Rule(0.5, True, 0.75, 5, 3.0).describe()) == \
-        "pontuação ≥ 0.5, recortes isolados (k=5, D=3 km) ≥ 0.75"
+        "pontuação ≥ 0,5, recortes isolados (k=5, D=3 km) ≥ 0,75"
     nested = Message("{name}: {note}.", name="scene.tif", note=Message("float reflectance (0–1) multiplied by 10,000"))
     assert i18n.text_of(nested) == "scene.tif: reflectância em ponto flutuante (0–1) multiplicada por 10.000."
     assert i18n.text_of(RegionError("Not in the catalogue: {x}", x=1)) == "Not in the catalogue: 1", "English otherwise"
@@ -110,3 +112,18 @@ def test_detector_messages_are_translated_with_their_fields(monkeypatch):
     assert fmt.period_label("2025Q3") == "2025 T3" and fmt.period_label("2018") == "≤2018 (linha de base)"
     assert i18n.ngettext("{n:,} stored tile was damaged and scored again.",
                          "{n:,} stored tiles were damaged and scored again.", 2).format(n=2).startswith("2 blocos")
+
+
+def test_numbers_are_written_as_the_language_writes_them(monkeypatch):
+    """Portuguese and Spanish write 1.234,5 (Babel's symbols); a field without a number format stays as is."""
+    from ui import format as fmt
+
+    for lang, ha, share in (("en", "489,241 ha", "12.5%"), ("pt", "489.241 ha", "12,5%"), ("es", "489.241 ha", "12,5%")):
+        monkeypatch.setattr(i18n, "_lang", lambda lang=lang: lang)
+        assert fmt.hectares(489241.2) == ha and fmt.hectares(12.34).endswith(" ha")
+        assert i18n.number(0.125, ".1%") == share
+        text = i18n._("{done} of {size} patches of this layer labelled by you; {pending} left in this queue")
+        assert text.format(done=i18n.number(1234), size=5, pending=0).startswith("1,234" if lang == "en" else "1.234")
+    monkeypatch.setattr(i18n, "_lang", lambda: "pt")
+    assert fmt.hectares(13614.0, compact=True) == "13,6 mil ha"
+    assert i18n._("{n:,} x").format(n=1234567) == "1.234.567 x" and i18n._("{n} x").format(n=1234.5) == "1234.5 x"

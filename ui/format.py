@@ -6,7 +6,7 @@ import re
 
 from detector.trends import BASELINE
 
-from .i18n import _
+from .i18n import _, number
 
 
 def hectares(value: float, compact: bool = False) -> str:
@@ -15,10 +15,10 @@ def hectares(value: float, compact: bool = False) -> str:
     ``compact`` writes ten thousand and more in thousands ("13.6k ha"), so a metric fits a narrow column.
     """
     if math.isnan(value):  # a layer without mined-area figures
-        return "n/a"
+        return _("n/a")
     if compact and abs(value) >= 10_000:
-        return f"{value / 1000:,.1f}k ha"
-    return f"{value:,.0f} ha" if abs(value) >= 100 or value == 0 else f"{value:,.1f} ha"
+        return _("{thousands:,.1f}k ha").format(thousands=value / 1000)
+    return number(value, ",.0f" if abs(value) >= 100 or value == 0 else ",.1f") + " ha"
 
 
 def plain(html: str) -> str:

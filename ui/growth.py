@@ -7,7 +7,7 @@ from detector import trends
 from detector.region import area_km2
 
 from .format import period_label, sentence
-from .i18n import N_, _
+from .i18n import N_, _, number
 
 #: The measures' words (detector.trends.MEASURES), for the catalogue.
 WORDS = (N_("mined area"), N_("footprint"), N_("Mined area (published mask)"),
@@ -42,7 +42,7 @@ def show(table, period: str, measure: trends.Measure, geometry) -> None:
     a, b, c = st.columns(3)
     name = _(measure.name)
     a.metric(_("× the {baseline} baseline").format(baseline=trends.BASELINE),
-             "—" if g["times_baseline"] is None else f"{g['times_baseline']:.2f}×",
+             "—" if g["times_baseline"] is None else number(g["times_baseline"], ".2f") + "×",
              help=_("{measure} {up_to} against all of it up to {baseline}").format(
                  measure=name.capitalize(), up_to=up_to(period), baseline=trends.BASELINE)
                   + ("" if g["times_baseline"] is not None else " " + _("(none recorded by then, or this is the baseline)")))
@@ -52,6 +52,6 @@ def show(table, period: str, measure: trends.Measure, geometry) -> None:
                    if g["change_pct"] is not None else
                    _("Compared only with the period before of the same kind: a year with a year, a quarter with a "
                      "quarter (and never with the baseline).")))
-    c.metric(_("Share of the region"), "—" if g["share_of_area"] is None else f"{g['share_of_area']:.2%}",
+    c.metric(_("Share of the region"), "—" if g["share_of_area"] is None else number(g['share_of_area'], ".2%"),
              help=_("{measure} {up_to} as a share of the region's area").format(measure=name.capitalize(),
                                                                                 up_to=up_to(period)))

@@ -16,8 +16,10 @@ import datetime
 import functools
 import gettext
 import io
+import string
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
 from detector.errors import N_  # noqa: F401 - the one marker, re-exported for the pages
@@ -73,14 +75,69 @@ def _lang() -> str:
         return "en"
 
 
+@functools.cache
+def _separators(lang: str) -> dict[int, str]:
+    """How the language writes 1,234.5 (Babel's symbols for it): Portuguese and Spanish 1.234,5."""
+    from babel.numbers import get_decimal_symbol, get_group_symbol
+
+    group, decimal = get_group_symbol(lang), get_decimal_symbol(lang)
+    return {} if (group, decimal) == (",", ".") else {ord(","): group, ord("."): decimal}
+
+
+class _NumberFormatter(string.Formatter):
+    """``str.format`` that writes the numbers of its fields as the language does ("{n:,}" → 1.234)."""
+
+    def __init__(self, lang: str):
+        super().__init__()
+        self.swap = _separators(lang)
+
+    def format_field(self, value, format_spec: str) -> str:
+        out = format(value, format_spec)
+        # only a field written with a number format ("{n:,}", "{x:.1f}"): a bare "{x}" is often part of
+        # something to copy (a command line, a coordinate pair in a file name) and stays as Python writes it
+        number = format_spec and isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+        return out.translate(self.swap) if number and self.swap else out
+
+
+class Text(str):
+    """A translated text whose ``format`` writes numbers in the visitor's language."""
+
+    lang = "en"
+
+    def format(self, /, *args, **kwargs) -> str:
+        return _NumberFormatter(self.lang).vformat(self, args, kwargs)
+
+
+def _text(value: str, lang: str) -> str:
+    if not _separators(lang):
+        return value
+    out = Text(value)
+    out.lang = lang
+    return out
+
+
+def number(value: float, spec: str = ",") -> str:
+    """A number as the visitor's language writes it (``spec`` as in ``format``: ",", ",.1f", ".0%")."""
+    return format(value, spec).translate(_separators(_lang()))
+
+
+def chart(fig):
+    """A Plotly figure whose axes and hover labels write numbers as the visitor's language does."""
+    swap = _separators(_lang())
+    return fig.update_layout(separators=(swap[ord(".")] + swap[ord(",")]) if swap else ".,")
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The singular or plural text (by the language's own rule) in the visitor's language."""
-    return catalogue(_lang()).ngettext(singular, plural, n)
+    lang = _lang()
+    return _text(catalogue(lang).ngettext(singular, plural, n), lang)
 
 
 def _(text: str) -> str:
-    """The text in the visitor's language (the text itself where there is no translation)."""
-    return catalogue(_lang()).gettext(text)
+    """The text in the visitor's language (the text itself where there is no translation); its ``format``
+    writes numbers as the language does."""
+    lang = _lang()
+    return _text(catalogue(lang).gettext(text), lang)
 
 
 def text_of(obj: object) -> str:

@@ -7,13 +7,14 @@ import streamlit as st
 from detector.roles import Roles, refusal
 
 from . import workspace
+from .i18n import N_, _, text_of
 
 #: What an anonymous visitor of a public server (DETECTOR_PUBLIC=1, no sign-in) may not do, and why.
 PUBLIC_REFUSED = {
-    "earthengine": ("This public server starts no Earth Engine run under its own account. Upload a GeoTIFF or "
-                    "a Sentinel-2 product instead, or ask the operator to turn on sign-in."),
-    "import": "On this public server, labels are imported by signed-in admins only; ask the operator.",
-    "delete_run": "On this public server, runs are deleted by signed-in admins only; ask the operator.",
+    "earthengine": N_("This public server starts no Earth Engine run under its own account. Upload a GeoTIFF or "
+                      "a Sentinel-2 product instead, or ask the operator to turn on sign-in."),
+    "import": N_("On this public server, labels are imported by signed-in admins only; ask the operator."),
+    "delete_run": N_("On this public server, runs are deleted by signed-in admins only; ask the operator."),
 }
 
 
@@ -45,14 +46,14 @@ def may(action: str) -> tuple[bool, str]:
     (its account and quota; anonymous visitors do not change what everyone sees)."""
     if not auth_configured():
         if action in PUBLIC_REFUSED and workspace.current().settings.public:
-            return False, PUBLIC_REFUSED[action]
+            return False, _(PUBLIC_REFUSED[action])
         return True, ""
     who = email()
     if who is None:
-        return False, "Sign in first (the button above) to do this."
+        return False, _("Sign in first (the button above) to do this.")
     if roles().may(who, action):
         return True, ""
-    return False, refusal(who, action)
+    return False, text_of(refusal(who, action))
 
 
 def user_key() -> str:
@@ -68,9 +69,8 @@ def user_key() -> str:
 
 def queued(bar):
     """An ``on_wait`` for the fair-use gate that says the run's place in line on a progress bar."""
-    from detector.fairuse import ordinal
-
     def on_wait(place: int) -> None:
-        bar.progress(0.0, text=f"Your run is {ordinal(place)} in line; it starts when a run ahead of it finishes.")
+        bar.progress(0.0, text=_("Your run is number {place} in line; it starts when a run ahead of it finishes.").format(
+            place=place))
 
     return on_wait

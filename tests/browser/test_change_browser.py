@@ -9,16 +9,12 @@ import time
 from change_helpers import scar_model, write_three_years
 from streamlit_page import change_periods, local_imagery_and_model, wait_settled
 
-MAP_IFRAME = "iframe[data-testid=stCustomComponentV1]"
+MAP_DIV = ".amw-map"  #: the Change map, drawn in the page itself (ui.map.live)
 
 
 def _map_paths(page) -> int:
-    """Vector shapes drawn in the (last) map's Leaflet pane: the region outline and the layer's polygons."""
-    frames = page.query_selector_all(MAP_IFRAME)
-    if not frames:
-        return 0
-    frame = frames[-1].content_frame()
-    return frame.evaluate("() => document.querySelectorAll('path.leaflet-interactive').length") if frame else 0
+    """Vector shapes drawn in the map's Leaflet pane: the region outline and the layer's polygons."""
+    return page.evaluate(f"() => document.querySelectorAll('{MAP_DIV} path.leaflet-interactive').length")
 
 
 def _slider_value(page) -> str:
@@ -54,7 +50,7 @@ def test_one_run_over_three_years_then_switch_and_play(page, app_url, screenshot
     page.get_by_text("New since the earlier periods", exact=True).click()
     wait_settled(page)
     thumb = page.locator("[data-testid=stMain] [data-testid=stSlider]").filter(has_text="Period").first.get_by_role("slider")
-    page.query_selector_all(MAP_IFRAME)[-1].content_frame().evaluate("() => { window.__probe = 'same map'; }")
+    page.evaluate("() => { chg.map.__probe = 'same map'; }")
     t0 = time.perf_counter()
     thumb.focus()
     thumb.press("ArrowLeft")
@@ -62,7 +58,7 @@ def test_one_run_over_three_years_then_switch_and_play(page, app_url, screenshot
     switch = time.perf_counter() - t0
     assert _slider_value(page) == "2023"
     assert _map_paths(page) >= 2, "2023's new patches: scar A"
-    probe = page.query_selector_all(MAP_IFRAME)[-1].content_frame().evaluate("() => window.__probe || null")
+    probe = page.evaluate("() => chg.map.__probe || null")
     assert probe == "same map", "a period switch swaps the layer in place: the map is not rebuilt"
     page.screenshot(path=str(screenshot_dir / "change_2023_new.png"), full_page=True)
     # The period's layer as a file, made when the button is pressed: region and period in every feature.

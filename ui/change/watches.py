@@ -10,7 +10,7 @@ from detector.errors import DetectorError
 
 from .. import workspace
 from ..format import period_label
-from ..i18n import _, text_of
+from ..i18n import _, number, text_of
 
 
 def save_form(req, preset_name: str) -> None:
@@ -50,7 +50,7 @@ def listing() -> None:
                      _("latest period"): period_label(periods.parse(latest["period"])) if latest else _("not run yet"),
                      _("new detections"): latest["new_patches"] if latest else None,
                      _("new footprint (ha)"): latest["new_footprint_ha"] if latest else None,
-                     _("clear imagery"): (_("too little") if latest["low_imagery"] else f"{latest['imagery_share']:.0%}")
+                     _("clear imagery"): (_("too little") if latest["low_imagery"] else number(latest['imagery_share'], ".0%"))
                      if latest else ""})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     pick = st.selectbox(_("Latest report of"), [w.name for w in found], key="change_watch_pick")

@@ -14,7 +14,7 @@ from plotly.subplots import make_subplots
 
 from detector.models import ModelSpec
 
-from ..i18n import _
+from ..i18n import _, number
 
 TRAIN_COLOR, VAL_COLOR = "#332288", "#CC6677"
 
@@ -53,7 +53,7 @@ def confusion_matrix(m: dict) -> go.Figure:
     """The validation confusion matrix at the model's threshold: truth in rows, prediction in columns."""
     z = [[m["tp"], m["fn"]], [m["fp"], m["tn"]]]
     labels = [[_("true positive"), _("missed mine")], [_("false positive"), _("true negative")]]
-    text = [[f"{labels[i][j]}<br><b>{z[i][j]:,}</b>" for j in range(2)] for i in range(2)]
+    text = [[f"{labels[i][j]}<br><b>{number(z[i][j])}</b>" for j in range(2)] for i in range(2)]
     fig = go.Figure(go.Heatmap(
         z=z, x=[_("mine"), _("not a mine")], y=[_("mine"), _("not a mine")], text=text, texttemplate="%{text}",
         colorscale=[[0, "#F7F7F7"], [1, "#44AA99"]], showscale=False, hoverinfo="skip",
@@ -83,7 +83,7 @@ def pr_chart(pr: dict[str, list[float]], threshold: float | None = None) -> go.F
 
 
 def fmt(x) -> str:
-    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else number(x, ".3f")
 
 
 def models_table(specs: dict[str, ModelSpec], reports: dict[str, dict | None], default: str) -> pd.DataFrame:

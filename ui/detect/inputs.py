@@ -31,7 +31,7 @@ from detector.sources.local import LocalSource
 from .. import identity, region_state, workspace
 from ..explore.panels import region_picker
 from ..format import period_label
-from ..i18n import N_, _, text_of
+from ..i18n import N_, _, number, text_of
 from ..map.kernel import Fly
 from ..regions import Region
 from .run import markdown
@@ -281,7 +281,7 @@ def region(req: Request, view) -> None:
         st.error(text_of(exc))
         req.problems.append(text_of(exc))
         return
-    st.markdown(_("**Region:** {name}, {area} km²").format(name=req.region.name, area=f"{km2:,.1f}"))
+    st.markdown(_("**Region:** {name}, {area} km²").format(name=req.region.name, area=number(km2, ",.1f")))
     limit = workspace.current().settings.max_area_km2
     if km2 > limit:
         refusal = too_large(req, km2, limit)

@@ -21,7 +21,7 @@ from detector.rule import Rule
 from detector.runs import RunRecord
 
 from ..format import hectares, slug
-from ..i18n import _, text_of
+from ..i18n import _, ngettext, number, text_of
 
 #: Patches whose score is within this of the highest "carry" it (float32 scores of equal patches).
 TOP_TOLERANCE = 1e-6
@@ -93,23 +93,28 @@ def image_answer(result: Result, recommended: float) -> str:
     a slider at 0.05 would call any image "mining"): does this image contain a mine?"""
     scores = result.scores
     if not len(scores):
-        return "No patch of the image could be scored (no patch has imagery)."
+        return _("No patch of the image could be scored (no patch has imagery).")
     best = float(scores[-1])
-    verdict = "likely contains mining" if best >= recommended else "no mining detected"
     top = result.patches.iloc[top_patches(scores)]
     where = ", ".join(f"`{p}`" for p in top["patch_id"][:5]) + (" …" if len(top) > 5 else "")
-    return (f"**Highest patch score {best:.2f}** ({'≥' if best >= recommended else '<'} the model's recommended "
-            f"threshold {recommended:.2f}: {verdict}). Carried by {len(top)} patch{'es' if len(top) > 1 else ''}: "
-            f"{where} (outlined in cyan on the map).")
+    if best >= recommended:
+        head = _("**Highest patch score {best:.2f}** (≥ the model's recommended threshold {recommended:.2f}: likely "
+                 "contains mining).")
+    else:
+        head = _("**Highest patch score {best:.2f}** (< the model's recommended threshold {recommended:.2f}: no "
+                 "mining detected).")
+    carried = ngettext("Carried by {n} patch: {where} (outlined in cyan on the map).",
+                       "Carried by {n} patches: {where} (outlined in cyan on the map).", len(top))
+    return head.format(best=best, recommended=recommended) + " " + carried.format(n=len(top), where=where)
 
 
 def low_threshold_warning(threshold: float, recommended: float) -> str | None:
     """A warning when the sidebar's threshold is far below the model's recommended one, else None."""
     if threshold >= LOW_THRESHOLD_SHARE * recommended:
         return None
-    return (f"The threshold in the sidebar ({threshold:.2f}) is far below this model's recommended {recommended:.2f}: "
-            "the map and the figures count many patches the model does not call mining. The image's verdict uses "
-            "the recommended threshold.")
+    return _("The threshold in the sidebar ({threshold:.2f}) is far below this model's recommended {recommended:.2f}: "
+             "the map and the figures count many patches the model does not call mining. The image's verdict uses "
+             "the recommended threshold.").format(threshold=threshold, recommended=recommended)
 
 
 def figures_table(result: Result, f: Filtered, rule: Rule) -> pd.DataFrame:
@@ -163,14 +168,14 @@ def show_figures(result: Result, f: Filtered, rule: Rule) -> None:
     """Metrics: detections, polygons, footprint, highest score."""
     row = figures_table(result, f, rule).iloc[0]
     a, b, c, d = st.columns(4)
-    a.metric(_("Detections"), f"{row['detections']:,}", help=_("Patches with {rule}.").format(rule=text_of(rule.describe())))
-    b.metric(_("Polygons"), f"{row['polygons']:,}", help=_("Detections dissolved: touching or overlapping patches merged."))
+    a.metric(_("Detections"), number(row['detections'], ","), help=_("Patches with {rule}.").format(rule=text_of(rule.describe())))
+    b.metric(_("Polygons"), number(row['polygons'], ","), help=_("Detections dissolved: touching or overlapping patches merged."))
     c.metric(_("Mined footprint"), hectares(row["footprint_ha"], compact=True),
              help=_("Area of the dissolved polygons (equal-area EPSG:6933): the footprint of the detection squares, "
                     "which overstates the mined land itself several times."))
-    d.metric(_("Highest score"), "n/a" if np.isnan(row["max_score"]) else f"{row['max_score']:.2f}",
+    d.metric(_("Highest score"), "n/a" if np.isnan(row["max_score"]) else number(row['max_score'], ".2f"),
              help=_("The highest patch score in the region, whatever the threshold."))
-    st.caption(_("{n} patches scored in the region; detections: {rule}.").format(n=f"{row['patches_scored']:,}",
+    st.caption(_("{n} patches scored in the region; detections: {rule}.").format(n=number(row['patches_scored'], ","),
                                                                                 rule=text_of(rule.describe())))
 
 

@@ -7,9 +7,6 @@ the model).
 """
 from __future__ import annotations
 
-import gc
-import threading
-
 import pandas as pd
 import streamlit as st
 
@@ -22,26 +19,12 @@ from detector.workspace import DetectRequest
 
 from .. import identity, workspace
 from ..format import period_label
-from ..i18n import _, ngettext, text_of
+from ..i18n import _, ngettext, number, text_of
 from .results import Result
 
 RESULT = "detect_result"
 _MESSAGE = "detect_message"
 RUN_PARAM = "run"  # ?run=<id> in the URL reopens that run
-_GC_FROZEN = threading.Event()
-
-
-def _settle_after_first_load() -> None:
-    """Once a model is loaded, move what is alive (TensorFlow's half a million objects) out of the GC's sight.
-
-    Streamlit runs a full garbage collection after every script run; with TensorFlow loaded it takes
-    0.3–0.5 s, and the page would wait for it after each threshold change. Those objects live as long
-    as the process anyway. Done once per process.
-    """
-    if _GC_FROZEN.is_set() or not st.get_option("runner.postScriptGC") or not model_work():
-        return
-    _GC_FROZEN.set()
-    gc.freeze()
 
 
 def model_work() -> int:
@@ -133,7 +116,7 @@ def run(req, where) -> Result | None:
         where.error(markdown(text_of(exc)) + resume)
         return None
     bar.empty()
-    _settle_after_first_load()
+    workspace.settle_after_model_load()
     record = ws.remember(res, req.region.geometry, req.region.name, req.model_ref, req.source_label)
     return _keep(Result.of(res, record, req.geotiff))
 
@@ -245,6 +228,6 @@ def earlier_runs() -> None:
 
 def model_work_caption() -> None:
     """The model calls of this server process, for anyone checking that a re-filter costs no inference."""
-    st.caption(_("Model work in this server process: **{n}** patches scored.").format(n=f"{model_work():,}"),
+    st.caption(_("Model work in this server process: **{n}** patches scored.").format(n=number(model_work(), ",")),
                help=_("Re-filtering by threshold or reopening a run never adds to this; only tiles not yet in the "
                       "score store do."))

@@ -110,10 +110,10 @@ def show(layers: DisplayLayers, home: Home, basemap: Basemap, period_index: int,
          swipe: dict | None = None) -> None:
     """Draw the map the first time, steer it after that; what the user does there reaches
     :func:`ui.region_state.on_map_change` before the page reruns."""
-    live.show(MAP_KEY, "explore.js", "amwExplore", map_config(layers, home), map_data(layers), layers.digest,
-              home, basemap, view_settings(period_index, fly, swipe), css="explore.css",
-              on_change=functools.partial(region_state.on_map_change, MAP_KEY, live=True),
-              search=_("Search a place (town, river, territory)…"))
+    live.show(MAP_KEY, "explore.js", "amwExplore", map_config(layers, home), home=home, basemap=basemap,
+              view=view_settings(period_index, fly, swipe), css="explore.css", layers=map_data(layers),
+              digest=layers.digest, on_change=functools.partial(region_state.on_map_change, MAP_KEY, live=True),
+              search=_("Search a place (town, river, territory)…"), draw=True)
 
 
 def mining_credit() -> str:

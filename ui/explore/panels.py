@@ -7,7 +7,7 @@ from detector import catalog, display, trends
 
 from .. import data, growth, region_state
 from ..format import hectares, slug
-from ..i18n import _
+from ..i18n import _, chart
 from ..map import drawing
 from . import layers
 from .layers import NEW_STYLE, facts_index
@@ -66,7 +66,7 @@ def region_figures(region, period: str) -> None:
         "Mined area is the mined land inside the published polygons: quote this one. The footprint is the "
         "polygons' own area (merged 480 m detection squares); {ratio} 2018 is all mining up to 2018."
     ).format(ratio=overstatement(row, period)))
-    st.plotly_chart(trend_chart(table, period), width="stretch", config={"displayModeBar": False})
+    st.plotly_chart(chart(trend_chart(table, period)), width="stretch", config={"displayModeBar": False})
     st.download_button(_("Mining polygons up to {period} (GeoJSON)").format(period=period),
                        lambda: polygons_geojson(region, period),
                        f"mining_{slug(region.name)}_to_{period}.geojson", "application/geo+json",

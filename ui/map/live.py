@@ -59,20 +59,31 @@ def basemap_settings(basemap: Basemap) -> dict[str, Any]:
     return {"url": basemap.url, "attribution": basemap.attribution, "max_zoom": basemap.max_zoom}
 
 
-def show(key: str, script: str, entry: str, config: dict[str, Any], layers: dict[str, Any], digest: str,
-         home: Home, basemap: Basemap, view: dict[str, Any], on_change: Callable[[], None],
-         css: str | None = None, search: str = "") -> None:
-    """Draw (the first time) or steer the map ``key``; ``on_change`` runs when the user drew, clicked or
-    moved it (its report is :func:`reported`)."""
-    built = hashlib.sha1(json.dumps([config, search], sort_keys=True).encode()).hexdigest()
+def show(key: str, script: str, entry: str, config: dict[str, Any], *, home: Home, basemap: Basemap,
+         view: dict[str, Any], css: str | None = None, layers: dict[str, Any] | None = None, digest: str = "",
+         on_change: Callable[[], None] | None = None, search: str = "", draw: bool = False, canvas: bool = True,
+         scale: bool = False, handle: str = "amw") -> None:
+    """Draw (the first time) or steer the map ``key``.
+
+    ``config`` is what the map is made from (a change remakes it where it stands: the language's words);
+    ``view`` what steers it on every rerun. ``layers`` (keyed by ``digest``) travel in their own element.
+    With ``on_change``, the map reports what the user drew, clicked or moved (read it with
+    :func:`reported`); without, it never reruns the page. ``handle`` names the page script's handle on
+    the map in the browser (``window.amw``), for the page's tests.
+    """
+    built = hashlib.sha1(json.dumps([config, search, draw], sort_keys=True).encode()).hexdigest()
+    callbacks = {"on_map_change": on_change} if on_change is not None else {}
     _map_component(script, css)(
-        key=key, on_map_change=on_change, height=MAP_HEIGHT,
-        data={"entry": entry, "config": config, "digest": digest, "assets": assets(), "search": search,
-              "built": built, "failed": _("The map could not load ({error}). Check the connection and reload the page."),
+        key=key, height=MAP_HEIGHT, **callbacks,
+        data={"entry": entry, "global": handle, "config": config, "digest": digest if layers is not None else "",
+              "assets": assets(), "search": search, "draw": draw, "canvas": canvas, "scale": scale,
+              "report": on_change is not None, "built": built,
+              "failed": _("The map could not load ({error}). Check the connection and reload the page."),
               "home": {"lat": home.lat, "lon": home.lon, "zoom": home.zoom}, "drawn_style": DRAWN_STYLE,
               "basemap": basemap_settings(basemap), "view": view},
     )
-    _layers_component()(key=f"{key}_layers", data={"digest": digest, "layers": layers}, height=0)
+    if layers is not None:
+        _layers_component()(key=f"{key}_layers", data={"digest": digest, "layers": layers}, height=0)
 
 
 def reported(key: str) -> dict | None:

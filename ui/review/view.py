@@ -20,7 +20,7 @@ from detector.errors import DetectorError
 from detector.labels import CATEGORIES, Label, LabelStore, check_reviewer_name
 
 from .. import identity
-from ..i18n import N_, _, text_of
+from ..i18n import N_, _, ngettext, number, text_of
 from ..map.basemaps import basemap
 from . import layers as review_layers
 from . import maps as review_maps
@@ -171,13 +171,13 @@ def progress(mine: pd.DataFrame, layer_size: int, pending: int) -> None:
     done = len(mine)
     st.progress(min(1.0, done / layer_size) if layer_size else 0.0,
                 text=_("{done} of {size} patches of this layer labelled by you; {pending} left in this queue").format(
-                    done=f"{done:,}", size=f"{layer_size:,}", pending=f"{pending:,}"))
+                    done=number(done), size=number(layer_size), pending=number(pending)))
     c = st.columns(2) + st.columns(3)
-    c[0].metric(_("Labelled by you"), f"{done:,}")
-    c[1].metric(_("Left in queue"), f"{pending:,}")
-    c[2].metric(_("Mines"), f"{int((mine['is_mine'] == 'yes').sum()):,}")
-    c[3].metric(_("Not mines"), f"{int((mine['is_mine'] == 'no').sum()):,}")
-    c[4].metric(_("Unsure"), f"{int((mine['is_mine'] == 'unsure').sum()):,}")
+    c[0].metric(_("Labelled by you"), number(done, ","))
+    c[1].metric(_("Left in queue"), number(pending, ","))
+    c[2].metric(_("Mines"), number(int((mine['is_mine'] == 'yes').sum()), ","))
+    c[3].metric(_("Not mines"), number(int((mine['is_mine'] == 'no').sum()), ","))
+    c[4].metric(_("Unsure"), number(int((mine['is_mine'] == 'unsure').sum()), ","))
     log = st.session_state.get(LOG, [])
     if len(log) >= 2:
         minutes = max((log[-1] - log[0]) / 60, 1e-9)
@@ -238,13 +238,16 @@ def regions_over(layer: gpd.GeoDataFrame, *tables: gpd.GeoDataFrame | None) -> d
     """Countries and territories holding some of the layer's patches, most patches first: key → (label, geometry)."""
     centres = gpd.GeoDataFrame(geometry=shapely.centroid(layer.geometry.to_numpy()), crs=layer.crs)
     out = []
+    kinds = {"country": _("country"), "territory": _("territory")}
     for kind, table in zip(("country", "territory"), tables):
         if table is None or table.empty:
             continue
         hits = gpd.sjoin(centres, table[["region_id", "region_name", "geometry"]], predicate="within")
         for (rid, name), n in hits.groupby(["region_id", "region_name"]).size().items():
             geom = table.loc[table["region_id"] == rid].geometry.iloc[0]
-            out.append((n, f"{kind}:{rid}", f"{name} ({kind}, {n:,} patches)", geom))
+            label = ngettext("{name} ({kind}, {n:,} patch)", "{name} ({kind}, {n:,} patches)", n).format(
+                name=name, kind=kinds[kind], n=n)
+            out.append((n, f"{kind}:{rid}", label, geom))
     out.sort(key=lambda r: (-r[0], r[2]))
     return {key: (label, geom) for _n, key, label, geom in out}
 
@@ -316,7 +319,7 @@ def export(store: LabelStore) -> None:
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
             for path in res.files.values():
                 z.write(path, Path(path).name)
-    st.caption(" · ".join(f"{name}: {n:,}" for name, n in res.counts.items()) or _("No labels yet."))
+    st.caption(" · ".join(f"{name}: {number(n)}" for name, n in res.counts.items()) or _("No labels yet."))
     if res.left_out():
         st.warning(res.left_out())
     st.download_button(_("Download labels for training (zip of GeoJSON)"), buf.getvalue(), file_name="labels.zip",

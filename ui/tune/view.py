@@ -23,7 +23,7 @@ from detector.rule import DEFAULT as DEFAULT_RULE
 
 from .. import coverage, state, workspace
 from ..format import hectares, plain
-from ..i18n import N_, _, cached, text_of
+from ..i18n import N_, _, cached, number, text_of
 from ..map.basemaps import basemap
 from ..review import layers as review_layers
 from ..review import maps as review_maps
@@ -31,6 +31,9 @@ from ..review import maps as review_maps
 THRESHOLDS = np.round(np.linspace(0.0, 1.0, 101), 2)
 #: Outcome colours on the map; false positives take their look-alike's colour.
 COLORS = {"true positive": "#2ecc71", "missed mine": "#ff00ff", "unlabelled": "#cfd8dc", "unsure": "#607d8b"}
+#: The outcomes (the rows' ``outcome`` values) as the page names them.
+OUTCOMES = {"true positive": N_("true positive"), "missed mine": N_("missed mine"), "unlabelled": N_("unlabelled"),
+            "unsure": N_("unsure"), "false positive": N_("false positive")}
 FP_COLORS = {
     "aquaculture": "#1f77ff", "riverbank": "#f1c40f", "farm_pond": "#17becf", "landslide": "#a0522d",
     "industrial": "#9467bd", "cloud": "#ecf0f1", "other": "#ff4136", None: "#ff4136",
@@ -115,7 +118,7 @@ def apply_preset(name: str) -> None:
 # ---------------------------------------------------------------- figures
 
 def pct(x: float) -> str:
-    return "–" if x is None or math.isnan(x) else f"{100 * x:.1f}%"
+    return "–" if x is None or math.isnan(x) else number(100 * x, ".1f") + "%"
 
 
 def figures(s: evaluate.Scores, footprint_ha: float, labelled: int) -> None:
@@ -125,8 +128,8 @@ def figures(s: evaluate.Scores, footprint_ha: float, labelled: int) -> None:
                 help=_("{tp} mines of {n} labelled patches kept").format(tp=s.tp, n=s.tp + s.fp))
     c[1].metric(_("Recall"), pct(s.recall), help=_("{tp} of the {n} labelled mines kept").format(tp=s.tp, n=s.tp + s.fn))
     c[2].metric("F1", pct(s.f1))
-    c[3].metric(_("Patches kept"), f"{s.kept:,}",
-                help=_("{unlabelled} of them unlabelled, {unsure} unsure").format(unlabelled=f"{s.unlabelled:,}",
+    c[3].metric(_("Patches kept"), number(s.kept, ","),
+                help=_("{unlabelled} of them unlabelled, {unsure} unsure").format(unlabelled=number(s.unlabelled, ","),
                                                                                  unsure=s.unsure))
     c[4].metric(_("Footprint kept"), hectares(footprint_ha, compact=True),
                 help=_("Area of the kept patches, overlaps counted once (480 m squares: not mined area)"))
@@ -134,7 +137,7 @@ def figures(s: evaluate.Scores, footprint_ha: float, labelled: int) -> None:
         "Against {n} labelled patches of this layer (true positives {tp}, false positives {fp}, missed mines {fn}). "
         "The layer holds only what the model scored above its publishing threshold, so recall is relative to that: "
         "mines the model missed altogether are not in it."
-    ).format(n=f"{labelled:,}", tp=s.tp, fp=s.fp, fn=s.fn))
+    ).format(n=number(labelled, ","), tp=s.tp, fp=s.fp, fn=s.fn))
 
 
 def sampled(sp: evaluate.SampledPrecision) -> None:
@@ -153,29 +156,29 @@ def pr_chart(cv: pd.DataFrame, threshold: float) -> go.Figure:
     ok = cv[cv["precision"].notna()]
     fig = go.Figure(go.Scatter(x=ok["recall"], y=ok["precision"], mode="lines+markers", marker={"size": 4},
                                customdata=ok[["threshold", "kept"]].to_numpy(), name="threshold",
-                               hovertemplate="threshold %{customdata[0]:.2f}<br>precision %{y:.1%}<br>"
-                                             "recall %{x:.1%}<br>%{customdata[1]:,} patches kept<extra></extra>"))
+                               hovertemplate=_("threshold %{customdata[0]:.2f}<br>precision %{y:.1%}<br>"
+                                               "recall %{x:.1%}<br>%{customdata[1]:,} patches kept") + "<extra></extra>"))
     here = cv.iloc[[int(np.argmin(np.abs(cv["threshold"] - threshold)))]]
     fig.add_trace(go.Scatter(x=here["recall"], y=here["precision"], mode="markers", name="this threshold",
                              marker={"size": 13, "color": "#ff2d55", "symbol": "diamond"},
-                             hovertemplate=f"threshold {threshold:.2f}<extra></extra>"))
-    fig.update_layout(title={"text": "Precision–recall (labelled patches)", "font": {"size": 14}}, height=320,
+                             hovertemplate=_("threshold {threshold:.2f}").format(threshold=threshold) + "<extra></extra>"))
+    fig.update_layout(title={"text": _("Precision–recall (labelled patches)"), "font": {"size": 14}}, height=320,
                       margin={"l": 0, "r": 0, "t": 36, "b": 0}, showlegend=False,
-                      xaxis={"title": "Recall", "tickformat": ".0%", "range": [0, 1.02]},
-                      yaxis={"title": "Precision", "tickformat": ".0%", "range": [0, 1.02]})
+                      xaxis={"title": _("Recall"), "tickformat": ".0%", "range": [0, 1.02]},
+                      yaxis={"title": _("Precision"), "tickformat": ".0%", "range": [0, 1.02]})
     return fig
 
 
 def area_chart(cv: pd.DataFrame, threshold: float) -> go.Figure:
     fig = go.Figure(go.Scatter(x=cv["threshold"], y=cv["footprint_ha"], mode="lines", name="footprint",
                                customdata=cv[["kept"]].to_numpy(),
-                               hovertemplate="threshold %{x:.2f}<br>%{y:,.0f} ha<br>%{customdata[0]:,} patches"
-                                             "<extra></extra>"))
+                               hovertemplate=_("threshold %{x:.2f}<br>%{y:,.0f} ha<br>%{customdata[0]:,} patches")
+                               + "<extra></extra>"))
     fig.add_vline(x=threshold, line={"color": "#ff2d55", "dash": "dash"})
-    fig.update_layout(title={"text": "Footprint kept vs threshold (ha)", "font": {"size": 14}}, height=320,
+    fig.update_layout(title={"text": _("Footprint kept vs threshold (ha)"), "font": {"size": 14}}, height=320,
                       margin={"l": 0, "r": 0, "t": 36, "b": 0}, showlegend=False,
-                      xaxis={"title": "Threshold", "range": [0, 1]},
-                      yaxis={"title": "Footprint (ha, overlaps once)", "rangemode": "tozero"})
+                      xaxis={"title": _("Threshold"), "range": [0, 1]},
+                      yaxis={"title": _("Footprint (ha, overlaps once)"), "rangemode": "tozero"})
     return fig
 
 
@@ -215,19 +218,20 @@ def outcome_map(rows: gpd.GeoDataFrame, layer_bounds, period: str, basemap_key: 
     labelled = rows[rows["outcome"] != "unlabelled"]
     bounds = labelled.total_bounds if len(labelled) else layer_bounds  # open where the labels are
     m = review_maps.base_map(tuple(bounds), basemap(basemap_key, period), pad=0.05)
-    groups = [(o, rows[rows["outcome"] == o]) for o in ("unlabelled", "unsure", "true positive")]
+    groups = [(o, _(OUTCOMES[o]), rows[rows["outcome"] == o]) for o in ("unlabelled", "unsure", "true positive")]
     fp = rows[rows["outcome"] == "false positive"]
-    groups += [(f"false positive: {c.lower() or 'no category'}", part) for c, part in fp.groupby("category")]
-    groups.append(("missed mine", rows[rows["outcome"] == "missed mine"]))
-    for label, part in groups:  # labelled outcomes drawn last, on top
+    groups += [("false positive", _("false positive: {category}").format(category=(_(c) if c else _("no category")).lower()), part)
+               for c, part in fp.groupby("category")]
+    groups.append(("missed mine", _(OUTCOMES["missed mine"]), rows[rows["outcome"] == "missed mine"]))
+    for outcome, label, part in groups:  # labelled outcomes drawn last, on top
         if part.empty:
             continue
-        color, dashed = part["color"].iloc[0], label == "missed mine"
+        color, dashed = part["color"].iloc[0], outcome == "missed mine"
         # labelled patches get a thick outline, so they show as dots when the whole layer is in view
-        style = {"color": color, "weight": 1 if label == "unlabelled" else 3, "fillColor": color,
+        style = {"color": color, "weight": 1 if outcome == "unlabelled" else 3, "fillColor": color,
                  "fillOpacity": 0.0 if dashed else 0.45, "dashArray": "4 3" if dashed else None}
-        tooltip = label != "unlabelled"
-        folium.GeoJson(_features(part, tooltip), name=f"{label} ({len(part):,})", style_function=lambda _f, s=style: s,
+        tooltip = outcome != "unlabelled"
+        folium.GeoJson(_features(part, tooltip), name=f"{label} ({number(len(part))})", style_function=lambda _f, s=style: s,
                        tooltip=folium.GeoJsonTooltip(["outcome", "category", "score"]) if tooltip else None,
                        ).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
@@ -237,14 +241,15 @@ def outcome_map(rows: gpd.GeoDataFrame, layer_bounds, period: str, basemap_key: 
 def legend(rows: gpd.GeoDataFrame) -> None:
     def chip(color: str, text: str, n: int) -> str:
         return (f'<span style="display:inline-block;width:.9em;height:.9em;background:{color};'
-                f'border:1px solid #555;margin:0 .3em 0 .9em;vertical-align:-.1em"></span>{text} ({n:,})')
+                f'border:1px solid #555;margin:0 .3em 0 .9em;vertical-align:-.1em"></span>{text} ({number(n)})')
 
-    parts = [chip(COLORS[o], o, int((rows["outcome"] == o).sum())) for o in ("true positive", "missed mine",
-                                                                              "unlabelled", "unsure")]
+    parts = [chip(COLORS[o], _(OUTCOMES[o]), int((rows["outcome"] == o).sum())) for o in ("true positive", "missed mine",
+                                                                                        "unlabelled", "unsure")]
     fp = rows[rows["outcome"] == "false positive"]
-    for cat, n in fp["category"].replace("", "no category").value_counts().items():
+    for cat, n in fp["category"].value_counts().items():
         key = next((k for k, v in CATEGORIES.items() if v == cat), None)
-        parts.append(chip(FP_COLORS.get(key), _("false positive: {category}").format(category=_(cat).lower()), int(n)))
+        name = _(cat) if cat else _("no category")
+        parts.append(chip(FP_COLORS.get(key), _("false positive: {category}").format(category=name.lower()), int(n)))
     st.markdown(" ".join(parts), unsafe_allow_html=True)
 
 

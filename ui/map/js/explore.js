@@ -73,7 +73,7 @@ window.amwExplore = function (map, cfg) {
     var rr = rings(M[i]);
     var layer = rr.length ? new Mines(rr, L.extend({renderer: R, attribution: cfg.credit, interactive: true}, amw.oldStyle)) : null;
     if (layer) {
-      layer.on("click", function (e) { amw.select(e.target, e.latlng); if (amw.onMineClick) { amw.onMineClick(e.latlng); } });
+      layer.on("click", function (e) { amw.select(e.target, e.latlng); if (amw.reportClick) { amw.reportClick(e.latlng); } });
     }
     amw.mines.push(layer);
   }
@@ -238,4 +238,5 @@ window.amwExplore = function (map, cfg) {
   /* Open on a wide map, an icon on a narrow one (a phone): the switcher would cover a quarter of it. */
   L.control.layers(null, overlays, {collapsed: map.getSize().x < 700, position: "topright"}).addTo(map);
   amw.setPeriod(amw.periods.length - 1);
+  return amw;
 };

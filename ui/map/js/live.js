@@ -1,9 +1,11 @@
 /* A Leaflet map drawn straight into Streamlit's page (a components-v2 element: no iframe, no React
-   bundle of its own). Two elements make one map: "amw.map_layers" carries the megabytes of layers and
-   stays the same on every rerun (Streamlit then sends a reference, not the data), and this one carries
-   the view (period, basemap, region to fly to), a few hundred bytes. The map is made once per element
-   and steered on every rerun after that; it reports to the server only what the user did: a drawing,
-   a click on a mine, a pan or zoom (never its opening view, which would rerun the page for nothing). */
+   bundle of its own), made by ui.map.live. Where a map has megabytes of layers, a second element
+   ("amw.map_layers") carries them and stays the same on every rerun (Streamlit then sends a reference,
+   not the data), and this one carries the view (period, basemap, region to fly to), a few hundred bytes.
+   The map is made once per element and steered on every rerun after that: the page's script
+   (window[entry](map, cfg)) returns its handle, whose view(group, v) applies the view. A map that
+   reports tells the server only what the user did: a drawing, a click on a mine, a pan or zoom (never
+   its opening view, which would rerun the page for nothing). */
 
 function asset(url, kind) {
   var store = window.__amwAssets = window.__amwAssets || {};
@@ -35,27 +37,31 @@ function layersFor(digest) {
 var maps = new WeakMap();
 
 function start(el, data, report, from) {
-  return Promise.all([leaflet(data.assets), layersFor(data.digest).promise]).then(function (got) {
-    var layers = got[1], cfg = Object.assign({}, data.config, {layers: layers});
+  return Promise.all([leaflet(data.assets), data.digest ? layersFor(data.digest).promise : null]).then(function (got) {
+    var cfg = Object.assign({}, data.config, data.digest ? {layers: got[1]} : {});
     if (from) { cfg.home_bounds = null; }  /* remade (the visitor's language changed): stay where the map was */
     var map = L.map(el, {center: from ? from.center : [data.home.lat, data.home.lon], zoom: from ? from.zoom : data.home.zoom,
-      preferCanvas: true, maxZoom: 19, minZoom: 3, worldCopyJump: true});
+      preferCanvas: data.canvas, maxZoom: 19, minZoom: 3, worldCopyJump: true});
     var drawn = new L.FeatureGroup().addTo(map);
-    var shape = {shapeOptions: data.drawn_style};
-    new L.Control.Draw({position: "topleft", edit: {featureGroup: drawn, edit: false, remove: false},
-      draw: {polyline: false, circle: false, marker: false, circlemarker: false, rectangle: shape,
-             polygon: Object.assign({allowIntersection: false}, shape)}}).addTo(map);
+    if (data.draw) {
+      var shape = {shapeOptions: data.drawn_style};
+      new L.Control.Draw({position: "topleft", edit: {featureGroup: drawn, edit: false, remove: false},
+        draw: {polyline: false, circle: false, marker: false, circlemarker: false, rectangle: shape,
+               polygon: Object.assign({allowIntersection: false}, shape)}}).addTo(map);
+    }
+    if (data.scale) { L.control.scale().addTo(map); }
     if (data.search) {
       L.Control.geocoder({collapsed: true, position: "topleft", defaultMarkGeocode: false, placeholder: data.search,
         geocoder: L.Control.Geocoder.nominatim()}).on("markgeocode", function (e) {
         map.setView(e.geocode.center, 11);
       }).addTo(map);
     }
-    window[data.entry](map, cfg);
-    var amw = window.amw;
+    var amw = window[data.global] = window[data.entry](map, cfg);  /* the page script's handle on its map */
+    amw.map = map;
     amw.drawn = drawn;
     if (from) { amw.flown = from.flown; amw.steered = true; }
     amw.viewGroup = L.layerGroup().addTo(map);
+    if (!data.report) { return {map: map, amw: amw, built: data.built}; }  /* a map that only shows */
     var last = {};
     function send(extra) {
       var c = map.getCenter();
@@ -63,7 +69,7 @@ function start(el, data, report, from) {
       report(last);
     }
     map.on("draw:created", function (e) { drawn.addLayer(e.layer); send({last_active_drawing: e.layer.toGeoJSON()}); });
-    amw.onMineClick = function (latlng) { send({last_object_clicked: {lat: latlng.lat, lng: latlng.lng}}); };
+    amw.reportClick = function (latlng) { send({last_object_clicked: {lat: latlng.lat, lng: latlng.lng}}); };
     var timer = null;
     map.on("moveend", function () {
       if (amw.quiet) { return; }
@@ -113,6 +119,6 @@ export default function (args) {
     el.textContent = data.failed.replace("{error}", String(err && err.message || err));
   });
   return function () {
-    m.then(function (made) { made.map.remove(); if (window.amw === made.amw) { window.amw = null; } });
+    m.then(function (made) { made.map.remove(); if (window[data.global] === made.amw) { window[data.global] = null; } });
   };
 }

@@ -65,6 +65,8 @@ def wait_settled(page, timeout_s: float = 30.0, quiet_s: float = 0.75) -> float:
             and app.get_attribute("data-test-script-state") == "notRunning"
             and app.get_attribute("data-test-connection-state") == "CONNECTED"
             and page.query_selector("[data-testid=stStatusWidget] [data-testid=stStatusWidgetRunningIcon]") is None
+            # an element still loading its script shows a skeleton in its place: not settled yet
+            and page.query_selector("[data-testid=stSkeleton], [data-testid=stSkeletonElement]") is None
         )
         if idle:
             calm_since = calm_since or time.time()

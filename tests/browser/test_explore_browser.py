@@ -33,6 +33,7 @@ def _page_idle(page) -> bool:
         and app.get_attribute("data-test-script-state") == "notRunning"
         and app.get_attribute("data-test-connection-state") == "CONNECTED"
         and page.query_selector("[data-testid=stStatusWidget] [data-testid=stStatusWidgetRunningIcon]") is None
+        and page.query_selector("[data-testid=stSkeleton], [data-testid=stSkeletonElement]") is None
         and all(c.query_selector(".main-svg") for c in page.query_selector_all("[data-testid=stPlotlyChart]"))
     )
 

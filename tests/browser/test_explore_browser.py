@@ -338,3 +338,15 @@ def test_switching_the_language_relabels_the_map_where_it_stands(page, app_url):
     sidebar = page.locator("[data-testid=stSidebar]")
     assert "2024" in sidebar.locator("[data-testid=stSlider]").first.inner_text()
     assert sidebar.get_by_role("radio", name=re.compile("Esri")).is_checked()
+
+
+def test_a_map_whose_scripts_cannot_load_says_so(page, app_url):
+    """Leaflet comes from a CDN; where the visitor's network blocks it, the map's place says what happened."""
+    page.route(re.compile(r".*/leaflet(@[^/]*)?/dist/leaflet\.js$"), lambda route: route.abort())
+    page.goto(f"{app_url}/")
+    box = page.locator(MAP_DIV)
+    box.filter(has_text="The map could not load").wait_for(timeout=30_000)
+    assert "reload the page" in box.inner_text()
+    assert page.query_selector("[data-testid=stException]") is None
+    wait_settled(page)
+    assert page.locator("[data-testid=stSidebar]").get_by_text("Period").first.is_visible(), "the rest of the page works"

@@ -3,9 +3,9 @@
 A folium map travels through streamlit-folium: an iframe, its own React bundle, Leaflet loaded inside
 it, and a first report of the map's view that reruns the page. A live map is a Leaflet map in the
 page itself (``js/live.js``): Leaflet and its draw and search plugins come from the CDN addresses
-folium uses (one definition: folium's), the page's map script (``js/<script>.js``, the same
-``window.<entry>(map, cfg)`` contract as :class:`ui.map.kernel.MapScript`) runs once, and every rerun
-after that only steers it. Its layers are a second element whose data never changes while the layers
+folium uses (one definition: folium's), the page's map script (``js/<script>.js``: a function
+``window.<entry>(map, cfg)`` that returns its handle on the map, whose ``view(group, v)`` applies a
+view) runs once, and every rerun after that only steers it. Its layers are a second element whose data never changes while the layers
 do not, so a rerun sends Streamlit's reference to it, not the megabytes again.
 """
 from __future__ import annotations

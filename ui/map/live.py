@@ -43,7 +43,7 @@ def assets() -> dict[str, list[str]]:
 
 @functools.cache
 def _layers_component():
-    return st.components.v2.component("amw.map_layers", js=asset("live_layers.js"))
+    return st.components.v2.component("amw.map_layers", js=f"{asset('layers_registry.js')}\n{asset('live_layers.js')}")
 
 
 @functools.cache
@@ -51,7 +51,7 @@ def _map_component(script: str, css: str | None):
     style = f".amw-map {{ width: 100%; height: {MAP_HEIGHT}px; }}\n" + (asset(css) if css else "")
     return st.components.v2.component(
         f"amw.map_{script.removesuffix('.js')}", html='<div class="amw-map"></div>', css=style,
-        js=f"{asset('codec.js')}\n{asset(script)}\n{asset('live.js')}", isolate_styles=False,
+        js=f"{asset('codec.js')}\n{asset('layers_registry.js')}\n{asset(script)}\n{asset('live.js')}", isolate_styles=False,
     )
 
 

@@ -28,16 +28,10 @@ function leaflet(assets) {
   });
 }
 
-function layersFor(digest) {
-  var reg = window.__amwLayers = window.__amwLayers || {};
-  if (!reg[digest]) { var d = {}; d.promise = new Promise(function (r) { d.resolve = r; }); reg[digest] = d; }
-  return reg[digest];
-}
-
 var maps = new WeakMap();
 
 function start(el, data, report, from) {
-  return Promise.all([leaflet(data.assets), data.digest ? layersFor(data.digest).promise : null]).then(function (got) {
+  return Promise.all([leaflet(data.assets), data.digest ? window.amwLayersFor(data.digest).promise : null]).then(function (got) {
     var cfg = Object.assign({}, data.config, data.digest ? {layers: got[1]} : {});
     if (from) { cfg.home_bounds = null; }  /* remade (the visitor's language changed): stay where the map was */
     var map = L.map(el, {center: from ? from.center : [data.home.lat, data.home.lon], zoom: from ? from.zoom : data.home.zoom,

@@ -27,6 +27,8 @@ pages = [
 page = st.navigation(pages)
 i18n.picker()
 state.sidebar(show_threshold=page.url_path in {"detect", "tune"})
-run_page(page)
-state.share_link()
-workspace.settle_after_model_load()  # after a page's first model load: Streamlit's GC after each run stays cheap
+try:
+    run_page(page)
+    state.share_link()
+finally:  # also when a page stops early: after a page's first model load, Streamlit's GC after each run stays cheap
+    workspace.settle_after_model_load()

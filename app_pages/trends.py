@@ -14,7 +14,7 @@ from detector.region import MAX_GEOJSON_BYTES
 from ui import data, growth, regions, state
 from ui.change import view as change_view
 from ui.charts import trends as charts
-from ui.format import period_label, sentence, slug
+from ui.format import period_label, sentence, slug, whole_hectares
 from ui.i18n import N_, _, chart, number, text_of
 
 view = state.current()
@@ -69,9 +69,9 @@ st.header(_("The whole basin, by country"))
 period = view.period
 cumulative, new = trends.at_period(by_country, period, measure)
 c1, c2 = st.columns(2)
-c1.metric(f"{_(measure.name).capitalize()} {growth.up_to(period)}", number(cumulative, ",.0f") + " ha")
+c1.metric(f"{_(measure.name).capitalize()} {growth.up_to(period)}", whole_hectares(cumulative))
 c2.metric(sentence(_("New {measure} in {period}").format(measure=_(measure.name), period=period_label(period))),
-          number(new, ",.0f") + " ha")
+          whole_hectares(new))
 st.caption(_("The period is the sidebar's; the charts show every period."))
 
 new_wide = trends.by_period(by_country, measure.new_col)
@@ -162,9 +162,9 @@ else:
         cum, nw = trends.at_period(table, period, measure)
         c1, c2 = st.columns(2)
         c1.metric(_("{measure} in {region}, {up_to}").format(measure=_(measure.name).capitalize(), region=region.name,
-                                                             up_to=growth.up_to(period)), number(cum, ",.0f") + " ha")
+                                                             up_to=growth.up_to(period)), whole_hectares(cum))
         c2.metric(sentence(_("New {measure} in {region}, {period}").format(measure=_(measure.name), region=region.name,
-                                                                  period=period_label(period))), number(nw, ",.0f") + " ha")
+                                                                  period=period_label(period))), whole_hectares(nw))
         growth.show(table, period, measure, region.geometry)
     st.plotly_chart(chart(charts.region_trend(tbl, measure, region.name)), width="stretch", key="trends_region_chart")
     tbl = tbl.assign(region=region.name, source="Amazon Mining Watch published layers")

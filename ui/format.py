@@ -21,6 +21,11 @@ def hectares(value: float, compact: bool = False) -> str:
     return number(value, ",.0f" if abs(value) >= 100 or value == 0 else ",.1f") + " ha"
 
 
+def whole_hectares(value: float) -> str:
+    """Whole hectares, always (the headline figures of Trends and Change)."""
+    return number(value, ",.0f") + " ha"
+
+
 def plain(html: str) -> str:
     """An HTML attribution as plain text, for captions."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html)).strip()

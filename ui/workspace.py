@@ -32,7 +32,8 @@ def settle_after_model_load() -> None:
 
     Streamlit runs a full garbage collection after every script run; with TensorFlow loaded it takes
     0.3–0.5 s, and every page waited for it after each click (a period switch on Change took 0.9 s for a
-    0.1 s script run). Those objects live as long as the process anyway. Done once per process.
+    0.1 s script run). Those objects live as long as the process anyway. Done once per process, at the end
+    of the script run (app.py) in which the first model scored.
     """
     if _GC_FROZEN.is_set() or not st.get_option("runner.postScriptGC") or not current().model_work():
         return

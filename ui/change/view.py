@@ -23,7 +23,7 @@ from detector.workspace import DetectRequest
 
 from .. import identity, workspace
 from ..detect.run import markdown
-from ..format import period_label, slug
+from ..format import period_label, slug, whole_hectares
 from ..i18n import N_, _, cached, number, text_of
 
 RESULT, PERIODS_KEY, PRESET_KEY, PERIOD_KEY, LAYER_KEY, PLAY_KEY = (
@@ -120,7 +120,6 @@ def run(req, spans: list[periods.Period], where) -> None:
                                                          "store: run again to go on from there.") if at["i"] else ""))
         return
     bar.empty()
-    workspace.settle_after_model_load()
     st.session_state[RESULT] = ChangeRun(outs, req.region.name, req.source_label, outs[0].summary.model)
     st.session_state[PERIOD_KEY] = outs[-1].period.key
 
@@ -243,12 +242,12 @@ def figures_row(table: pd.DataFrame, key: str) -> None:
     row = table[table["period"] == key].iloc[0]
     c = st.columns(4)
     patches = _("{n} patches")
-    c[0].metric(_("Detected"), number(row.detected_footprint_ha, ",.0f") + " ha", patches.format(n=number(row.detected_patches, ",")),
+    c[0].metric(_("Detected"), whole_hectares(row.detected_footprint_ha), patches.format(n=number(row.detected_patches)),
                 delta_color="off", delta_arrow="off",
                 help=_("Patch footprint detected in {period}").format(period=run_period_label(row.period)))
-    c[1].metric(_("New"), number(row.new_footprint_ha, ",.0f") + " ha", patches.format(n=number(row.new_patches, ",")), delta_color="off",
+    c[1].metric(_("New"), whole_hectares(row.new_footprint_ha), patches.format(n=number(row.new_patches)), delta_color="off",
                 delta_arrow="off", help=_("Detected in {period} and in no earlier period of the run").format(period=run_period_label(row.period)))
-    c[2].metric(_("Cumulative"), number(row.cumulative_footprint_ha, ",.0f") + " ha",
+    c[2].metric(_("Cumulative"), whole_hectares(row.cumulative_footprint_ha),
                 patches.format(n=number(row.cumulative_patches)), delta_color="off", delta_arrow="off",
                 help=_("Detected in any period of the run up to {period}").format(period=run_period_label(row.period)))
     c[3].metric(_("Clear imagery"), number(row.imagery_share, ".0%"),

@@ -168,14 +168,14 @@ def show_figures(result: Result, f: Filtered, rule: Rule) -> None:
     """Metrics: detections, polygons, footprint, highest score."""
     row = figures_table(result, f, rule).iloc[0]
     a, b, c, d = st.columns(4)
-    a.metric(_("Detections"), number(row['detections'], ","), help=_("Patches with {rule}.").format(rule=text_of(rule.describe())))
-    b.metric(_("Polygons"), number(row['polygons'], ","), help=_("Detections dissolved: touching or overlapping patches merged."))
+    a.metric(_("Detections"), number(row['detections']), help=_("Patches with {rule}.").format(rule=text_of(rule.describe())))
+    b.metric(_("Polygons"), number(row['polygons']), help=_("Detections dissolved: touching or overlapping patches merged."))
     c.metric(_("Mined footprint"), hectares(row["footprint_ha"], compact=True),
              help=_("Area of the dissolved polygons (equal-area EPSG:6933): the footprint of the detection squares, "
                     "which overstates the mined land itself several times."))
     d.metric(_("Highest score"), "n/a" if np.isnan(row["max_score"]) else number(row['max_score'], ".2f"),
              help=_("The highest patch score in the region, whatever the threshold."))
-    st.caption(_("{n} patches scored in the region; detections: {rule}.").format(n=number(row['patches_scored'], ","),
+    st.caption(_("{n} patches scored in the region; detections: {rule}.").format(n=number(row['patches_scored']),
                                                                                 rule=text_of(rule.describe())))
 
 

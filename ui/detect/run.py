@@ -116,7 +116,6 @@ def run(req, where) -> Result | None:
         where.error(markdown(text_of(exc)) + resume)
         return None
     bar.empty()
-    workspace.settle_after_model_load()
     record = ws.remember(res, req.region.geometry, req.region.name, req.model_ref, req.source_label)
     return _keep(Result.of(res, record, req.geotiff))
 
@@ -228,6 +227,6 @@ def earlier_runs() -> None:
 
 def model_work_caption() -> None:
     """The model calls of this server process, for anyone checking that a re-filter costs no inference."""
-    st.caption(_("Model work in this server process: **{n}** patches scored.").format(n=number(model_work(), ",")),
+    st.caption(_("Model work in this server process: **{n}** patches scored.").format(n=number(model_work())),
                help=_("Re-filtering by threshold or reopening a run never adds to this; only tiles not yet in the "
                       "score store do."))

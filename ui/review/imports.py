@@ -58,7 +58,7 @@ def import_labels(store: LabelStore, layer: gpd.GeoDataFrame, layer_name: str) -
             st.error(text_of(exc).replace(f"{tmp}/", "") + " " + _("Nothing was imported."))
             return
     added = sum(r.added for r in reports)
-    labels = _("1 new label") if added == 1 else _("{n} new labels").format(n=number(added, ","))
+    labels = _("1 new label") if added == 1 else _("{n} new labels").format(n=number(added))
     files_ = _("1 file") if len(reports) == 1 else _("{n} files").format(n=len(reports))
     st.success(_("Imported {labels} from {files}.").format(labels=labels, files=files_))
     st.dataframe(pd.DataFrame([{_("file"): r.file, _("label"): _("mine") if r.is_mine == "yes" else

@@ -173,8 +173,8 @@ def progress(mine: pd.DataFrame, layer_size: int, pending: int) -> None:
                 text=_("{done} of {size} patches of this layer labelled by you; {pending} left in this queue").format(
                     done=number(done), size=number(layer_size), pending=number(pending)))
     c = st.columns(2) + st.columns(3)
-    c[0].metric(_("Labelled by you"), number(done, ","))
-    c[1].metric(_("Left in queue"), number(pending, ","))
+    c[0].metric(_("Labelled by you"), number(done))
+    c[1].metric(_("Left in queue"), number(pending))
     c[2].metric(_("Mines"), number(int((mine['is_mine'] == 'yes').sum()), ","))
     c[3].metric(_("Not mines"), number(int((mine['is_mine'] == 'no').sum()), ","))
     c[4].metric(_("Unsure"), number(int((mine['is_mine'] == 'unsure').sum()), ","))

@@ -128,8 +128,8 @@ def figures(s: evaluate.Scores, footprint_ha: float, labelled: int) -> None:
                 help=_("{tp} mines of {n} labelled patches kept").format(tp=s.tp, n=s.tp + s.fp))
     c[1].metric(_("Recall"), pct(s.recall), help=_("{tp} of the {n} labelled mines kept").format(tp=s.tp, n=s.tp + s.fn))
     c[2].metric("F1", pct(s.f1))
-    c[3].metric(_("Patches kept"), number(s.kept, ","),
-                help=_("{unlabelled} of them unlabelled, {unsure} unsure").format(unlabelled=number(s.unlabelled, ","),
+    c[3].metric(_("Patches kept"), number(s.kept),
+                help=_("{unlabelled} of them unlabelled, {unsure} unsure").format(unlabelled=number(s.unlabelled),
                                                                                  unsure=s.unsure))
     c[4].metric(_("Footprint kept"), hectares(footprint_ha, compact=True),
                 help=_("Area of the kept patches, overlaps counted once (480 m squares: not mined area)"))
@@ -137,7 +137,7 @@ def figures(s: evaluate.Scores, footprint_ha: float, labelled: int) -> None:
         "Against {n} labelled patches of this layer (true positives {tp}, false positives {fp}, missed mines {fn}). "
         "The layer holds only what the model scored above its publishing threshold, so recall is relative to that: "
         "mines the model missed altogether are not in it."
-    ).format(n=number(labelled, ","), tp=s.tp, fp=s.fp, fn=s.fn))
+    ).format(n=number(labelled), tp=s.tp, fp=s.fp, fn=s.fn))
 
 
 def sampled(sp: evaluate.SampledPrecision) -> None:
